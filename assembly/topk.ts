@@ -1,0 +1,140 @@
+// Top-k selection over a dense score vector.
+//
+// Algorithm: a bounded binary min-heap of size k whose root is the current worst kept entry
+// (lowest score; among equal scores the highest index). Indices are visited in increasing
+// order, so a later entry can only displace the root with a strictly greater score; this keeps
+// the contract "ties break by the lower index" without comparing indices in the scan. Once the
+// heap is full, a SIMD pre-filter compares four scores at a time against the root's score and
+// skips blocks where no lane can enter. Entries that are NaN or -Infinity are never selected
+// (callers mask filtered items with -Infinity).
+//
+// Cost: O(n) scan + O(m log k) heap updates, m = entries that beat the running threshold
+// (small on skewed data), + O(k log k) for the final sort.
+
+/** Is (sa, ia) worse than (sb, ib)? Lower score is worse; equal scores: higher index is worse. */
+@inline function worse(sa: f32, ia: u32, sb: f32, ib: u32): bool {
+  return sa < sb || (sa == sb && ia > ib);
+}
+
+@inline function siftDown(hs: usize, hi: usize, size: i32, start: i32): void {
+  let pos = start;
+  const s = load<f32>(hs + (<usize>pos << 2));
+  const i = load<u32>(hi + (<usize>pos << 2));
+  while (true) {
+    let child = 2 * pos + 1;
+    if (child >= size) break;
+    let cs = load<f32>(hs + (<usize>child << 2));
+    let ci = load<u32>(hi + (<usize>child << 2));
+    const right = child + 1;
+    if (right < size) {
+      const rs = load<f32>(hs + (<usize>right << 2));
+      const ri = load<u32>(hi + (<usize>right << 2));
+      if (worse(rs, ri, cs, ci)) { child = right; cs = rs; ci = ri; }
+    }
+    if (!worse(cs, ci, s, i)) break;
+    store<f32>(hs + (<usize>pos << 2), cs);
+    store<u32>(hi + (<usize>pos << 2), ci);
+    pos = child;
+  }
+  store<f32>(hs + (<usize>pos << 2), s);
+  store<u32>(hi + (<usize>pos << 2), i);
+}
+
+@inline function siftUp(hs: usize, hi: usize, start: i32): void {
+  let pos = start;
+  const s = load<f32>(hs + (<usize>pos << 2));
+  const i = load<u32>(hi + (<usize>pos << 2));
+  while (pos > 0) {
+    const parent = (pos - 1) >> 1;
+    const ps = load<f32>(hs + (<usize>parent << 2));
+    const pi = load<u32>(hi + (<usize>parent << 2));
+    if (!worse(s, i, ps, pi)) break;
+    store<f32>(hs + (<usize>pos << 2), ps);
+    store<u32>(hi + (<usize>pos << 2), pi);
+    pos = parent;
+  }
+  store<f32>(hs + (<usize>pos << 2), s);
+  store<u32>(hi + (<usize>pos << 2), i);
+}
+
+/**
+ * Push (score, index) into a heap of current size `size` and capacity `k`; returns the new size.
+ * Exported for the other kernels of this module; the caller scans indices in increasing order.
+ */
+@inline export function heapPush(hs: usize, hi: usize, size: i32, k: i32, score: f32, index: u32): i32 {
+  if (size < k) {
+    store<f32>(hs + (<usize>size << 2), score);
+    store<u32>(hi + (<usize>size << 2), index);
+    siftUp(hs, hi, size);
+    return size + 1;
+  }
+  if (worse(load<f32>(hs), load<u32>(hi), score, index)) {
+    store<f32>(hs, score);
+    store<u32>(hi, index);
+    siftDown(hs, hi, size, 0);
+  }
+  return size;
+}
+
+/**
+ * Turn a heap of `size` entries into a list sorted best first (heap sort in place: repeatedly
+ * move the worst entry to the end).
+ */
+export function heapSortDescending(hs: usize, hi: usize, size: i32): void {
+  let n = size;
+  while (n > 1) {
+    n--;
+    const s = load<f32>(hs);
+    const i = load<u32>(hi);
+    store<f32>(hs, load<f32>(hs + (<usize>n << 2)));
+    store<u32>(hi, load<u32>(hi + (<usize>n << 2)));
+    store<f32>(hs + (<usize>n << 2), s);
+    store<u32>(hi + (<usize>n << 2), i);
+    siftDown(hs, hi, n, 0);
+  }
+}
+
+/**
+ * Select the k best of `n` f32 scores at `scores` into `outIdx` (u32) / `outScore` (f32), best
+ * first, ties by lower index. NaN and -Infinity are skipped. Returns the number written (<= k).
+ */
+export function topk(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usize): i32 {
+  if (k <= 0 || n <= 0) return 0;
+  let size = 0;
+  let j = 0;
+  // Phase 1: fill the heap with the first k selectable entries.
+  while (j < n && size < k) {
+    const s = load<f32>(scores + (<usize>j << 2));
+    if (s > -Infinity) size = heapPush(outScore, outIdx, size, k, s, <u32>j);
+    j++;
+  }
+  if (size < k) {
+    heapSortDescending(outScore, outIdx, size);
+    return size;
+  }
+  // Phase 2: scalar until 4-aligned, then SIMD blocks of four against the threshold.
+  while (j < n && (j & 3) != 0) {
+    const s = load<f32>(scores + (<usize>j << 2));
+    if (s > load<f32>(outScore)) size = heapPush(outScore, outIdx, size, k, s, <u32>j);
+    j++;
+  }
+  const n4 = n & ~3;
+  while (j < n4) {
+    const v = v128.load(scores + (<usize>j << 2));
+    const thr = f32x4.splat(load<f32>(outScore));
+    if (v128.any_true(f32x4.gt(v, thr))) {
+      for (let q = 0; q < 4; q++) {
+        const s = load<f32>(scores + (<usize>(j + q) << 2));
+        if (s > load<f32>(outScore)) size = heapPush(outScore, outIdx, size, k, s, <u32>(j + q));
+      }
+    }
+    j += 4;
+  }
+  while (j < n) {
+    const s = load<f32>(scores + (<usize>j << 2));
+    if (s > load<f32>(outScore)) size = heapPush(outScore, outIdx, size, k, s, <u32>j);
+    j++;
+  }
+  heapSortDescending(outScore, outIdx, size);
+  return size;
+}

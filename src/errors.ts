@@ -1,0 +1,128 @@
+/**
+ * The whole error vocabulary of migrec. Every error has a stable `name` and `code`, so type guards
+ * work across worker boundaries (where `instanceof` does not), and a message that says what was
+ * wrong and where.
+ */
+
+/** Stable codes for every failure kind. */
+export type MigrecErrorCode =
+  | 'DATA'
+  | 'UNKNOWN_ID'
+  | 'NOT_FITTED'
+  | 'MODEL_FIT'
+  | 'KERNEL'
+  | 'MODEL_FORMAT'
+  | 'NOT_SUPPORTED'
+  | 'USAGE';
+
+/** Base class of every error migrec throws on purpose. */
+export class MigrecError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: MigrecErrorCode;
+  constructor(code: MigrecErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'MigrecError';
+  }
+}
+
+/** Where in an input file a problem was found (1-based line and column). */
+export interface DataLocation {
+  /** File path, or a label such as `<memory>` for in-memory input. */
+  file: string;
+  /** 1-based line number, counting the header. */
+  line?: number;
+  /** 1-based column number (the field position), or the column name. */
+  column?: number | string;
+}
+
+/** Input data that cannot be read: malformed rows, missing columns, bad numbers, empty files. */
+export class DataError extends MigrecError {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly column: number | string | undefined;
+  constructor(where: DataLocation, message: string) {
+    const at = [where.file, where.line, where.column !== undefined ? `column ${where.column}` : undefined]
+      .filter((p) => p !== undefined)
+      .join(':');
+    super('DATA', `${at}: ${message}`);
+    this.name = 'DataError';
+    this.file = where.file;
+    this.line = where.line;
+    this.column = where.column;
+  }
+}
+
+/** A user or item id that the fitted model (or the data set) does not know. */
+export class UnknownIdError extends MigrecError {
+  readonly kind: 'user' | 'item' | 'domain';
+  readonly id: string;
+  constructor(kind: 'user' | 'item' | 'domain', id: string, detail?: string) {
+    super('UNKNOWN_ID', `unknown ${kind} ${JSON.stringify(id)}${detail ? `: ${detail}` : ''}`);
+    this.name = 'UnknownIdError';
+    this.kind = kind;
+    this.id = id;
+  }
+}
+
+/** A model used before `fit` (or after `close`). */
+export class NotFittedError extends MigrecError {
+  constructor(message: string) {
+    super('NOT_FITTED', message);
+    this.name = 'NotFittedError';
+  }
+}
+
+/** Training failed: NaN/Inf values, or data a model cannot learn from. */
+export class ModelFitError extends MigrecError {
+  constructor(message: string) {
+    super('MODEL_FIT', message);
+    this.name = 'ModelFitError';
+  }
+}
+
+/** A compute kernel or worker failed (wasm trap, worker crash, timeout). */
+export class KernelError extends MigrecError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KERNEL', message, options);
+    this.name = 'KernelError';
+  }
+}
+
+/** A model file that is truncated, corrupted, of another model type or of a newer format. */
+export class ModelFormatError extends MigrecError {
+  constructor(message: string) {
+    super('MODEL_FORMAT', message);
+    this.name = 'ModelFormatError';
+  }
+}
+
+/** An operation the model does not provide. */
+export class NotSupportedError extends MigrecError {
+  constructor(message: string) {
+    super('NOT_SUPPORTED', message);
+    this.name = 'NotSupportedError';
+  }
+}
+
+/** Wrong command-line usage (unknown flag, missing argument); the CLI exits with status 2. */
+export class UsageError extends MigrecError {
+  constructor(message: string) {
+    super('USAGE', message);
+    this.name = 'UsageError';
+  }
+}
+
+/** True for any error migrec throws on purpose, also across worker boundaries. */
+export function isMigrecError(e: unknown): e is MigrecError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    typeof (e as { name?: unknown }).name === 'string' &&
+    /Error$/.test((e as { name: string }).name) &&
+    ['DATA', 'UNKNOWN_ID', 'NOT_FITTED', 'MODEL_FIT', 'KERNEL', 'MODEL_FORMAT', 'NOT_SUPPORTED', 'USAGE'].includes(
+      (e as { code: string }).code,
+    )
+  );
+}
