@@ -32,7 +32,7 @@ export interface DataLocation {
   file: string;
   /** 1-based line number, counting the header. */
   line?: number;
-  /** 1-based column number (the field position), or the column name. */
+  /** 1-based column number (the field position); for JSON Lines, the key. */
   column?: number | string;
 }
 
@@ -42,9 +42,7 @@ export class DataError extends MigrecError {
   readonly line: number | undefined;
   readonly column: number | string | undefined;
   constructor(where: DataLocation, message: string) {
-    const at = [where.file, where.line, where.column !== undefined ? `column ${where.column}` : undefined]
-      .filter((p) => p !== undefined)
-      .join(':');
+    const at = [where.file, where.line, where.column].filter((p) => p !== undefined).join(':');
     super('DATA', `${at}: ${message}`);
     this.name = 'DataError';
     this.file = where.file;

@@ -1,0 +1,191 @@
+/** `migrec eval`: load or split events, fit the chosen models, print the contract JSON or a table. */
+import {
+  AVAILABLE_MODELS,
+  coldStartSplit,
+  createModel,
+  Dataset,
+  evaluate,
+  holdoutSplit,
+  loadEvents,
+  temporalSplit,
+  UsageError,
+  type EvalReport,
+  type EventTable,
+  type LoadOptions,
+} from '../index.js';
+import { parseKs, parseNumber, required, type CliIO } from './run.js';
+
+export const EVAL_OPTIONS = {
+  train: { type: 'string' },
+  valid: { type: 'string' },
+  test: { type: 'string' },
+  k: { type: 'string', default: '10,20' },
+  models: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  split: { type: 'string' },
+  source: { type: 'string' },
+  target: { type: 'string' },
+  beta: { type: 'string', default: '0.2' },
+  'valid-beta': { type: 'string', default: '0.1' },
+  'test-fraction': { type: 'string', default: '0.2' },
+  seed: { type: 'string', default: '0' },
+  domain: { type: 'string' },
+  format: { type: 'string' },
+  'half-life-days': { type: 'string' },
+  'skip-invalid': { type: 'boolean', default: false },
+} as const;
+
+export const EVAL_HELP = `Usage: migrec eval --train FILE --test FILE [--valid FILE] [options]
+       migrec eval --train FILE --split cold-start --source A --target B [--beta 0.2] [--seed S]
+       migrec eval --train FILE --split temporal | holdout [--seed S]
+
+Fits each model on the training events and ranks every training item of each test domain for
+every test user (items the user has in training in that domain excluded). Prints HR, Recall,
+NDCG and MRR at each K, per model, domain and segment (cold: no training rows in that domain;
+warm: some; all).
+
+Options:
+  --train FILE          training events (CSV, TSV or JSON Lines; columns user,item[,domain,...])
+  --test FILE           test events (same format); not with --split
+  --valid FILE          validation events, for tuning and early stopping only
+  --split KIND          make the split from --train: cold-start, temporal (leave-last-out), holdout
+  --source D --target D domains of a cold-start split
+  --beta X              cold-start: fraction of overlapping users held out for test (default 0.2)
+  --valid-beta X        cold-start: fraction held out for validation (default 0.1)
+  --test-fraction X     holdout: fraction of each user's rows held out (default 0.2)
+  --seed N              seed of the split and of every model (default 0)
+  --k LIST              cut-offs, e.g. 10,20 (default 10,20)
+  --models LIST         comma-separated subset of: ${AVAILABLE_MODELS.join(', ')} (default: all)
+  --domain D            domain of rows in files without a domain column (default "default")
+  --format F            csv, tsv or jsonl (default: from the file extension)
+  --half-life-days N    time decay of interaction weights
+  --skip-invalid        skip malformed rows (and report how many) instead of failing
+  --json                print one JSON object (the stable contract) instead of a table
+  --debug               print stack traces of failures
+`;
+
+/** Run `migrec eval`. */
+export async function evalCommand(values: Record<string, unknown>, io: CliIO): Promise<number> {
+  const v = values as Record<string, string | boolean | undefined>;
+  const trainPath = required(values, 'train', 'eval');
+  const ks = parseKs(String(v.k));
+  const seed = parseNumber(String(v.seed), '--seed', Number.isInteger, 'an integer');
+  const modelNames = v.models === undefined ? [...AVAILABLE_MODELS] : String(v.models).split(',').map((s) => s.trim());
+  if (modelNames.length === 0 || modelNames.some((m) => m === '')) throw new UsageError(`--models must be a comma-separated list (got ${JSON.stringify(v.models)})`);
+  for (const m of modelNames) {
+    if (!(AVAILABLE_MODELS as readonly string[]).includes(m)) {
+      throw new UsageError(`unknown model ${JSON.stringify(m)} in --models (available: ${AVAILABLE_MODELS.join(', ')})`);
+    }
+  }
+  const format = v.format as LoadOptions['format'] | undefined;
+  if (format !== undefined && !['csv', 'tsv', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, tsv or jsonl (got ${JSON.stringify(format)})`);
+  const loadOpts: LoadOptions = {
+    format,
+    domain: v.domain as string | undefined,
+    skipInvalid: v['skip-invalid'] === true,
+    halfLifeDays:
+      v['half-life-days'] === undefined ? undefined : parseNumber(String(v['half-life-days']), '--half-life-days', (x) => x > 0, 'a positive number'),
+  };
+
+  const t0 = performance.now();
+  const report = (label: string, t: { skipped: number }) => {
+    if (t.skipped > 0) io.stderr(`migrec: ${label}: skipped ${t.skipped} malformed rows (--skip-invalid)\n`);
+  };
+  let train: EventTable;
+  let data: Dataset;
+  let valid: EventTable | undefined;
+  let test: EventTable;
+  if (v.split !== undefined) {
+    if (v.test !== undefined || v.valid !== undefined) throw new UsageError('--split makes its own test and valid sets: drop --test and --valid');
+    const all = await loadEvents(trainPath, loadOpts);
+    report(trainPath, all);
+    const split = makeSplit(String(v.split), all, v, seed);
+    ({ train, valid, test } = split);
+    data = Dataset.fromEvents(train);
+    if (valid.length === 0) valid = undefined;
+  } else {
+    const testPath = required(values, 'test', 'eval');
+    const t = await loadEvents(trainPath, loadOpts);
+    report(trainPath, t);
+    train = t;
+    // Freeze the training catalogue before valid/test add their ids.
+    data = Dataset.fromEvents(train);
+    if (v.valid !== undefined) {
+      const vv = await loadEvents(String(v.valid), { ...loadOpts, vocab: t.vocab });
+      report(String(v.valid), vv);
+      valid = vv;
+    }
+    const tt = await loadEvents(testPath, { ...loadOpts, vocab: t.vocab });
+    report(testPath, tt);
+    test = tt;
+  }
+  if (test.length === 0) throw new UsageError('the test set is empty');
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const models = modelNames.map((m) => createModel(m));
+  const result = await evaluate(data, test, models, {
+    ks,
+    valid,
+    seed,
+    onProgress: io.isTTY && !v.json ? (m) => io.stderr(`\r\x1b[2K${m}`) : undefined,
+  });
+  if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');
+  if (result.unknownItems.rows > 0) {
+    const parts = Object.entries(result.unknownItems.byDomain).map(([d, n]) => `${d}: ${n}`).join(', ');
+    io.stderr(`migrec: ${result.unknownItems.rows} test rows name items not in training (${parts}); they count as relevant and can never be recommended\n`);
+  }
+  const split = { train: train.length, valid: valid?.length ?? 0, test: test.length };
+  if (v.json) io.stdout(`${JSON.stringify(contractJson(result, split))}\n`);
+  else io.stdout(formatTable(result, split, loadSeconds));
+  return 0;
+}
+
+function makeSplit(kind: string, all: EventTable, v: Record<string, string | boolean | undefined>, seed: number) {
+  switch (kind) {
+    case 'cold-start': {
+      if (v.source === undefined || v.target === undefined) throw new UsageError('--split cold-start needs --source and --target');
+      const frac = (flag: string) => parseNumber(String(v[flag]), `--${flag}`, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+      try {
+        return coldStartSplit(all, { source: String(v.source), target: String(v.target), beta: frac('beta'), validBeta: frac('valid-beta'), seed });
+      } catch (e) {
+        if (e instanceof RangeError) throw new UsageError(e.message.replace(/^options\.(\w+)/, (_m, n: string) => `--${n === 'validBeta' ? 'valid-beta' : n}`));
+        throw e;
+      }
+    }
+    case 'temporal':
+      return temporalSplit(all);
+    case 'holdout':
+      return holdoutSplit(all, {
+        testFraction: parseNumber(String(v['test-fraction']), '--test-fraction', (x) => x > 0 && x < 1, 'a number in (0, 1)'),
+        seed,
+      });
+    default:
+      throw new UsageError(`--split must be cold-start, temporal or holdout (got ${JSON.stringify(kind)})`);
+  }
+}
+
+/** The `migrec eval --json` object of DESIGN.md: keys and order exactly as the contract. */
+export function contractJson(r: EvalReport, split: { train: number; valid: number; test: number }): unknown {
+  return {
+    k: r.k,
+    split,
+    results: r.results.map((x) => ({ model: x.model, domain: x.domain, segment: x.segment, users: x.users, ...x.metrics })),
+    timings: r.timings,
+  };
+}
+
+function formatTable(r: EvalReport, split: { train: number; valid: number; test: number }, loadSeconds: number): string {
+  const keys = r.results.length > 0 ? Object.keys(r.results[0].metrics) : [];
+  const head = ['model', 'domain', 'segment', 'users', ...keys];
+  const rows = r.results.map((x) => [x.model, x.domain, x.segment, String(x.users), ...keys.map((k) => x.metrics[k].toFixed(4))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [
+    `rows: train ${split.train}, valid ${split.valid}, test ${split.test} (loaded in ${loadSeconds.toFixed(2)} s)`,
+    '',
+    line(head),
+    ...rows.map(line),
+    '',
+    'timings (s): ' + Object.entries(r.timings).map(([m, t]) => `${m} fit ${t.fit_s.toFixed(3)} score ${t.score_s.toFixed(3)}`).join('; '),
+  ];
+  return `${out.join('\n')}\n`;
+}

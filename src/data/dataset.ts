@@ -1,0 +1,73 @@
+/**
+ * A training data set: event columns plus the per-domain users x items matrices built from them
+ * (lazily, once). Models see only this and dense indices.
+ */
+import { DataError } from '../errors.js';
+import type { Csr } from '../kernels/types.js';
+import type { EventTable } from './events.js';
+import { buildMatrix, type DuplicatePolicy } from './matrix.js';
+import type { Vocabularies } from './vocab.js';
+
+/** Options of `Dataset.fromEvents`. */
+export interface DatasetOptions {
+  /** How duplicate (user, item) rows combine. @default 'sum' */
+  duplicates?: DuplicatePolicy;
+}
+
+/** Training events with their matrices. Sizes are frozen at creation: later ids are "unknown to training". */
+export class Dataset {
+  /** Number of users known at creation (matrix rows). */
+  readonly nUsers: number;
+  private readonly itemCounts: number[];
+  private readonly matrices = new Map<number, Csr>();
+
+  private constructor(
+    readonly events: EventTable,
+    private readonly options: DatasetOptions,
+  ) {
+    this.nUsers = events.vocab.users.size;
+    this.itemCounts = [];
+    for (let d = 0; d < events.vocab.domains.size; d++) this.itemCounts.push(events.vocab.items(d).size);
+  }
+
+  /**
+   * Wrap training events.
+   * @throws {DataError} when the table has no rows.
+   */
+  static fromEvents(events: EventTable, options: DatasetOptions = {}): Dataset {
+    if (events.length === 0) throw new DataError({ file: events.source }, 'no training rows');
+    return new Dataset(events, options);
+  }
+
+  /** The vocabularies (shared with any table loaded against them). */
+  get vocab(): Vocabularies {
+    return this.events.vocab;
+  }
+
+  /** Number of domains known at creation. */
+  get nDomains(): number {
+    return this.itemCounts.length;
+  }
+
+  /** Number of training items of domain `d` (0 for a domain added after creation). */
+  nItems(d: number): number {
+    return this.itemCounts[d] ?? 0;
+  }
+
+  /** The users x items matrix of domain `d` (built on first use). */
+  matrix(d: number): Csr {
+    let m = this.matrices.get(d);
+    if (!m) {
+      m = buildMatrix(this.events, d, { duplicates: this.options.duplicates, nUsers: this.nUsers, nItems: this.nItems(d) });
+      this.matrices.set(d, m);
+    }
+    return m;
+  }
+
+  /** Number of training rows (after merging duplicates) of user `u` in domain `d`; 0 for unknown users. */
+  userRowCount(u: number, d: number): number {
+    if (u >= this.nUsers) return 0;
+    const m = this.matrix(d);
+    return m.indptr[u + 1] - m.indptr[u];
+  }
+}

@@ -1,0 +1,12 @@
+export { Vocabulary, Vocabularies, naturalCompare } from './vocab.js';
+export { EventTableBuilder, selectRows, filterRows, concatTables, NO_BEHAVIOR } from './events.js';
+export type { EventTable } from './events.js';
+export { loadEvents, loadMovieLens, parseEvents, splitFields, parseTimestamp, CANONICAL_COLUMNS } from './read.js';
+export type { LoadOptions, LoadedEvents, CanonicalColumn } from './read.js';
+export { buildMatrix, columnSums, columnCounts, rowLength } from './matrix.js';
+export type { MatrixOptions, DuplicatePolicy } from './matrix.js';
+export { DEFAULT_BEHAVIOR_WEIGHTS, resolveBehaviorWeights, decayFactor } from './weights.js';
+export { Dataset } from './dataset.js';
+export type { DatasetOptions } from './dataset.js';
+export { coldStartSplit, temporalSplit, holdoutSplit, groupByUser, reindex } from './splits.js';
+export type { Split, ColdStartOptions, TemporalOptions, HoldoutOptions } from './splits.js';

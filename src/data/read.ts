@@ -1,0 +1,437 @@
+/**
+ * Streaming readers for events: CSV and TSV with a header row, JSON Lines, and MovieLens `u.data`.
+ * Rows go straight into typed-array columns; a bad row is a `DataError` naming file, line and
+ * column, unless the caller asked for `skipInvalid` (then it is counted in `skipped`).
+ */
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { DataError } from '../errors.js';
+import { EventTableBuilder, NO_BEHAVIOR, type EventTable } from './events.js';
+import { Vocabularies } from './vocab.js';
+import { decayFactor, resolveBehaviorWeights } from './weights.js';
+
+/** The canonical columns (DESIGN.md "Input format"). Other columns are ignored. */
+export const CANONICAL_COLUMNS = ['user', 'item', 'domain', 'behavior', 'timestamp', 'rating', 'weight'] as const;
+/** One canonical column name. */
+export type CanonicalColumn = (typeof CANONICAL_COLUMNS)[number];
+
+/** Options of `loadEvents`. */
+export interface LoadOptions {
+  /** File format. @default 'auto' (by extension: .tsv/.tab -> tsv, .jsonl/.ndjson -> jsonl, else csv) */
+  format?: 'auto' | 'csv' | 'tsv' | 'jsonl';
+  /** Domain of rows when the file has no `domain` column. @default 'default' */
+  domain?: string;
+  /** Column names for a file without a header row (CSV/TSV only). @default undefined (the first row is the header) */
+  columns?: readonly string[];
+  /** Behaviour name -> weight, merged over `DEFAULT_BEHAVIOR_WEIGHTS`. */
+  behaviorWeights?: Readonly<Record<string, number>>;
+  /** Half-life of time decay in days; each weight is multiplied by 2^(-age / half-life). @default undefined (no decay) */
+  halfLifeDays?: number;
+  /** Reference time for decay, unix seconds. @default the latest timestamp in the file */
+  now?: number;
+  /** Add to these vocabularies (e.g. load a test file against the training file's ids). @default new vocabularies */
+  vocab?: Vocabularies;
+  /** Skip malformed rows and count them instead of failing. @default false */
+  skipInvalid?: boolean;
+  /** Label used in error messages. @default the file's base name */
+  label?: string;
+}
+
+/** Events read from one file. */
+export interface LoadedEvents extends EventTable {
+  /** Rows skipped because they were malformed (only with `skipInvalid`). */
+  readonly skipped: number;
+  /** The first skipped row's error, for the report. */
+  readonly firstSkipped?: DataError;
+}
+
+/** Parse state shared by the CSV/TSV and JSONL paths. */
+interface RowSink {
+  /** Consume one data line (without its line terminator). */
+  line(text: string, lineNo: number): void;
+}
+
+/**
+ * Read an events file into columns. Ids new to `options.vocab` are numbered in natural id order.
+ * @param path a CSV, TSV or JSON Lines file.
+ * @throws {DataError} for an empty file, a missing required column, or a malformed row (file:line:column).
+ * @throws {TypeError|RangeError} for invalid options.
+ * @example
+ * const train = await loadEvents('train.csv');
+ * const test = await loadEvents('test.csv', { vocab: train.vocab });
+ */
+export async function loadEvents(path: string, options: LoadOptions = {}): Promise<LoadedEvents> {
+  const opts = validateLoadOptions(options);
+  const label = opts.label ?? basename(path);
+  const format = opts.format === 'auto' ? formatFromPath(path) : opts.format;
+  const reader = new EventReader(label, format, opts);
+  await streamLines(path, label, (text, lineNo) => reader.line(text, lineNo));
+  return reader.finish();
+}
+
+/**
+ * Read MovieLens 100K `u.data` (or `u1.base`, `ua.test`, ...): tab-separated
+ * `user item rating timestamp`, no header. Ratings are kept for MAE/RMSE; each row counts as one
+ * implicit interaction (weight 1).
+ * @throws {DataError} for malformed rows.
+ */
+export async function loadMovieLens(path: string, options: Omit<LoadOptions, 'format' | 'columns'> = {}): Promise<LoadedEvents> {
+  return loadEvents(path, { ...options, format: 'tsv', columns: ['user', 'item', 'rating', 'timestamp'] });
+}
+
+/** Read events from an in-memory string (same rules as `loadEvents`). */
+export function parseEvents(text: string, options: LoadOptions = {}): LoadedEvents {
+  const opts = validateLoadOptions(options);
+  const label = opts.label ?? '<memory>';
+  const format = opts.format === 'auto' ? 'csv' : opts.format;
+  const reader = new EventReader(label, format, opts);
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((l, i) => reader.line(stripLine(l, i === 0), i + 1));
+  return reader.finish();
+}
+
+function formatFromPath(path: string): 'csv' | 'tsv' | 'jsonl' {
+  const p = path.toLowerCase();
+  if (p.endsWith('.tsv') || p.endsWith('.tab') || p.endsWith('.data') || p.endsWith('.base') || p.endsWith('.test')) return 'tsv';
+  if (p.endsWith('.jsonl') || p.endsWith('.ndjson') || p.endsWith('.json')) return 'jsonl';
+  return 'csv';
+}
+
+type ResolvedLoadOptions = Required<Pick<LoadOptions, 'format' | 'domain' | 'skipInvalid'>> & LoadOptions;
+
+function validateLoadOptions(o: LoadOptions): ResolvedLoadOptions {
+  if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
+  const format = o.format ?? 'auto';
+  if (!['auto', 'csv', 'tsv', 'jsonl'].includes(format)) {
+    throw new RangeError(`options.format must be one of auto, csv, tsv, jsonl (got ${JSON.stringify(format)})`);
+  }
+  const domain = o.domain ?? 'default';
+  if (typeof domain !== 'string' || domain === '') throw new TypeError(`options.domain must be a non-empty string (got ${JSON.stringify(domain)})`);
+  if (o.halfLifeDays !== undefined && !(typeof o.halfLifeDays === 'number' && Number.isFinite(o.halfLifeDays) && o.halfLifeDays > 0)) {
+    throw new RangeError(`options.halfLifeDays must be a positive number of days (got ${String(o.halfLifeDays)})`);
+  }
+  if (o.now !== undefined && !(typeof o.now === 'number' && Number.isFinite(o.now))) {
+    throw new RangeError(`options.now must be unix seconds (got ${String(o.now)})`);
+  }
+  if (o.columns !== undefined && (!Array.isArray(o.columns) || o.columns.some((c) => typeof c !== 'string'))) {
+    throw new TypeError('options.columns must be an array of column names');
+  }
+  if (o.vocab !== undefined && !(o.vocab instanceof Vocabularies)) throw new TypeError('options.vocab must be a Vocabularies instance');
+  return { ...o, format, domain, skipInvalid: o.skipInvalid ?? false };
+}
+
+/** Strip a trailing CR and, on the first line, a UTF-8 byte-order mark. */
+function stripLine(text: string, first: boolean): string {
+  let t = text;
+  if (first && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+  if (t.length > 0 && t.charCodeAt(t.length - 1) === 13) t = t.slice(0, -1);
+  return t;
+}
+
+/** Stream a file line by line (LF or CRLF), with 1-based line numbers. */
+async function streamLines(path: string, label: string, onLine: (text: string, lineNo: number) => void): Promise<void> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  let rest = '';
+  let lineNo = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const text = rest + chunk;
+      let start = 0;
+      let nl = text.indexOf('\n', start);
+      while (nl >= 0) {
+        lineNo++;
+        onLine(stripLine(text.slice(start, nl), lineNo === 1), lineNo);
+        start = nl + 1;
+        nl = text.indexOf('\n', start);
+      }
+      rest = text.slice(start);
+    }
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new DataError({ file: label }, `file not found: ${path}`);
+    if (err.code === 'EISDIR') throw new DataError({ file: label }, `is a directory, not a file: ${path}`);
+    if (err.code === 'EACCES') throw new DataError({ file: label }, `permission denied: ${path}`);
+    throw e;
+  } finally {
+    stream.destroy();
+  }
+  if (rest.length > 0) {
+    lineNo++;
+    onLine(stripLine(rest, lineNo === 1), lineNo);
+  }
+}
+
+/** Split one CSV/TSV line into fields (RFC 4180 quoting; a field may not span lines). */
+export function splitFields(text: string, delim: string, where: { file: string; line: number }): string[] {
+  if (text.indexOf('"') < 0) return text.split(delim);
+  const out: string[] = [];
+  let i = 0;
+  const n = text.length;
+  for (;;) {
+    if (i < n && text[i] === '"') {
+      let value = '';
+      let j = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', j);
+        if (q < 0) throw new DataError({ ...where, column: out.length + 1 }, 'unterminated quoted field (fields cannot span lines)');
+        value += text.slice(j, q);
+        if (text[q + 1] === '"') {
+          value += '"';
+          j = q + 2;
+          continue;
+        }
+        i = q + 1;
+        break;
+      }
+      out.push(value);
+      if (i === n) return out;
+      if (text[i] !== delim) {
+        throw new DataError({ ...where, column: out.length }, `unexpected character ${JSON.stringify(text[i])} after a closing quote`);
+      }
+      i++;
+    } else {
+      const d = text.indexOf(delim, i);
+      const end = d < 0 ? n : d;
+      const field = text.slice(i, end);
+      if (field.indexOf('"') >= 0) throw new DataError({ ...where, column: out.length + 1 }, 'a quote inside an unquoted field');
+      out.push(field);
+      if (d < 0) return out;
+      i = d + 1;
+    }
+  }
+}
+
+/** Parse a timestamp: unix seconds (integer or decimal) or ISO-8601. NaN when unparseable. */
+export function parseTimestamp(s: string): number {
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (/^\d{4}-\d{2}-\d{2}/.test(s)) {
+    const ms = Date.parse(s);
+    return Number.isFinite(ms) ? ms / 1000 : NaN;
+  }
+  return NaN;
+}
+
+/** Turns lines into rows of an `EventTableBuilder`. */
+class EventReader implements RowSink {
+  private readonly b: EventTableBuilder;
+  private readonly vocab: Vocabularies;
+  private readonly weights: Map<string, number>;
+  private readonly delim: string;
+  private readonly usersBefore: number;
+  private readonly itemsBefore: number[] = [];
+  private defaultDomainIndex = -1;
+  /** Field position (0-based) of each canonical column, -1 when absent. */
+  private col: Record<CanonicalColumn, number> | undefined;
+  private nFields = 0;
+  private skipped = 0;
+  private firstSkipped: DataError | undefined;
+  private sawLine = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly format: 'csv' | 'tsv' | 'jsonl',
+    private readonly opts: ResolvedLoadOptions,
+  ) {
+    this.vocab = opts.vocab ?? new Vocabularies();
+    this.b = new EventTableBuilder(this.vocab, file);
+    this.weights = resolveBehaviorWeights(opts.behaviorWeights);
+    this.delim = format === 'tsv' ? '\t' : ',';
+    this.usersBefore = this.vocab.users.size;
+    for (let d = 0; d < this.vocab.domains.size; d++) this.itemsBefore[d] = this.vocab.items(d).size;
+    if (opts.columns) this.setHeader(opts.columns.slice(), 0);
+  }
+
+  line(text: string, lineNo: number): void {
+    if (text.trim() === '') return; // blank lines carry nothing
+    this.sawLine = true;
+    if (this.format !== 'jsonl' && this.col === undefined) {
+      this.setHeader(splitFields(text, this.delim, { file: this.file, line: lineNo }), lineNo);
+      return;
+    }
+    try {
+      if (this.format === 'jsonl') this.jsonRow(text, lineNo);
+      else this.delimitedRow(text, lineNo);
+    } catch (e) {
+      if (!(e instanceof DataError) || !this.opts.skipInvalid) throw e;
+      this.skipped++;
+      this.firstSkipped ??= e;
+    }
+  }
+
+  private setHeader(names: string[], lineNo: number): void {
+    const col = {} as Record<CanonicalColumn, number>;
+    for (const c of CANONICAL_COLUMNS) col[c] = -1;
+    names.forEach((raw, i) => {
+      const name = raw.trim().toLowerCase();
+      if ((CANONICAL_COLUMNS as readonly string[]).includes(name)) {
+        const c = name as CanonicalColumn;
+        if (col[c] >= 0) throw new DataError({ file: this.file, line: lineNo || undefined, column: i + 1 }, `duplicate column "${c}"`);
+        col[c] = i;
+      }
+    });
+    for (const req of ['user', 'item'] as const) {
+      if (col[req] < 0) {
+        throw new DataError(
+          { file: this.file, line: lineNo || undefined },
+          `missing required column "${req}" (header: ${names.join(this.delim === '\t' ? '\\t' : ',')})`,
+        );
+      }
+    }
+    this.col = col;
+    this.nFields = names.length;
+  }
+
+  private delimitedRow(text: string, lineNo: number): void {
+    const where = { file: this.file, line: lineNo };
+    const f = splitFields(text, this.delim, where);
+    if (f.length !== this.nFields) {
+      throw new DataError({ ...where, column: Math.min(f.length, this.nFields) + 1 }, `expected ${this.nFields} fields, found ${f.length}`);
+    }
+    const c = this.col!;
+    const get = (k: CanonicalColumn): string | undefined => (c[k] >= 0 ? f[c[k]] : undefined);
+    this.addRow(get('user')!, get('item')!, get('domain'), get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) => c[k] + 1);
+  }
+
+  private jsonRow(text: string, lineNo: number): void {
+    const where = { file: this.file, line: lineNo };
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (e) {
+      throw new DataError({ ...where, column: 1 }, `invalid JSON (${(e as Error).message})`);
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DataError({ ...where, column: 1 }, 'expected a JSON object per line');
+    const o = obj as Record<string, unknown>;
+    const get = (k: CanonicalColumn): string | undefined => {
+      const v = o[k];
+      if (v === undefined || v === null) return undefined;
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+      throw new DataError({ ...where, column: k }, `"${k}" must be a string or a number (got ${Array.isArray(v) ? 'array' : typeof v})`);
+    };
+    const user = get('user');
+    const item = get('item');
+    if (user === undefined) throw new DataError({ ...where, column: 'user' }, 'missing required key "user"');
+    if (item === undefined) throw new DataError({ ...where, column: 'item' }, 'missing required key "item"');
+    this.addRow(user, item, get('domain'), get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) => k);
+  }
+
+  private addRow(
+    user: string,
+    item: string,
+    domain: string | undefined,
+    behavior: string | undefined,
+    weightText: string | undefined,
+    ratingText: string | undefined,
+    tsText: string | undefined,
+    lineNo: number,
+    colOf: (k: CanonicalColumn) => number | string,
+  ): void {
+    const err = (k: CanonicalColumn, msg: string) => new DataError({ file: this.file, line: lineNo, column: colOf(k) }, msg);
+    if (user === '') throw err('user', 'empty user id');
+    if (item === '') throw err('item', 'empty item id');
+    let d: number;
+    if (domain === undefined) d = this.defaultDomain();
+    else {
+      if (domain === '') throw err('domain', 'empty domain');
+      const known = this.vocab.domains.get(domain);
+      if (known >= 0) d = known;
+      else {
+        if (this.vocab.domains.size >= 65535) throw err('domain', 'more than 65535 domains');
+        d = this.vocab.domains.intern(domain);
+        this.itemsBefore[d] = 0;
+      }
+    }
+    let weight = 1;
+    let bIndex = NO_BEHAVIOR;
+    if (behavior !== undefined && behavior !== '') {
+      const key = behavior.toLowerCase();
+      const w = this.weights.get(key);
+      if (w === undefined) {
+        throw err('behavior', `unknown behaviour ${JSON.stringify(behavior)} (known: ${[...this.weights.keys()].join(', ')}; add it with behaviorWeights)`);
+      }
+      weight = w;
+      bIndex = this.vocab.behaviors.intern(key);
+      if (bIndex >= NO_BEHAVIOR) throw err('behavior', `more than ${NO_BEHAVIOR - 1} behaviour types`);
+    }
+    if (weightText !== undefined && weightText !== '') {
+      const w = Number(weightText);
+      if (!Number.isFinite(w) || w <= 0 || weightText.trim() === '') {
+        throw err('weight', `malformed number ${JSON.stringify(weightText)} in column "weight" (expected a positive finite number)`);
+      }
+      weight = w;
+    }
+    let rating = NaN;
+    if (ratingText !== undefined && ratingText !== '') {
+      rating = Number(ratingText);
+      if (!Number.isFinite(rating) || ratingText.trim() === '') {
+        throw err('rating', `malformed number ${JSON.stringify(ratingText)} in column "rating" (expected a finite number)`);
+      }
+    }
+    let ts = NaN;
+    if (tsText !== undefined && tsText !== '') {
+      ts = parseTimestamp(tsText);
+      if (!Number.isFinite(ts)) {
+        throw err('timestamp', `malformed timestamp ${JSON.stringify(tsText)} (expected unix seconds or ISO-8601)`);
+      }
+    }
+    if (this.opts.halfLifeDays !== undefined && Number.isNaN(ts)) {
+      throw err('timestamp', 'halfLifeDays needs a timestamp on every row');
+    }
+    const u = this.vocab.users.intern(user);
+    const i = this.vocab.items(d).intern(item);
+    this.b.push(u, i, d, bIndex, weight, rating, ts, lineNo);
+  }
+
+  /** The index of `options.domain`, interned on first use (only files without a domain column need it). */
+  private defaultDomain(): number {
+    if (this.defaultDomainIndex < 0) {
+      const known = this.vocab.domains.get(this.opts.domain);
+      this.defaultDomainIndex = known >= 0 ? known : this.vocab.domains.intern(this.opts.domain);
+      if (known < 0) this.itemsBefore[this.defaultDomainIndex] = 0;
+    }
+    return this.defaultDomainIndex;
+  }
+
+  finish(): LoadedEvents {
+    if (!this.sawLine) throw new DataError({ file: this.file }, 'empty file (expected a header row and at least one data row)');
+    if (this.b.length === 0) {
+      throw new DataError(
+        { file: this.file },
+        this.skipped > 0 ? `no valid rows (${this.skipped} skipped; first: ${this.firstSkipped!.message})` : 'no data rows after the header',
+      );
+    }
+    this.renumberNewIds();
+    if (this.opts.halfLifeDays !== undefined) this.applyDecay(this.opts.halfLifeDays);
+    const t = this.b.finish();
+    return { ...t, skipped: this.skipped, firstSkipped: this.firstSkipped };
+  }
+
+  /** Give the ids this file added indices in natural order, so row order does not matter. */
+  private renumberNewIds(): void {
+    const b = this.b;
+    const up = this.vocab.users.sortFrom(this.usersBefore);
+    if (up) {
+      const from = this.usersBefore;
+      for (let r = 0; r < b.length; r++) if (b.user[r] >= from) b.user[r] = up[b.user[r] - from];
+    }
+    for (let d = 0; d < this.vocab.domains.size; d++) {
+      const from = this.itemsBefore[d] ?? this.vocab.items(d).size;
+      const ip = this.vocab.items(d).sortFrom(from);
+      if (!ip) continue;
+      for (let r = 0; r < b.length; r++) if (b.domain[r] === d && b.item[r] >= from) b.item[r] = ip[b.item[r] - from];
+    }
+  }
+
+  private applyDecay(halfLifeDays: number): void {
+    const b = this.b;
+    let ref = this.opts.now;
+    if (ref === undefined) {
+      ref = -Infinity;
+      for (let r = 0; r < b.length; r++) if (b.timestamp[r] > ref) ref = b.timestamp[r];
+    }
+    for (let r = 0; r < b.length; r++) b.weight[r] *= decayFactor(ref - b.timestamp[r], halfLifeDays);
+  }
+}

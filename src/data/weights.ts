@@ -1,0 +1,46 @@
+/** Behaviour weights and time decay. */
+
+/**
+ * Default weight of each behaviour type: a view counts once, a favourite twice, a cart add three
+ * times, a purchase four times. Names are matched case-insensitively. Pass `behaviorWeights` to
+ * change or extend them; an unknown behaviour is an error, never a silent default.
+ */
+export const DEFAULT_BEHAVIOR_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({
+  pv: 1,
+  view: 1,
+  click: 1,
+  fav: 2,
+  like: 2,
+  collect: 2,
+  cart: 3,
+  buy: 4,
+  purchase: 4,
+  order: 4,
+});
+
+/**
+ * Merge user weights over the defaults, validating each.
+ * @throws {RangeError} when a weight is not a positive finite number.
+ */
+export function resolveBehaviorWeights(custom?: Readonly<Record<string, number>>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of Object.entries(DEFAULT_BEHAVIOR_WEIGHTS)) out.set(k, v);
+  if (custom !== undefined) {
+    if (typeof custom !== 'object' || custom === null) {
+      throw new TypeError(`options.behaviorWeights must be an object of name -> weight (got ${typeof custom})`);
+    }
+    for (const [k, v] of Object.entries(custom)) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+        throw new RangeError(`options.behaviorWeights.${k} must be a positive finite number (got ${String(v)})`);
+      }
+      out.set(k.toLowerCase(), v);
+    }
+  }
+  return out;
+}
+
+/** Decay factor 2^(-age / halfLife) for an event `ageSeconds` old (ages below 0 count as 0). */
+export function decayFactor(ageSeconds: number, halfLifeDays: number): number {
+  const age = ageSeconds > 0 ? ageSeconds : 0;
+  return Math.pow(2, -age / (halfLifeDays * 86400));
+}

@@ -1,0 +1,63 @@
+// migrec public surface: named exports only; the CLI uses nothing else.
+export {
+  MigrecError,
+  DataError,
+  UnknownIdError,
+  NotFittedError,
+  ModelFitError,
+  KernelError,
+  ModelFormatError,
+  NotSupportedError,
+  UsageError,
+  isMigrecError,
+} from './errors.js';
+export type { MigrecErrorCode, DataLocation } from './errors.js';
+export { Rng } from './random.js';
+export {
+  Vocabulary,
+  Vocabularies,
+  naturalCompare,
+  loadEvents,
+  loadMovieLens,
+  parseEvents,
+  buildMatrix,
+  Dataset,
+  selectRows,
+  concatTables,
+  DEFAULT_BEHAVIOR_WEIGHTS,
+  coldStartSplit,
+  temporalSplit,
+  holdoutSplit,
+} from './data/index.js';
+export type {
+  EventTable,
+  LoadOptions,
+  LoadedEvents,
+  MatrixOptions,
+  DuplicatePolicy,
+  DatasetOptions,
+  Split,
+  ColdStartOptions,
+  TemporalOptions,
+  HoldoutOptions,
+} from './data/index.js';
+export {
+  hitRate,
+  recall,
+  precision,
+  ndcg,
+  reciprocalRank,
+  averagePrecision,
+  coverage,
+  longTailShare,
+  mae,
+  rmse,
+  evaluate,
+  METRIC_NAMES,
+  CONTRACT_METRICS,
+} from './eval/index.js';
+export type { EvaluateOptions, EvalReport, EvalResult, MetricName, Segment } from './eval/index.js';
+export { Popularity, RandomModel, RankedLists, createModel, AVAILABLE_MODELS, MODEL_NAMES } from './models/index.js';
+export type { IndexModel, ModelName, FitOptions, RankOptions } from './models/index.js';
+export { getKernels, referenceKernels, WasmKernels } from './kernels/index.js';
+export type { Kernels, BackendName, TopK, Csr } from './kernels/types.js';

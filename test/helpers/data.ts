@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** `../shared/data` beside the project root. */
+export const SHARED_DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+
+/**
+ * Whether a real-data test can run. On a user's machine without `../shared/data` the test skips
+ * (with the reason in its name); under CI=true the data must be there, so a missing folder fails.
+ */
+export function realData(relative: string): { path: string; available: boolean } {
+  const path = SHARED_DATA + relative;
+  const available = existsSync(path);
+  if (!available && process.env.CI === 'true') {
+    throw new Error(`CI=true but ${path} is missing: real-data tests must run in CI`);
+  }
+  return { path, available };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { cli } from './helpers/cli.js';
+import { realData } from './helpers/data.js';
+
+// Reference table of ../shared/data/README.md (computed independently in Python): popularity on
+// the cold test users, full ranking, ties by the item's numeric id.
+const REFERENCE = {
+  videogames: { 'hr@10': 0.1296, 'recall@10': 0.0248, 'ndcg@10': 0.0275, 'mrr@10': 0.0587 },
+  toys: { 'hr@10': 0.0519, 'recall@10': 0.0073, 'ndcg@10': 0.0082, 'mrr@10': 0.0186 },
+};
+
+const amazon = realData('amazon-toys-videogames');
+
+describe.skipIf(!amazon.available)(`Amazon Toys<->Video Games (${amazon.path})`, () => {
+  it('popularity on cold test users matches the reference to 1e-3', async () => {
+    const r = await cli(
+      'eval',
+      '--train', `${amazon.path}/train.csv`,
+      '--valid', `${amazon.path}/valid.csv`,
+      '--test', `${amazon.path}/test.csv`,
+      '--models', 'popularity',
+      '--json',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.split).toEqual({ train: 311127, valid: 2816, test: 2762 });
+    for (const [domain, ref] of Object.entries(REFERENCE)) {
+      const row = out.results.find((x: { domain: string; segment: string }) => x.domain === domain && x.segment === 'cold');
+      expect(row.users).toBe(domain === 'toys' ? 212 : 216);
+      for (const [metric, value] of Object.entries(ref)) expect(Math.abs(row[metric] - value), `${domain} ${metric}`).toBeLessThan(1e-3);
+    }
+  });
+});
