@@ -57,12 +57,12 @@ if (!existsSync(path)) {
     const d = u % 3 === 0 ? 'books' : 'music';
     buf += `u${u},i${it},${d},${behaviors[rng.int(behaviors.length)]},${1511500000 + rng.int(900000)}\n`;
     if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise((res) => out.once('drain', res));
+      if (!out.write(buf)) await new Promise<void>((res) => out.once('drain', () => res()));
       buf = '';
     }
   }
   out.write(buf);
-  await new Promise((res) => out.end(res));
+  await new Promise<void>((res) => out.end(() => res()));
 }
 const self = fileURLToPath(import.meta.url);
 const results = [];
