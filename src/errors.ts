@@ -13,6 +13,7 @@ export type MigrecErrorCode =
   | 'KERNEL'
   | 'MODEL_FORMAT'
   | 'NOT_SUPPORTED'
+  | 'STORAGE'
   | 'USAGE';
 
 /** Base class of every error migrec throws on purpose. */
@@ -95,6 +96,14 @@ export class ModelFormatError extends MigrecError {
   }
 }
 
+/** A file that cannot be written or read (missing directory, permissions). */
+export class StorageError extends MigrecError {
+  constructor(message: string) {
+    super('STORAGE', message);
+    this.name = 'StorageError';
+  }
+}
+
 /** An operation the model does not provide. */
 export class NotSupportedError extends MigrecError {
   constructor(message: string) {
@@ -119,7 +128,7 @@ export function isMigrecError(e: unknown): e is MigrecError {
     typeof (e as { code?: unknown }).code === 'string' &&
     typeof (e as { name?: unknown }).name === 'string' &&
     /Error$/.test((e as { name: string }).name) &&
-    ['DATA', 'UNKNOWN_ID', 'NOT_FITTED', 'MODEL_FIT', 'KERNEL', 'MODEL_FORMAT', 'NOT_SUPPORTED', 'USAGE'].includes(
+    ['DATA', 'UNKNOWN_ID', 'NOT_FITTED', 'MODEL_FIT', 'KERNEL', 'MODEL_FORMAT', 'NOT_SUPPORTED', 'STORAGE', 'USAGE'].includes(
       (e as { code: string }).code,
     )
   );
