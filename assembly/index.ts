@@ -1,5 +1,8 @@
 // migrec kernels: one module, free functions over (pointer, length) pairs.
-// Each file documents its algorithm and cost in its header.
+// Each file documents its algorithm and cost in its header (W = sum over users of n_u^2).
 
-export { alloc, reset, used } from './memory';
+export { alloc, reset, used, mark, release } from './memory';
 export { topk } from './topk';
+export { cosineTopK } from './cosine';
+export { scoreSparse } from './score';
+export { scoreDense } from './dense';

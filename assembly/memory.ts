@@ -30,6 +30,17 @@ export function reset(): void {
   top = align16(__heap_base);
 }
 
+/** The current end of the allocated region: pass it to `release` to drop what comes after. */
+export function mark(): usize {
+  if (top == 0) top = align16(__heap_base);
+  return top;
+}
+
+/** Release the buffers allocated after `mark` returned `to` (keeps the ones before it). */
+export function release(to: usize): void {
+  top = to;
+}
+
 /** Bytes currently handed out by `alloc`. */
 export function used(): usize {
   return top == 0 ? 0 : top - align16(__heap_base);

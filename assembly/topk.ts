@@ -138,3 +138,73 @@ export function topk(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usi
   heapSortDescending(outScore, outIdx, size);
   return size;
 }
+
+// ---- Packed-key heap, for the sparse kernels -------------------------------------------------
+// A (score, index) pair packs into one u64 whose unsigned order is the ranking order: the high
+// word is the f32 bit pattern mapped to an order-preserving u32 (flip all bits of negatives, the
+// sign bit of positives), the low word is ~index (so that among equal scores the lower index is
+// the larger key). One integer compare per heap step instead of two float loads and a compound
+// test. Scores must not be NaN; -0 must be canonicalised to +0 by the caller (`s + 0`).
+
+/** The order-preserving packed key of (score, index). */
+@inline export function packKey(s: f32, i: u32): u64 {
+  const b = reinterpret<u32>(s);
+  const m = b ^ (<u32>(<i32>b >> 31) | 0x80000000);
+  return (<u64>m << 32) | <u64>(~i);
+}
+
+/** Score of a packed key. */
+@inline export function keyScore(key: u64): f32 {
+  const m = <u32>(key >> 32);
+  return reinterpret<f32>(m ^ (<u32>((<i32>m >> 31) ^ -1) | 0x80000000));
+}
+
+/** Index of a packed key. */
+@inline export function keyIndex(key: u64): u32 {
+  return ~<u32>key;
+}
+
+/** Put `key` at `pos` of the min-heap `h` of `size` keys and sift it down. */
+@inline export function keySiftDown(h: usize, size: i32, pos: i32, key: u64): void {
+  while (true) {
+    let c = 2 * pos + 1;
+    if (c >= size) break;
+    let ck = load<u64>(h + (<usize>c << 3));
+    if (c + 1 < size) {
+      const rk = load<u64>(h + (<usize>(c + 1) << 3));
+      if (rk < ck) {
+        c++;
+        ck = rk;
+      }
+    }
+    if (ck >= key) break;
+    store<u64>(h + (<usize>pos << 3), ck);
+    pos = c;
+  }
+  store<u64>(h + (<usize>pos << 3), key);
+}
+
+/** Make the first `size` keys at `h` a min-heap (root = smallest = worst kept). */
+export function keyHeapify(h: usize, size: i32): void {
+  for (let p = (size >> 1) - 1; p >= 0; p--) keySiftDown(h, size, p, load<u64>(h + (<usize>p << 3)));
+}
+
+/**
+ * Sort a min-heap of `size` keys best first, and write it out as indices / scores.
+ * Returns `size`.
+ */
+export function keyHeapDrain(h: usize, size: i32, outIdx: usize, outScore: usize): i32 {
+  let n = size;
+  while (n > 1) {
+    n--;
+    const last = load<u64>(h + (<usize>n << 3));
+    store<u64>(h + (<usize>n << 3), load<u64>(h));
+    keySiftDown(h, n, 0, last);
+  }
+  for (let t = 0; t < size; t++) {
+    const key = load<u64>(h + (<usize>t << 3));
+    store<u32>(outIdx + (<usize>t << 2), keyIndex(key));
+    store<f32>(outScore + (<usize>t << 2), keyScore(key));
+  }
+  return size;
+}

@@ -26,6 +26,26 @@ export function getKernels(backend: BackendName | 'auto' = 'auto'): Kernels {
   }
 }
 
-export type { BackendName, Kernels, TopK } from './types.js';
-export { referenceKernels, topkReference } from './reference.js';
-export { WasmKernels, instantiateKernels, KERNELS_WASM_PATH } from './wasm.js';
+export type {
+  BackendName,
+  CosineJob,
+  Csr,
+  DenseScoreJob,
+  Kernels,
+  Neighbours,
+  SparseRows,
+  SparseScoreJob,
+  TopK,
+  TopKRows,
+} from './types.js';
+export {
+  referenceKernels,
+  topkReference,
+  cosineTopKReference,
+  scoreSparseReference,
+  scoreDenseReference,
+  dotF32x4Order,
+} from './reference.js';
+export { WasmKernels, instantiateKernels, kernelModule, KERNELS_WASM_PATH } from './wasm.js';
+export type { KernelExports, KeyOf } from './wasm.js';
+export { transposeCsr, rowNorms, columnNorms, rowCosts, balancedRanges, slotsToNeighbours, relabelColumns } from './csr.js';
