@@ -8,6 +8,7 @@ export {
   KernelError,
   ModelFormatError,
   NotSupportedError,
+  StorageError,
   UsageError,
   isMigrecError,
 } from './errors.js';
@@ -57,7 +58,38 @@ export {
   CONTRACT_METRICS,
 } from './eval/index.js';
 export type { EvaluateOptions, EvalReport, EvalResult, MetricName, Segment } from './eval/index.js';
-export { Popularity, RandomModel, RankedLists, createModel, AVAILABLE_MODELS, MODEL_NAMES } from './models/index.js';
-export type { IndexModel, ModelName, FitOptions, RankOptions } from './models/index.js';
+export {
+  Recommender,
+  RecommendationBatch,
+  Popularity,
+  RandomModel,
+  ItemKnn,
+  UserKnn,
+  Bridge,
+  RankedLists,
+  createModel,
+  AVAILABLE_MODELS,
+  MODEL_NAMES,
+} from './models/index.js';
+export type {
+  IndexModel,
+  ModelName,
+  FitOptions,
+  RankOptions,
+  ModelOptions,
+  RecommendOptions,
+  Recommendation,
+  Explanation,
+  Contribution,
+  FoldInEvent,
+  ItemKnnOptions,
+  UserKnnOptions,
+  BridgeOptions,
+  BridgeVariant,
+  Weighting,
+  AnyModelOptions,
+} from './models/index.js';
+export { createPool, KernelPool } from './pool/index.js';
+export type { PoolOptions } from './pool/index.js';
 export { getKernels, referenceKernels, WasmKernels } from './kernels/index.js';
 export type { Kernels, BackendName, TopK, Csr } from './kernels/types.js';

@@ -30,14 +30,11 @@ describe('migrec eval', () => {
     expect(out.split).toEqual({ train: trainText.trim().split('\n').length - 1, valid: 0, test: 4 });
     const first = out.results[0];
     expect(Object.keys(first)).toEqual(['model', 'domain', 'segment', 'users', 'hr@1', 'recall@1', 'ndcg@1', 'mrr@1', 'hr@5', 'recall@5', 'ndcg@5', 'mrr@5']);
-    expect(out.results.map((x: { model: string; segment: string }) => `${x.model}/${x.segment}`)).toEqual([
-      'popularity/cold',
-      'popularity/warm',
-      'popularity/all',
-      'random/cold',
-      'random/warm',
-      'random/all',
-    ]);
+    const models = ['popularity', 'random', 'itemknn', 'userknn', 'bridge'];
+    expect(out.results.map((x: { model: string; segment: string }) => `${x.model}/${x.segment}`)).toEqual(
+      models.flatMap((m) => [`${m}/cold`, `${m}/warm`, `${m}/all`]),
+    );
+    expect(Object.keys(out.timings)).toEqual(models);
     expect(Object.keys(out.timings.popularity)).toEqual(['fit_s', 'score_s']);
     // t9 never occurs in training: reported on stderr, not a crash.
     expect(r.stderr).toBe('migrec: 1 test rows name items not in training (tgt: 1); they count as relevant and can never be recommended\n');
@@ -62,7 +59,7 @@ describe('migrec eval', () => {
 
   const bad: Array<[string, string[], string]> = [
     ['--k 0', ['--k', '0'], 'migrec: --k must be a comma-separated list of positive integers (got "0")\n'],
-    ['unknown model', ['--models', 'popularity,knn'], 'migrec: unknown model "knn" in --models (available: popularity, random)\n'],
+    ['unknown model', ['--models', 'popularity,knn'], 'migrec: unknown model "knn" in --models (available: popularity, random, itemknn, userknn, bridge)\n'],
     ['unknown flag', ['--kk', '3'], "migrec: Unknown option '--kk' (see `migrec eval --help`)\n"],
   ];
   for (const [name, extra, message] of bad) {

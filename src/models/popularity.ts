@@ -1,67 +1,97 @@
 /**
  * Popularity: every user gets the domain's most popular training items, ranked by the sum of their
- * interaction weights (behaviour weights and time decay included; the number of interactions on
- * unit-weight data). Ties break by the lower item index.
+ * interaction weights (behaviour weights and time decay included, so on unit-weight data the
+ * number of interactions). Ties break by the lower item index.
  */
 import type { Dataset } from '../data/dataset.js';
-import { NotFittedError } from '../errors.js';
+import { ModelFormatError } from '../errors.js';
+import type { SectionArray } from '../io/modelfile.js';
 import { getKernels } from '../kernels/index.js';
-import { type FitOptions, type IndexModel, type RankOptions, RankedLists } from './types.js';
+import type { TopKRows } from '../kernels/types.js';
+import { Recommender, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from './base.js';
+import type { FitOptions } from './types.js';
 
 /** Popularity per domain. */
-export class Popularity implements IndexModel {
+export class Popularity extends Recommender {
   readonly name = 'popularity' as const;
-  private data: Dataset | undefined;
-  /** Per domain: items by decreasing popularity, and their scores. */
+  /** Per domain: popularity by item, and items by decreasing popularity. */
+  private pop: Float32Array[] = [];
   private order: Uint32Array[] = [];
-  private orderScores: Float32Array[] = [];
 
-  async fit(data: Dataset, _options: FitOptions = {}): Promise<void> {
-    const kernels = getKernels();
-    this.order = [];
-    this.orderScores = [];
+  constructor(options: ModelOptions = {}) {
+    super(options);
+  }
+
+  /** Load a popularity model file. @throws {ModelFormatError} {StorageError} */
+  static async load(path: string, options: ModelOptions = {}): Promise<Popularity> {
+    return new Popularity(options).loadInto(path);
+  }
+
+  protected async fitModel(data: Dataset, _options: FitOptions): Promise<void> {
+    const pop: Float32Array[] = [];
     for (let d = 0; d < data.nDomains; d++) {
       const m = data.matrix(d);
-      const pop = new Float32Array(m.nCols);
-      for (let q = 0; q < m.indices.length; q++) pop[m.indices[q]] += m.data[q];
-      const top = kernels.topk(pop, m.nCols);
-      this.order.push(top.indices);
-      this.orderScores.push(top.scores);
+      const p = new Float32Array(m.nCols);
+      for (let t = 0; t < m.indices.length; t++) p[m.indices[t]] += m.data[t];
+      pop.push(p);
     }
-    this.data = data;
+    this.setPopularity(pop);
   }
 
-  /** Popularity scores of domain `d`'s items, by item index. */
-  scores(d: number): Float32Array {
-    if (!this.data) throw new NotFittedError('popularity: call fit() first');
-    const out = new Float32Array(this.data.nItems(d));
-    const o = this.order[d] ?? new Uint32Array(0);
-    for (let r = 0; r < o.length; r++) out[o[r]] = this.orderScores[d][r];
-    return out;
+  private setPopularity(pop: Float32Array[]): void {
+    const kernels = getKernels(this.backend);
+    this.pop = pop;
+    this.order = pop.map((p) => kernels.topk(p, p.length).indices);
   }
 
-  async rank(users: Uint32Array, domain: number, k: number, options: RankOptions = {}): Promise<RankedLists> {
-    const data = this.data;
-    if (!data) throw new NotFittedError('popularity: call fit() first');
-    const filterSeen = options.filterSeen ?? true;
-    const out = RankedLists.empty(users.length, k);
-    const order = this.order[domain] ?? new Uint32Array(0);
-    const scores = this.orderScores[domain] ?? new Float32Array(0);
-    const m = data.matrix(domain);
-    for (let i = 0; i < users.length; i++) {
-      const u = users[i];
-      const seen = filterSeen && u < m.nRows ? m.indices.subarray(m.indptr[u], m.indptr[u + 1]) : undefined;
+  /** Popularity scores of domain `d`'s items, by item index (a copy). */
+  scores(domain: string): Float32Array {
+    return this.pop[this.domainIndex(domain)].slice();
+  }
+
+  protected scoreBatch(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows {
+    const order = this.order[d];
+    const pop = this.pop[d];
+    const rows = batch.rows(d);
+    const out: TopKRows = { k: n, counts: new Uint32Array(batch.users.length), indices: new Uint32Array(batch.users.length * n), scores: new Float32Array(batch.users.length * n) };
+    for (let b = 0; b < batch.users.length; b++) {
+      const seen = filter.filterSeen ? rows.indices.subarray(rows.indptr[b], rows.indptr[b + 1]) : undefined;
       let c = 0;
-      // Walk the global order, skipping the user's seen items (a sorted row: binary search).
-      for (let r = 0; r < order.length && c < k; r++) {
-        if (seen && seen.length > 0 && sortedHas(seen, order[r])) continue;
-        out.items[i * k + c] = order[r];
-        out.scores[i * k + c] = scores[r];
+      // Walk the global order, skipping the user's seen items (sorted row: binary search) and filtered ones.
+      for (let r = 0; r < order.length && c < n; r++) {
+        const it = order[r];
+        if (filter.allowed && !filter.allowed[it]) continue;
+        if (seen && seen.length > 0 && sortedHas(seen, it)) continue;
+        out.indices[b * n + c] = it;
+        out.scores[b * n + c] = pop[it];
         c++;
       }
-      out.count[i] = c;
+      out.counts[b] = c;
     }
     return out;
+  }
+
+  protected explainScore(_batch: UserBatch, d: number, item: number): { score: number; contributions: Contribution[] } {
+    const score = this.pop[d][item];
+    return { score, contributions: [{ kind: 'popularity', id: '', weight: score }] };
+  }
+
+  protected exportState(): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
+    const sections: Record<string, SectionArray> = {};
+    this.pop.forEach((p, d) => (sections[`pop.${d}`] = p));
+    return { meta: { domains: this.pop.length }, sections };
+  }
+
+  protected importState(meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string): void {
+    const data = this.fitted();
+    const pop: Float32Array[] = [];
+    for (let d = 0; d < data.nItems.length; d++) {
+      const p = sections[`pop.${d}`];
+      if (!(p instanceof Float32Array) || p.length !== data.nItems[d]) throw new ModelFormatError(`${label}: popularity of domain ${d} is missing or has the wrong size`);
+      pop.push(p);
+    }
+    if (meta.domains !== pop.length) throw new ModelFormatError(`${label}: domain count does not match`);
+    this.setPopularity(pop);
   }
 }
 

@@ -1,0 +1,257 @@
+/**
+ * Cross-domain bridge for users who are cold in a target domain: what they did in the other
+ * (source) domains recommends target items.
+ *
+ * - `user` variant: user kNN where a user's similarity to others is cosine on their **source**
+ *   rows, against users who have rows in the target; target items are scored from those
+ *   neighbours' target rows, r_ui = sum_v s_uv r_vi / sum_v s_uv.
+ * - `item` variant: source item x target item cosine over the users they share (the
+ *   cross-matrix kernel); target items are scored by the user's source items,
+ *   score_i = sum_j w_uj S_ji.
+ *
+ * With several source domains their rows are concatenated (one user vector over all source items).
+ * With `variant: 'auto'` and validation data, the variant and the neighbour count are chosen per
+ * target domain by NDCG@10 on the validation users; test data never takes part.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { meanNdcg, validationTruth } from '../eval/validate.js';
+import { DataError, ModelFormatError } from '../errors.js';
+import type { SectionArray } from '../io/modelfile.js';
+import { columnNorms, rowNorms, transposeCsr } from '../kernels/csr.js';
+import type { Csr, Neighbours, TopKRows } from '../kernels/types.js';
+import type { KernelPool } from '../pool/index.js';
+import { checkK, Recommender, UserBatch, validateCsr, type Contribution, type ModelOptions, type ScoreFilter } from './base.js';
+import { cosineTopK, hstack, keepRows, normaliseRows, sparseTopN, andThen, truncateRows, valueAt } from './scoring.js';
+import { type FitOptions, RankedLists } from './types.js';
+
+/** Which bridge. */
+export type BridgeVariant = 'user' | 'item';
+
+/** Options of `Bridge`. */
+export interface BridgeOptions extends ModelOptions {
+  /** `user`, `item`, or `auto` (chosen on validation data per target; `user` without it). @default 'auto' */
+  variant?: BridgeVariant | 'auto';
+  /** Neighbours (users for `user`, target items per source item for `item`). With `variant: 'auto'` and validation data, chosen from `neighborGrid`. @default 100 */
+  neighbors?: number;
+  /** Candidates for `neighbors` when choosing on validation data. @default [25, 50, 100, 200] */
+  neighborGrid?: readonly number[];
+  /** Source domains of every target. @default every other domain */
+  sources?: readonly string[];
+  /** Shrinkage added to the cosine denominator. @default 0 */
+  shrink?: number;
+}
+
+/** What the bridge keeps for one target domain. */
+interface TargetPlan {
+  variant: BridgeVariant;
+  neighbors: number;
+  sources: number[];
+  /** user variant: source items x users (users with target rows only) and the users' source norms. Derived; rebuilt on load. */
+  xsT?: Csr;
+  userNorms?: Float32Array;
+  /** item variant: source items (concatenated) x target items. */
+  sim?: Neighbours;
+  /** Validation NDCG@10 of each candidate, for the report. */
+  validation?: Record<string, number>;
+}
+
+/** Cross-domain bridge kNN. */
+export class Bridge extends Recommender {
+  readonly name = 'bridge' as const;
+  private readonly opts: { variant: BridgeVariant | 'auto'; neighbors: number; grid: number[]; sources: string[] | undefined; shrink: number };
+  private plans: Array<TargetPlan | undefined> = [];
+
+  constructor(options: BridgeOptions = {}) {
+    super(options);
+    const variant = options.variant ?? 'auto';
+    if (!['auto', 'user', 'item'].includes(variant)) throw new RangeError(`options.variant must be auto, user or item (got ${JSON.stringify(variant)})`);
+    const grid = [...(options.neighborGrid ?? [25, 50, 100, 200])];
+    if (grid.length === 0) throw new RangeError('options.neighborGrid must not be empty');
+    grid.forEach((k) => checkK(k, 'options.neighborGrid[]'));
+    const shrink = options.shrink ?? 0;
+    if (typeof shrink !== 'number' || !(shrink >= 0) || !Number.isFinite(shrink)) throw new RangeError(`options.shrink must be a finite number >= 0 (got ${String(shrink)})`);
+    if (options.sources !== undefined && (!Array.isArray(options.sources) || options.sources.length === 0)) {
+      throw new TypeError('options.sources must be a non-empty array of domain names');
+    }
+    this.opts = { variant, neighbors: checkK(options.neighbors ?? 100, 'options.neighbors'), grid, sources: options.sources ? [...options.sources] : undefined, shrink };
+  }
+
+  /** Load a bridge model file. @throws {ModelFormatError} {StorageError} */
+  static async load(path: string, options: ModelOptions = {}): Promise<Bridge> {
+    return new Bridge(options).loadInto(path);
+  }
+
+  /** Per target domain: the chosen variant, neighbours and the validation scores behind the choice. */
+  choices(): Record<string, { variant: BridgeVariant; neighbors: number; sources: string[]; validation?: Record<string, number> }> {
+    const data = this.fitted();
+    const out: ReturnType<Bridge['choices']> = {};
+    this.plans.forEach((p, t) => {
+      if (p) out[data.vocab.domains.id(t)] = { variant: p.variant, neighbors: p.neighbors, sources: p.sources.map((s) => data.vocab.domains.id(s)), validation: p.validation };
+    });
+    return out;
+  }
+
+  protected async fitModel(data: Dataset, options: FitOptions): Promise<void> {
+    const nDomains = data.nDomains;
+    if (nDomains < 2) throw new DataError({ file: data.events.source }, 'the bridge needs at least two domains (a source and a target)');
+    const sourcesByName = this.opts.sources?.map((s) => this.domainIndex(s));
+    this.plans = [];
+    for (let t = 0; t < nDomains; t++) {
+      const sources = (sourcesByName ?? [...Array(nDomains).keys()]).filter((s) => s !== t && data.nItems(s) > 0);
+      if (sources.length === 0 || data.nItems(t) === 0) {
+        this.plans.push(undefined);
+        continue;
+      }
+      const candidates: Array<{ variant: BridgeVariant; neighbors: number }> = [];
+      const variants: BridgeVariant[] = this.opts.variant === 'auto' ? ['user', 'item'] : [this.opts.variant];
+      const truth = options.valid ? validationTruth(options.valid, t, data.nItems(t)) : undefined;
+      const tune = truth !== undefined && truth.users.length > 0;
+      for (const v of variants) for (const k of tune ? this.opts.grid : [this.opts.neighbors]) candidates.push({ variant: v, neighbors: k });
+      if (!tune && this.opts.variant === 'auto') candidates.splice(1); // no validation data: the user variant
+      const maxK = Math.max(...candidates.map((c) => c.neighbors));
+      const base: TargetPlan = { variant: 'user', neighbors: maxK, sources };
+      this.prepareUser(base, t);
+      if (candidates.some((c) => c.variant === 'item')) base.sim = await this.itemSimilarity(sources, t, maxK);
+      let best = candidates[0];
+      if (tune && candidates.length > 1) {
+        const validation: Record<string, number> = {};
+        let bestScore = -1;
+        const batch = this.batch(truth.users);
+        for (const c of candidates) {
+          const plan: TargetPlan = { ...base, variant: c.variant, neighbors: c.neighbors, sim: base.sim && truncateRows(base.sim, c.neighbors) };
+          const slots = await this.scoreWith(plan, batch, t, 10, { filterSeen: true }, this.pool);
+          const score = meanNdcg(new RankedLists(slots.k, slots.counts, slots.indices, slots.scores), truth.relevant, 10);
+          validation[`${c.variant}@${c.neighbors}`] = score;
+          if (score > bestScore) {
+            bestScore = score;
+            best = c;
+          }
+        }
+        base.validation = validation;
+      }
+      base.variant = best.variant;
+      base.neighbors = best.neighbors;
+      if (base.variant === 'item') {
+        base.sim = truncateRows(base.sim!, best.neighbors);
+        base.xsT = undefined;
+        base.userNorms = undefined;
+      } else base.sim = undefined;
+      this.plans.push(base);
+    }
+  }
+
+  /** Source items x users restricted to users with rows in target t, and those users' source norms. */
+  private prepareUser(plan: TargetPlan, t: number): void {
+    const data = this.fitted();
+    const xt = data.matrices[t];
+    const keep = new Uint8Array(data.nUsers);
+    for (let u = 0; u < data.nUsers; u++) keep[u] = xt.indptr[u + 1] > xt.indptr[u] ? 1 : 0;
+    const xs = keepRows(hstack(plan.sources.map((s) => data.matrices[s])), keep);
+    plan.xsT = transposeCsr(xs);
+    plan.userNorms = rowNorms(xs);
+  }
+
+  /** Source items (concatenated) x target items cosine top-k through shared users. */
+  private async itemSimilarity(sources: number[], t: number, k: number): Promise<Neighbours> {
+    const data = this.fitted();
+    const xs = hstack(sources.map((s) => data.matrices[s]));
+    const xsT = transposeCsr(xs);
+    const xt = data.matrices[t];
+    return cosineTopK(this.pool, this.backend, xsT, xt, rowNorms(xsT), columnNorms(xt), k, this.opts.shrink);
+  }
+
+  /** Neighbours (users with target rows) of each batch user by source rows, normalised, self left out. */
+  private userNeighbours(plan: TargetPlan, batch: UserBatch, pool: KernelPool | undefined): Neighbours | Promise<Neighbours> {
+    const src = hstack(plan.sources.map((s) => batch.rows(s)));
+    const nUsers = this.fitted().nUsers;
+    const k = plan.neighbors;
+    return andThen(cosineTopK(pool, this.backend, src, plan.xsT!, rowNorms(src), plan.userNorms!, k + 1, this.opts.shrink), (nb) =>
+      normaliseRows(truncateRows(nb, k, (r) => (batch.users[r] < nUsers ? batch.users[r] : -1))),
+    );
+  }
+
+  private scoreWith(plan: TargetPlan, batch: UserBatch, t: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined): TopKRows | Promise<TopKRows> {
+    const seen = batch.rows(t);
+    if (plan.variant === 'item') {
+      const src = hstack(plan.sources.map((s) => batch.rows(s)));
+      return sparseTopN(pool, this.backend, src, plan.sim!, seen, n, filter);
+    }
+    return andThen(this.userNeighbours(plan, batch, pool), (nb) => sparseTopN(pool, this.backend, nb, this.fitted().matrices[t], seen, n, filter));
+  }
+
+  private plan(t: number): TargetPlan {
+    const p = this.plans[t];
+    if (!p) throw new DataError({ file: '<bridge>' }, `domain "${this.fitted().vocab.domains.id(t)}" has no source domain to bridge from`);
+    return p;
+  }
+
+  protected scoreBatch(batch: UserBatch, t: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined): TopKRows | Promise<TopKRows> {
+    return this.scoreWith(this.plan(t), batch, t, n, filter, pool);
+  }
+
+  protected explainScore(batch: UserBatch, t: number, item: number): { score: number; contributions: Contribution[] } {
+    const plan = this.plan(t);
+    const data = this.fitted();
+    const contributions: Contribution[] = [];
+    let score = 0;
+    if (plan.variant === 'item') {
+      let offset = 0;
+      for (const s of plan.sources) {
+        const rows = batch.rows(s);
+        for (let q = rows.indptr[0]; q < rows.indptr[1]; q++) {
+          const w = rows.data[q] * valueAt(plan.sim!, offset + rows.indices[q], item);
+          if (w === 0) continue;
+          score += w;
+          contributions.push({ kind: 'item', id: data.vocab.items(s).id(rows.indices[q]), domain: data.vocab.domains.id(s), weight: w });
+        }
+        offset += data.nItems[s];
+      }
+    } else {
+      const nb = this.userNeighbours(plan, batch, undefined) as Neighbours;
+      for (let q = nb.indptr[0]; q < nb.indptr[1]; q++) {
+        const w = nb.data[q] * valueAt(data.matrices[t], nb.indices[q], item);
+        if (w === 0) continue;
+        score += w;
+        contributions.push({ kind: 'user', id: data.vocab.users.id(nb.indices[q]), weight: w });
+      }
+    }
+    return { score, contributions };
+  }
+
+  protected exportState(): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
+    const sections: Record<string, SectionArray> = {};
+    const plans = this.plans.map((p, t) => {
+      if (!p) return null;
+      if (p.sim) {
+        sections[`sim.${t}.indptr`] = p.sim.indptr;
+        sections[`sim.${t}.indices`] = p.sim.indices;
+        sections[`sim.${t}.data`] = p.sim.data;
+      }
+      return { variant: p.variant, neighbors: p.neighbors, sources: p.sources, validation: p.validation ?? null };
+    });
+    return { meta: { options: { ...this.opts }, plans }, sections };
+  }
+
+  protected importState(meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string): void {
+    const data = this.fitted();
+    const plans = meta.plans;
+    if (!Array.isArray(plans) || plans.length !== data.nItems.length) throw new ModelFormatError(`${label}: bridge plans are missing`);
+    this.plans = plans.map((raw: unknown, t: number) => {
+      if (raw === null) return undefined;
+      const p = raw as { variant?: unknown; neighbors?: unknown; sources?: unknown; validation?: unknown };
+      const sources = Array.isArray(p.sources) ? (p.sources as unknown[]).map(Number) : [];
+      if ((p.variant !== 'user' && p.variant !== 'item') || !Number.isInteger(p.neighbors) || sources.length === 0 || sources.some((s) => !(s >= 0 && s < data.nItems.length && s !== t))) {
+        throw new ModelFormatError(`${label}: bridge plan of domain ${t} is invalid`);
+      }
+      const plan: TargetPlan = { variant: p.variant, neighbors: p.neighbors as number, sources, validation: (p.validation ?? undefined) as Record<string, number> | undefined };
+      if (plan.variant === 'item') {
+        const [indptr, indices, d] = ['indptr', 'indices', 'data'].map((f) => sections[`sim.${t}.${f}`]);
+        if (!(indptr instanceof Uint32Array) || !(indices instanceof Uint32Array) || !(d instanceof Float32Array)) throw new ModelFormatError(`${label}: bridge similarity of domain ${t} is missing`);
+        const nRows = sources.reduce((s, x) => s + data.nItems[x], 0);
+        plan.sim = { nRows, nCols: data.nItems[t], k: plan.neighbors, indptr, indices, data: d };
+        validateCsr(plan.sim, `bridge similarity of domain ${t}`, label);
+      } else this.prepareUser(plan, t);
+      return plan;
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import { Bridge, ItemKnn, Popularity, UserKnn } from '../src/index.js';
+import { runContractSuite } from './helpers/contract.js';
+import { checkerboard, twoDomains } from './helpers/fixtures.js';
+
+const board = checkerboard();
+const boardUsers = Array.from({ length: 40 }, (_, u) => `u${u}`);
+const two = twoDomains();
+
+runContractSuite({
+  title: 'popularity',
+  make: (o) => new Popularity(o),
+  load: (p, o) => Popularity.load(p, o),
+  data: () => board.data,
+  domain: 'shop',
+  users: boardUsers,
+  foldIn: { events: [{ item: 'i0' }] },
+});
+
+runContractSuite({
+  title: 'itemknn',
+  make: (o) => new ItemKnn({ ...o, neighbors: 50 }),
+  load: (p, o) => ItemKnn.load(p, o),
+  data: () => board.data,
+  domain: 'shop',
+  users: boardUsers,
+  top1: (u) => board.heldOut(Number(u.slice(1))),
+  foldIn: { events: [{ item: 'i0' }, { item: 'i2' }], top1: 'i4' },
+});
+
+runContractSuite({
+  title: 'userknn',
+  make: (o) => new UserKnn({ ...o, neighbors: 10 }),
+  load: (p, o) => UserKnn.load(p, o),
+  data: () => board.data,
+  domain: 'shop',
+  users: boardUsers,
+  top1: (u) => board.heldOut(Number(u.slice(1))),
+  foldIn: { events: [{ item: 'i1' }, { item: 'i3' }] },
+});
+
+for (const variant of ['user', 'item'] as const) {
+  runContractSuite({
+    title: `bridge (${variant} variant)`,
+    make: (o) => new Bridge({ ...o, variant, neighbors: 10 }),
+    load: (p, o) => Bridge.load(p, o),
+    data: () => two.data,
+    domain: 'tgt',
+    users: ['cold-a', 'cold-b', 'a1', 'b2'],
+    top1: (u) => (u === 'cold-a' ? 't0' : u === 'cold-b' ? 't1' : u.startsWith('a') ? 't4' : 't5'),
+    foldIn: { events: [{ item: 's0', domain: 'src' }, { item: 's2', domain: 'src' }], top1: 't0' },
+  });
+}
