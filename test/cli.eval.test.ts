@@ -82,6 +82,19 @@ describe('migrec eval', () => {
     expect([r4.code, r4.stderr]).toEqual([2, 'migrec: missing required option --train (see `migrec eval --help`)\n']);
   });
 
+  it('reads headerless files with --columns and passes --neighbors to the kNN models', async () => {
+    const base = f('u.base', '1\t10\t5\t100\n1\t11\t3\t101\n2\t10\t4\t102\n2\t12\t2\t103\n3\t11\t4\t104\n3\t12\t5\t105\n');
+    const tst = f('u.test', '1\t12\t4\t106\n');
+    const r = await cli('eval', '--train', base, '--test', tst, '--columns', 'user,item,rating,timestamp', '--models', 'itemknn,userknn', '--neighbors', '5', '--k', '1', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.split).toEqual({ train: 6, valid: 0, test: 1 });
+    // user 1 has items 10 and 11; the only unseen item, 12, co-occurs with both.
+    expect(out.results.filter((x: { segment: string }) => x.segment === 'all').map((x: Record<string, number>) => x['hr@1'])).toEqual([1, 1]);
+    const bad = await cli('eval', '--train', base, '--test', tst, '--columns', 'user,item,rating,timestamp', '--neighbors', '0');
+    expect([bad.code, bad.stderr]).toEqual([2, 'migrec: --neighbors must be a positive integer (got "0")\n']);
+  });
+
   it('--help for the program and for eval', async () => {
     expect((await cli('--help')).stdout).toContain('Commands:');
     const h = await cli('eval', '--help');

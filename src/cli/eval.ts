@@ -9,6 +9,7 @@ import {
   loadEvents,
   temporalSplit,
   UsageError,
+  type AnyModelOptions,
   type EvalReport,
   type EventTable,
   type LoadOptions,
@@ -31,6 +32,10 @@ export const EVAL_OPTIONS = {
   seed: { type: 'string', default: '0' },
   domain: { type: 'string' },
   format: { type: 'string' },
+  columns: { type: 'string' },
+  neighbors: { type: 'string' },
+  shrink: { type: 'string' },
+  weighting: { type: 'string' },
   'half-life-days': { type: 'string' },
   'skip-invalid': { type: 'boolean', default: false },
 } as const;
@@ -58,6 +63,11 @@ Options:
   --models LIST         comma-separated subset of: ${AVAILABLE_MODELS.join(', ')} (default: all)
   --domain D            domain of rows in files without a domain column (default "default")
   --format F            csv, tsv or jsonl (default: from the file extension)
+  --columns LIST        column names of files without a header row, e.g. user,item,rating,timestamp
+                        (MovieLens u.data / u1.base: --format tsv --columns user,item,rating,timestamp)
+  --neighbors N         neighbours of the kNN models (default: itemknn/userknn 50, bridge chosen on valid)
+  --shrink X            shrinkage of the kNN cosine denominator (default 0)
+  --weighting W         itemknn interaction weighting: none, tfidf or bm25 (default none)
   --half-life-days N    time decay of interaction weights
   --skip-invalid        skip malformed rows (and report how many) instead of failing
   --json                print one JSON object (the stable contract) instead of a table
@@ -79,7 +89,20 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
   }
   const format = v.format as LoadOptions['format'] | undefined;
   if (format !== undefined && !['csv', 'tsv', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, tsv or jsonl (got ${JSON.stringify(format)})`);
+  const columns = v.columns === undefined ? undefined : String(v.columns).split(',').map((c) => c.trim());
+  if (columns && columns.some((c) => c === '')) throw new UsageError(`--columns must be a comma-separated list of names (got ${JSON.stringify(v.columns)})`);
+  const modelOptions: AnyModelOptions = { seed };
+  if (v.neighbors !== undefined) {
+    modelOptions.neighbors = parseNumber(String(v.neighbors), '--neighbors', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
+    modelOptions.neighborGrid = [modelOptions.neighbors];
+  }
+  if (v.shrink !== undefined) modelOptions.shrink = parseNumber(String(v.shrink), '--shrink', (x) => x >= 0, 'a number >= 0');
+  if (v.weighting !== undefined) {
+    if (!['none', 'tfidf', 'bm25'].includes(String(v.weighting))) throw new UsageError(`--weighting must be none, tfidf or bm25 (got ${JSON.stringify(v.weighting)})`);
+    modelOptions.weighting = String(v.weighting);
+  }
   const loadOpts: LoadOptions = {
+    columns,
     format,
     domain: v.domain as string | undefined,
     skipInvalid: v['skip-invalid'] === true,
@@ -121,7 +144,7 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
   }
   if (test.length === 0) throw new UsageError('the test set is empty');
   const loadSeconds = (performance.now() - t0) / 1000;
-  const models = modelNames.map((m) => createModel(m));
+  const models = modelNames.map((m) => createModel(m, modelOptions));
   const result = await evaluate(data, test, models, {
     ks,
     valid,

@@ -33,7 +33,7 @@ export interface BridgeOptions extends ModelOptions {
   variant?: BridgeVariant | 'auto';
   /** Neighbours (users for `user`, target items per source item for `item`). With `variant: 'auto'` and validation data, chosen from `neighborGrid`. @default 100 */
   neighbors?: number;
-  /** Candidates for `neighbors` when choosing on validation data. @default [25, 50, 100, 200] */
+  /** Candidates for `neighbors` when choosing on validation data. @default [25, 50, 100, 200, 400, 800] */
   neighborGrid?: readonly number[];
   /** Source domains of every target. @default every other domain */
   sources?: readonly string[];
@@ -65,7 +65,7 @@ export class Bridge extends Recommender {
     super(options);
     const variant = options.variant ?? 'auto';
     if (!['auto', 'user', 'item'].includes(variant)) throw new RangeError(`options.variant must be auto, user or item (got ${JSON.stringify(variant)})`);
-    const grid = [...(options.neighborGrid ?? [25, 50, 100, 200])];
+    const grid = [...(options.neighborGrid ?? [25, 50, 100, 200, 400, 800])];
     if (grid.length === 0) throw new RangeError('options.neighborGrid must not be empty');
     grid.forEach((k) => checkK(k, 'options.neighborGrid[]'));
     const shrink = options.shrink ?? 0;
