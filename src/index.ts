@@ -68,6 +68,8 @@ export {
   Bridge,
   RankedLists,
   createModel,
+  loadModel,
+  registerModelLoader,
   AVAILABLE_MODELS,
   MODEL_NAMES,
 } from './models/index.js';

@@ -9,11 +9,10 @@ import {
   loadEvents,
   temporalSplit,
   UsageError,
-  type AnyModelOptions,
   type EvalReport,
   type EventTable,
-  type LoadOptions,
 } from '../index.js';
+import { DATA_HELP, DATA_OPTIONS, loadOptionsFrom, MODEL_FLAGS, MODEL_HELP, modelOptionsFrom, reportSkipped } from './common.js';
 import { parseKs, parseNumber, required, type CliIO } from './run.js';
 
 export const EVAL_OPTIONS = {
@@ -29,15 +28,8 @@ export const EVAL_OPTIONS = {
   beta: { type: 'string', default: '0.2' },
   'valid-beta': { type: 'string', default: '0.1' },
   'test-fraction': { type: 'string', default: '0.2' },
-  seed: { type: 'string', default: '0' },
-  domain: { type: 'string' },
-  format: { type: 'string' },
-  columns: { type: 'string' },
-  neighbors: { type: 'string' },
-  shrink: { type: 'string' },
-  weighting: { type: 'string' },
-  'half-life-days': { type: 'string' },
-  'skip-invalid': { type: 'boolean', default: false },
+  ...DATA_OPTIONS,
+  ...MODEL_FLAGS,
 } as const;
 
 export const EVAL_HELP = `Usage: migrec eval --train FILE --test FILE [--valid FILE] [options]
@@ -58,18 +50,10 @@ Options:
   --beta X              cold-start: fraction of overlapping users held out for test (default 0.2)
   --valid-beta X        cold-start: fraction held out for validation (default 0.1)
   --test-fraction X     holdout: fraction of each user's rows held out (default 0.2)
-  --seed N              seed of the split and of every model (default 0)
   --k LIST              cut-offs, e.g. 10,20 (default 10,20)
   --models LIST         comma-separated subset of: ${AVAILABLE_MODELS.join(', ')} (default: all)
-  --domain D            domain of rows in files without a domain column (default "default")
-  --format F            csv, tsv or jsonl (default: from the file extension)
-  --columns LIST        column names of files without a header row, e.g. user,item,rating,timestamp
-                        (MovieLens u.data / u1.base: --format tsv --columns user,item,rating,timestamp)
-  --neighbors N         neighbours of the kNN models (default: itemknn/userknn 50, bridge chosen on valid)
-  --shrink X            shrinkage of the kNN cosine denominator (default 0)
-  --weighting W         itemknn interaction weighting: none, tfidf or bm25 (default none)
-  --half-life-days N    time decay of interaction weights
-  --skip-invalid        skip malformed rows (and report how many) instead of failing
+${MODEL_HELP}
+${DATA_HELP}
   --json                print one JSON object (the stable contract) instead of a table
   --debug               print stack traces of failures
 `;
@@ -79,7 +63,6 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
   const v = values as Record<string, string | boolean | undefined>;
   const trainPath = required(values, 'train', 'eval');
   const ks = parseKs(String(v.k));
-  const seed = parseNumber(String(v.seed), '--seed', Number.isInteger, 'an integer');
   const modelNames = v.models === undefined ? [...AVAILABLE_MODELS] : String(v.models).split(',').map((s) => s.trim());
   if (modelNames.length === 0 || modelNames.some((m) => m === '')) throw new UsageError(`--models must be a comma-separated list (got ${JSON.stringify(v.models)})`);
   for (const m of modelNames) {
@@ -87,33 +70,11 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
       throw new UsageError(`unknown model ${JSON.stringify(m)} in --models (available: ${AVAILABLE_MODELS.join(', ')})`);
     }
   }
-  const format = v.format as LoadOptions['format'] | undefined;
-  if (format !== undefined && !['csv', 'tsv', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, tsv or jsonl (got ${JSON.stringify(format)})`);
-  const columns = v.columns === undefined ? undefined : String(v.columns).split(',').map((c) => c.trim());
-  if (columns && columns.some((c) => c === '')) throw new UsageError(`--columns must be a comma-separated list of names (got ${JSON.stringify(v.columns)})`);
-  const modelOptions: AnyModelOptions = { seed };
-  if (v.neighbors !== undefined) {
-    modelOptions.neighbors = parseNumber(String(v.neighbors), '--neighbors', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
-    modelOptions.neighborGrid = [modelOptions.neighbors];
-  }
-  if (v.shrink !== undefined) modelOptions.shrink = parseNumber(String(v.shrink), '--shrink', (x) => x >= 0, 'a number >= 0');
-  if (v.weighting !== undefined) {
-    if (!['none', 'tfidf', 'bm25'].includes(String(v.weighting))) throw new UsageError(`--weighting must be none, tfidf or bm25 (got ${JSON.stringify(v.weighting)})`);
-    modelOptions.weighting = String(v.weighting);
-  }
-  const loadOpts: LoadOptions = {
-    columns,
-    format,
-    domain: v.domain as string | undefined,
-    skipInvalid: v['skip-invalid'] === true,
-    halfLifeDays:
-      v['half-life-days'] === undefined ? undefined : parseNumber(String(v['half-life-days']), '--half-life-days', (x) => x > 0, 'a positive number'),
-  };
+  const loadOpts = loadOptionsFrom(v);
+  const modelOptions = modelOptionsFrom(v);
 
   const t0 = performance.now();
-  const report = (label: string, t: { skipped: number }) => {
-    if (t.skipped > 0) io.stderr(`migrec: ${label}: skipped ${t.skipped} malformed rows (--skip-invalid)\n`);
-  };
+  const report = (label: string, t: { skipped: number }) => reportSkipped(io.stderr, label, t);
   let train: EventTable;
   let data: Dataset;
   let valid: EventTable | undefined;
@@ -122,7 +83,7 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
     if (v.test !== undefined || v.valid !== undefined) throw new UsageError('--split makes its own test and valid sets: drop --test and --valid');
     const all = await loadEvents(trainPath, loadOpts);
     report(trainPath, all);
-    const split = makeSplit(String(v.split), all, v, seed);
+    const split = makeSplit(String(v.split), all, v, modelOptions.seed ?? 0);
     ({ train, valid, test } = split);
     data = Dataset.fromEvents(train);
     if (valid.length === 0) valid = undefined;
@@ -148,7 +109,7 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
   const result = await evaluate(data, test, models, {
     ks,
     valid,
-    seed,
+    seed: modelOptions.seed ?? 0,
     onProgress: io.isTTY && !v.json ? (m) => io.stderr(`\r\x1b[2K${m}`) : undefined,
   });
   if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');

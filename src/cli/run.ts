@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { isMigrecError, UsageError } from '../index.js';
 import { evalCommand, EVAL_HELP, EVAL_OPTIONS } from './eval.js';
+import { fitCommand, FIT_HELP, FIT_OPTIONS } from './fit.js';
+import { recommendCommand, RECOMMEND_HELP, RECOMMEND_OPTIONS } from './recommend.js';
 
 /** Where the CLI writes. */
 export interface CliIO {
@@ -16,7 +18,9 @@ const MAIN_HELP = `migrec: user-interest migration for cross-domain recommendati
 Usage: migrec <command> [options]
 
 Commands:
-  eval    fit models on training events and report full-ranking metrics
+  eval        fit models on training events and report full-ranking metrics
+  fit         fit one model, report timings, save it to a model file
+  recommend   recommend from a model file for one user or a file of users
 
 Run \`migrec <command> --help\` for a command's options.
 Exit status: 0 success, 2 bad input or usage, 1 internal failure.
@@ -31,6 +35,8 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   eval: { options: EVAL_OPTIONS, help: EVAL_HELP, run: evalCommand },
+  fit: { options: FIT_OPTIONS, help: FIT_HELP, run: fitCommand },
+  recommend: { options: RECOMMEND_OPTIONS, help: RECOMMEND_HELP, run: recommendCommand },
 };
 
 /**

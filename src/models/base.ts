@@ -11,7 +11,7 @@ import type { EventTable } from '../data/events.js';
 import { Vocabularies } from '../data/vocab.js';
 import { DEFAULT_BEHAVIOR_WEIGHTS } from '../data/weights.js';
 import { DataError, ModelFormatError, NotFittedError, NotSupportedError, UnknownIdError } from '../errors.js';
-import { packStrings, readModelFile, unpackStrings, writeModelFile, type SectionArray } from '../io/modelfile.js';
+import { packStrings, readModelFile, unpackStrings, writeModelFile, type ModelFileContent, type SectionArray } from '../io/modelfile.js';
 import { getKernels } from '../kernels/index.js';
 import type { BackendName, Csr, TopKRows } from '../kernels/types.js';
 import type { KernelPool } from '../pool/index.js';
@@ -381,8 +381,9 @@ export abstract class Recommender implements IndexModel {
   }
 
   /** Restore a model saved by `save` into this (unfitted or fitted) instance. @throws {ModelFormatError} {StorageError} */
-  protected async loadInto(path: string): Promise<this> {
-    const f = await readModelFile(path, this.name);
+  protected async loadInto(path: string, content?: ModelFileContent): Promise<this> {
+    if (content !== undefined && content.model !== this.name) throw new ModelFormatError(`${path}: holds a ${content.model} model, not ${this.name}`);
+    const f = content ?? (await readModelFile(path, this.name));
     const fail = (why: string): never => {
       throw new ModelFormatError(`${path}: ${why}`);
     };

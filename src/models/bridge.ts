@@ -16,7 +16,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { meanNdcg, validationTruth } from '../eval/validate.js';
 import { DataError, ModelFormatError } from '../errors.js';
-import type { SectionArray } from '../io/modelfile.js';
+import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { columnNorms, rowNorms, transposeCsr } from '../kernels/csr.js';
 import type { Csr, Neighbours, TopKRows } from '../kernels/types.js';
 import type { KernelPool } from '../pool/index.js';
@@ -77,8 +77,8 @@ export class Bridge extends Recommender {
   }
 
   /** Load a bridge model file. @throws {ModelFormatError} {StorageError} */
-  static async load(path: string, options: ModelOptions = {}): Promise<Bridge> {
-    return new Bridge(options).loadInto(path);
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<Bridge> {
+    return new Bridge(options).loadInto(path, content);
   }
 
   /** Per target domain: the chosen variant, neighbours and the validation scores behind the choice. */

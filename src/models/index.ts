@@ -1,4 +1,5 @@
-import { UsageError } from '../errors.js';
+import { ModelFormatError, UsageError } from '../errors.js';
+import { readModelFile, type ModelFileContent } from '../io/modelfile.js';
 import type { ModelOptions } from './base.js';
 import { Bridge } from './bridge.js';
 import { ItemKnn } from './itemknn.js';
@@ -47,4 +48,31 @@ export function createModel(name: string, options: AnyModelOptions = {}): Recomm
     default:
       throw new UsageError(`unknown model ${JSON.stringify(name)} (available: ${AVAILABLE_MODELS.join(', ')})`);
   }
+}
+
+/**
+ * Load any model file, whatever its model type.
+ * @throws {ModelFormatError} for a corrupted or unknown file; {StorageError} when it cannot be read.
+ */
+export async function loadModel(path: string, options: ModelOptions = {}): Promise<Recommender> {
+  const content = await readModelFile(path);
+  const loader = LOADERS[content.model];
+  if (!loader) throw new ModelFormatError(`${path}: holds a ${content.model} model, which this migrec cannot load`);
+  return loader(path, options, content);
+}
+
+type Loader = (path: string, options: ModelOptions, content: ModelFileContent) => Promise<Recommender>;
+
+/** Loaders by model type; other modules (transfer, fusion) register theirs. */
+const LOADERS: Record<string, Loader> = {
+  popularity: (p, o, c) => Popularity.load(p, o, c),
+  random: (p, o, c) => RandomModel.load(p, o, c),
+  itemknn: (p, o, c) => ItemKnn.load(p, o, c),
+  userknn: (p, o, c) => UserKnn.load(p, o, c),
+  bridge: (p, o, c) => Bridge.load(p, o, c),
+};
+
+/** Make `loadModel` able to read files of another model type. */
+export function registerModelLoader(model: string, loader: Loader): void {
+  LOADERS[model] = loader;
 }

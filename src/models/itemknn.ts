@@ -6,7 +6,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { ModelFormatError } from '../errors.js';
-import type { SectionArray } from '../io/modelfile.js';
+import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { rowNorms, transposeCsr } from '../kernels/csr.js';
 import type { Neighbours, TopKRows } from '../kernels/types.js';
 import type { KernelPool } from '../pool/index.js';
@@ -49,8 +49,8 @@ export class ItemKnn extends Recommender {
   }
 
   /** Load an item-kNN model file. @throws {ModelFormatError} {StorageError} */
-  static async load(path: string, options: ModelOptions = {}): Promise<ItemKnn> {
-    return new ItemKnn(options).loadInto(path);
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<ItemKnn> {
+    return new ItemKnn(options).loadInto(path, content);
   }
 
   /** The neighbour matrix of a domain (rows sorted best first). */

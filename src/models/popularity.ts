@@ -5,7 +5,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { ModelFormatError } from '../errors.js';
-import type { SectionArray } from '../io/modelfile.js';
+import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { getKernels } from '../kernels/index.js';
 import type { TopKRows } from '../kernels/types.js';
 import { Recommender, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from './base.js';
@@ -23,8 +23,8 @@ export class Popularity extends Recommender {
   }
 
   /** Load a popularity model file. @throws {ModelFormatError} {StorageError} */
-  static async load(path: string, options: ModelOptions = {}): Promise<Popularity> {
-    return new Popularity(options).loadInto(path);
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<Popularity> {
+    return new Popularity(options).loadInto(path, content);
   }
 
   protected async fitModel(data: Dataset, _options: FitOptions): Promise<void> {

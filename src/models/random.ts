@@ -4,7 +4,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { NotSupportedError } from '../errors.js';
-import type { SectionArray } from '../io/modelfile.js';
+import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import type { TopKRows } from '../kernels/types.js';
 import { Rng } from '../random.js';
 import { Recommender, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from './base.js';
@@ -20,8 +20,8 @@ export class RandomModel extends Recommender {
   }
 
   /** Load a random-baseline model file. */
-  static async load(path: string, options: ModelOptions = {}): Promise<RandomModel> {
-    return new RandomModel(options).loadInto(path);
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<RandomModel> {
+    return new RandomModel(options).loadInto(path, content);
   }
 
   protected async fitModel(_data: Dataset, _options: FitOptions): Promise<void> {}

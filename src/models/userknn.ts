@@ -5,7 +5,7 @@
  * folded in after fitting counts at once.
  */
 import type { Dataset } from '../data/dataset.js';
-import type { SectionArray } from '../io/modelfile.js';
+import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { rowNorms, transposeCsr } from '../kernels/csr.js';
 import type { Csr, Neighbours, TopKRows } from '../kernels/types.js';
 import type { KernelPool } from '../pool/index.js';
@@ -36,8 +36,8 @@ export class UserKnn extends Recommender {
   }
 
   /** Load a user-kNN model file. @throws {ModelFormatError} {StorageError} */
-  static async load(path: string, options: ModelOptions = {}): Promise<UserKnn> {
-    return new UserKnn(options).loadInto(path);
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<UserKnn> {
+    return new UserKnn(options).loadInto(path, content);
   }
 
   protected async fitModel(_data: Dataset, _options: FitOptions): Promise<void> {
