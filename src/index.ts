@@ -67,12 +67,12 @@ export {
   UserKnn,
   Bridge,
   RankedLists,
-  createModel,
-  loadModel,
-  registerModelLoader,
-  AVAILABLE_MODELS,
   MODEL_NAMES,
 } from './models/index.js';
+export { createModel, loadModel, registerModel, availableModels } from './registry.js';
+export type { AnyModelOptions, ModelEntry } from './registry.js';
+export { MigrationRecommender, registerComponent, componentNames } from './fusion/index.js';
+export type { MigrationOptions, ComponentFactory, Bucket } from './fusion/index.js';
 export type {
   IndexModel,
   ModelName,
@@ -89,7 +89,6 @@ export type {
   BridgeOptions,
   BridgeVariant,
   Weighting,
-  AnyModelOptions,
 } from './models/index.js';
 export { createPool, KernelPool } from './pool/index.js';
 export type { PoolOptions } from './pool/index.js';

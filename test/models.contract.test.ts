@@ -1,4 +1,4 @@
-import { Bridge, ItemKnn, Popularity, UserKnn } from '../src/index.js';
+import { Bridge, ItemKnn, MigrationRecommender, Popularity, UserKnn } from '../src/index.js';
 import { runContractSuite } from './helpers/contract.js';
 import { checkerboard, twoDomains } from './helpers/fixtures.js';
 
@@ -50,3 +50,14 @@ for (const variant of ['user', 'item'] as const) {
     foldIn: { events: [{ item: 's0', domain: 'src' }, { item: 's2', domain: 'src' }], top1: 't0' },
   });
 }
+
+runContractSuite({
+  title: 'migrec (fused)',
+  make: (o) => new MigrationRecommender({ ...o, target: 'tgt' }),
+  load: (p, o) => MigrationRecommender.load(p, o),
+  data: () => two.data,
+  domain: 'tgt',
+  users: ['cold-a', 'cold-b', 'a1', 'b2'],
+  top1: (u) => (u === 'cold-a' ? 't0' : u === 'cold-b' ? 't1' : u.startsWith('a') ? 't4' : 't5'),
+  foldIn: { events: [{ item: 's0', domain: 'src' }, { item: 's2', domain: 'src' }], top1: 't0' },
+});

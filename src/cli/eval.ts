@@ -1,6 +1,6 @@
 /** `migrec eval`: load or split events, fit the chosen models, print the contract JSON or a table. */
 import {
-  AVAILABLE_MODELS,
+  availableModels,
   coldStartSplit,
   createModel,
   Dataset,
@@ -51,7 +51,9 @@ Options:
   --valid-beta X        cold-start: fraction held out for validation (default 0.1)
   --test-fraction X     holdout: fraction of each user's rows held out (default 0.2)
   --k LIST              cut-offs, e.g. 10,20 (default 10,20)
-  --models LIST         comma-separated subset of: ${AVAILABLE_MODELS.join(', ')} (default: all)
+  --models LIST         comma-separated subset of: ${availableModels().join(', ')}
+                        (default: every model that applies, random excepted; the cross-domain
+                        ones need two domains)
 ${MODEL_HELP}
 ${DATA_HELP}
   --json                print one JSON object (the stable contract) instead of a table
@@ -63,13 +65,6 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
   const v = values as Record<string, string | boolean | undefined>;
   const trainPath = required(values, 'train', 'eval');
   const ks = parseKs(String(v.k));
-  const modelNames = v.models === undefined ? [...AVAILABLE_MODELS] : String(v.models).split(',').map((s) => s.trim());
-  if (modelNames.length === 0 || modelNames.some((m) => m === '')) throw new UsageError(`--models must be a comma-separated list (got ${JSON.stringify(v.models)})`);
-  for (const m of modelNames) {
-    if (!(AVAILABLE_MODELS as readonly string[]).includes(m)) {
-      throw new UsageError(`unknown model ${JSON.stringify(m)} in --models (available: ${AVAILABLE_MODELS.join(', ')})`);
-    }
-  }
   const loadOpts = loadOptionsFrom(v);
   const modelOptions = modelOptionsFrom(v);
 
@@ -105,6 +100,13 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
   }
   if (test.length === 0) throw new UsageError('the test set is empty');
   const loadSeconds = (performance.now() - t0) / 1000;
+  const modelNames = v.models === undefined ? defaultModels(data.nDomains) : String(v.models).split(',').map((s) => s.trim());
+  if (modelNames.length === 0 || modelNames.some((m) => m === '')) throw new UsageError(`--models must be a comma-separated list (got ${JSON.stringify(v.models)})`);
+  for (const m of modelNames) {
+    if (!availableModels().includes(m)) {
+      throw new UsageError(`unknown model ${JSON.stringify(m)} in --models (available: ${availableModels().join(', ')})`);
+    }
+  }
   const models = modelNames.map((m) => createModel(m, modelOptions));
   const result = await evaluate(data, test, models, {
     ks,
@@ -172,4 +174,9 @@ function formatTable(r: EvalReport, split: { train: number; valid: number; test:
     'timings (s): ' + Object.entries(r.timings).map(([m, t]) => `${m} fit ${t.fit_s.toFixed(3)} score ${t.score_s.toFixed(3)}`).join('; '),
   ];
   return `${out.join('\n')}\n`;
+}
+
+/** Models `migrec eval` runs by default: all that apply to data with `nDomains` domains, the random baseline excepted. */
+function defaultModels(nDomains: number): string[] {
+  return availableModels().filter((m) => m !== 'random' && (nDomains > 1 || !['bridge'].includes(m)));
 }

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import {
-  AVAILABLE_MODELS,
+  availableModels,
   createModel,
   createPool,
   Dataset,
@@ -40,8 +40,8 @@ Options:
   --valid FILE          validation events (the bridge chooses its variant and neighbours on them)
   --target D            domain to recommend in (default: the only domain of the file)
   --source D            source domain of the bridge (repeatable; default: every other domain)
-  --models NAME         one of: ${AVAILABLE_MODELS.join(', ')}
-                        (default: itemknn for one domain, bridge for several)
+  --models NAME         one of: ${availableModels().join(', ')}
+                        (default: migrec, the fused model)
   --k N                 neighbours of a kNN model (same as --neighbors)
   --threads N           worker threads of the kernel pool; 0 runs in this thread (default: cores)
   --out FILE            save the fitted model here
@@ -84,9 +84,9 @@ export async function fitCommand(values: Record<string, unknown>, io: CliIO): Pr
   for (const s of sources ?? []) {
     if (!domains.includes(s)) throw new UsageError(`--source ${JSON.stringify(s)} is not a domain of ${trainPath} (domains: ${domains.join(', ')})`);
   }
-  const name = v.models === undefined ? (domains.length > 1 ? 'bridge' : 'itemknn') : String(v.models);
-  if (!(AVAILABLE_MODELS as readonly string[]).includes(name)) {
-    throw new UsageError(`--models must name one model of: ${AVAILABLE_MODELS.join(', ')} (got ${JSON.stringify(name)})`);
+  const name = v.models === undefined ? 'migrec' : String(v.models);
+  if (!availableModels().includes(name)) {
+    throw new UsageError(`--models must name one model of: ${availableModels().join(', ')} (got ${JSON.stringify(name)})`);
   }
   const target = v.target === undefined ? (domains.length === 1 ? domains[0] : undefined) : String(v.target);
   let pool: KernelPool | undefined;

@@ -78,13 +78,15 @@ export class RecommendationBatch {
 
 /** One term of an explanation: an item or a user that contributed `weight` to the score. */
 export interface Contribution {
-  kind: 'item' | 'user' | 'popularity';
+  kind: 'item' | 'user' | 'popularity' | 'model';
   /** Item or user id (empty for popularity). */
   id: string;
   /** Domain of an item. */
   domain?: string;
   /** Its share of the score; the shares add up to the score. */
   weight: number;
+  /** The component model it came through (fused models only). */
+  model?: string;
 }
 
 /** Why a model scores an item for a user. */
@@ -420,6 +422,29 @@ export abstract class Recommender implements IndexModel {
     this.overlay.clear();
     this.popularityOrder = undefined;
     return this;
+  }
+
+  // ---- composition: a model built from other models (the fused MigrationRecommender) ---------
+
+  /** Score a batch with a component model, using the composite's rows (and folded-in behaviour). */
+  protected static componentScore(c: Recommender, batch: UserBatch, d: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined): Promise<TopKRows> | TopKRows {
+    return c.scoreBatch(batch, d, n, filter, pool);
+  }
+
+  /** A component's explanation of a score. */
+  protected static componentExplain(c: Recommender, batch: UserBatch, d: number, item: number): { score: number; contributions: Contribution[] } {
+    return c.explainScore(batch, d, item);
+  }
+
+  /** A component's own file state. */
+  protected static componentExport(c: Recommender): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
+    return c.exportState();
+  }
+
+  /** Restore a component from file state, sharing the composite's data. */
+  protected static componentImport(c: Recommender, data: ModelData, meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string): void {
+    c.data = data;
+    c.importState(meta, sections, label);
   }
 
   // ---- helpers for models -------------------------------------------------------------------

@@ -39,16 +39,31 @@ export interface BridgeOptions extends ModelOptions {
   sources?: readonly string[];
   /** Shrinkage added to the cosine denominator. @default 0 */
   shrink?: number;
+  /** Similarities are raised to this power before use (larger: trust the closest neighbours more). @default 1, or chosen from [1, 2] on validation data */
+  exponent?: number;
+  /** User variant: weight source items by inverse document frequency, log(users / users of the item), before user similarity. @default false, or chosen on validation data */
+  idf?: boolean;
+  /** Item variant: asymmetric cosine dot / (|source item|^(2 alpha) |target item|^(2 (1 - alpha)) + shrink); 0.5 is the plain cosine. @default 0.5, or chosen from [0.5, 0.8, 1] on validation data */
+  alpha?: number;
+}
+
+/** The hyper-parameters of one target's bridge. */
+interface PlanParams {
+  variant: BridgeVariant;
+  neighbors: number;
+  idf: boolean;
+  exponent: number;
+  alpha: number;
 }
 
 /** What the bridge keeps for one target domain. */
-interface TargetPlan {
-  variant: BridgeVariant;
-  neighbors: number;
+interface TargetPlan extends PlanParams {
   sources: number[];
   /** user variant: source items x users (users with target rows only) and the users' source norms. Derived; rebuilt on load. */
   xsT?: Csr;
   userNorms?: Float32Array;
+  /** IDF weight of each (concatenated) source item, with `idf`. Derived; rebuilt on load. */
+  idfWeights?: Float32Array;
   /** item variant: source items (concatenated) x target items. */
   sim?: Neighbours;
   /** Validation NDCG@10 of each candidate, for the report. */
@@ -58,7 +73,16 @@ interface TargetPlan {
 /** Cross-domain bridge kNN. */
 export class Bridge extends Recommender {
   readonly name = 'bridge' as const;
-  private readonly opts: { variant: BridgeVariant | 'auto'; neighbors: number; grid: number[]; sources: string[] | undefined; shrink: number };
+  private readonly opts: {
+    variant: BridgeVariant | 'auto';
+    neighbors: number;
+    grid: number[];
+    sources: string[] | undefined;
+    shrink: number;
+    exponent: number | undefined;
+    idf: boolean | undefined;
+    alpha: number | undefined;
+  };
   private plans: Array<TargetPlan | undefined> = [];
 
   constructor(options: BridgeOptions = {}) {
@@ -73,7 +97,22 @@ export class Bridge extends Recommender {
     if (options.sources !== undefined && (!Array.isArray(options.sources) || options.sources.length === 0)) {
       throw new TypeError('options.sources must be a non-empty array of domain names');
     }
-    this.opts = { variant, neighbors: checkK(options.neighbors ?? 100, 'options.neighbors'), grid, sources: options.sources ? [...options.sources] : undefined, shrink };
+    const { exponent, alpha, idf } = options;
+    if (exponent !== undefined && (typeof exponent !== 'number' || !(exponent > 0) || !Number.isFinite(exponent))) {
+      throw new RangeError(`options.exponent must be a positive number (got ${String(exponent)})`);
+    }
+    if (alpha !== undefined && (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1))) throw new RangeError(`options.alpha must be a number in [0, 1] (got ${String(alpha)})`);
+    if (idf !== undefined && typeof idf !== 'boolean') throw new TypeError(`options.idf must be a boolean (got ${typeof idf})`);
+    this.opts = {
+      variant,
+      neighbors: checkK(options.neighbors ?? 100, 'options.neighbors'),
+      grid,
+      sources: options.sources ? [...options.sources] : undefined,
+      shrink,
+      exponent,
+      idf,
+      alpha,
+    };
   }
 
   /** Load a bridge model file. @throws {ModelFormatError} {StorageError} */
@@ -82,11 +121,13 @@ export class Bridge extends Recommender {
   }
 
   /** Per target domain: the chosen variant, neighbours and the validation scores behind the choice. */
-  choices(): Record<string, { variant: BridgeVariant; neighbors: number; sources: string[]; validation?: Record<string, number> }> {
+  choices(): Record<string, PlanParams & { sources: string[]; validation?: Record<string, number> }> {
     const data = this.fitted();
     const out: ReturnType<Bridge['choices']> = {};
     this.plans.forEach((p, t) => {
-      if (p) out[data.vocab.domains.id(t)] = { variant: p.variant, neighbors: p.neighbors, sources: p.sources.map((s) => data.vocab.domains.id(s)), validation: p.validation };
+      if (!p) return;
+      const { variant, neighbors, idf, exponent, alpha } = p;
+      out[data.vocab.domains.id(t)] = { variant, neighbors, idf, exponent, alpha, sources: p.sources.map((s) => data.vocab.domains.id(s)), validation: p.validation };
     });
     return out;
   }
@@ -102,42 +143,67 @@ export class Bridge extends Recommender {
         this.plans.push(undefined);
         continue;
       }
-      const candidates: Array<{ variant: BridgeVariant; neighbors: number }> = [];
-      const variants: BridgeVariant[] = this.opts.variant === 'auto' ? ['user', 'item'] : [this.opts.variant];
       const truth = options.valid ? validationTruth(options.valid, t, data.nItems(t)) : undefined;
       const tune = truth !== undefined && truth.users.length > 0;
-      for (const v of variants) for (const k of tune ? this.opts.grid : [this.opts.neighbors]) candidates.push({ variant: v, neighbors: k });
-      if (!tune && this.opts.variant === 'auto') candidates.splice(1); // no validation data: the user variant
+      const candidates = this.candidatePlans(tune);
+      // Shared preparations: user-variant indexes per idf setting, item similarities per alpha (at the largest k).
+      const userPrep = new Map<boolean, TargetPlan>();
+      const itemSims = new Map<number, Neighbours>();
       const maxK = Math.max(...candidates.map((c) => c.neighbors));
-      const base: TargetPlan = { variant: 'user', neighbors: maxK, sources };
-      this.prepareUser(base, t);
-      if (candidates.some((c) => c.variant === 'item')) base.sim = await this.itemSimilarity(sources, t, maxK);
+      const planFor = async (c: PlanParams): Promise<TargetPlan> => {
+        if (c.variant === 'user') {
+          let prep = userPrep.get(c.idf);
+          if (!prep) {
+            prep = { ...c, sources };
+            this.prepareUser(prep, t);
+            userPrep.set(c.idf, prep);
+          }
+          return { ...prep, ...c };
+        }
+        let sim = itemSims.get(c.alpha);
+        if (!sim) itemSims.set(c.alpha, (sim = await this.itemSimilarity(sources, t, maxK, c.alpha)));
+        return { ...c, sources, sim: powData(truncateRows(sim, c.neighbors), c.exponent) };
+      };
       let best = candidates[0];
+      let validation: Record<string, number> | undefined;
       if (tune && candidates.length > 1) {
-        const validation: Record<string, number> = {};
+        validation = {};
         let bestScore = -1;
         const batch = this.batch(truth.users);
         for (const c of candidates) {
-          const plan: TargetPlan = { ...base, variant: c.variant, neighbors: c.neighbors, sim: base.sim && truncateRows(base.sim, c.neighbors) };
-          const slots = await this.scoreWith(plan, batch, t, 10, { filterSeen: true }, this.pool);
+          const slots = await this.scoreWith(await planFor(c), batch, t, 10, { filterSeen: true }, this.pool);
           const score = meanNdcg(new RankedLists(slots.k, slots.counts, slots.indices, slots.scores), truth.relevant, 10);
-          validation[`${c.variant}@${c.neighbors}`] = score;
+          validation[planKey(c)] = score;
           if (score > bestScore) {
             bestScore = score;
             best = c;
           }
         }
-        base.validation = validation;
       }
-      base.variant = best.variant;
-      base.neighbors = best.neighbors;
-      if (base.variant === 'item') {
-        base.sim = truncateRows(base.sim!, best.neighbors);
-        base.xsT = undefined;
-        base.userNorms = undefined;
-      } else base.sim = undefined;
+      const base = await planFor(best);
+      base.validation = validation;
       this.plans.push(base);
     }
+  }
+
+  /** The hyper-parameter candidates: every grid point when tuning, else the configured (or default) point. */
+  private candidatePlans(tune: boolean): PlanParams[] {
+    const o = this.opts;
+    const variants: BridgeVariant[] = o.variant === 'auto' ? (tune ? ['user', 'item'] : ['user']) : [o.variant];
+    const ks = tune ? o.grid : [o.neighbors];
+    const idfs = o.idf !== undefined ? [o.idf] : tune ? [false, true] : [false];
+    const exps = o.exponent !== undefined ? [o.exponent] : tune ? [1, 2] : [1];
+    const alphas = o.alpha !== undefined ? [o.alpha] : tune ? [0.5, 0.8, 1] : [0.5];
+    const out: PlanParams[] = [];
+    for (const variant of variants) {
+      for (const neighbors of ks) {
+        for (const exponent of exps) {
+          if (variant === 'user') for (const idf of idfs) out.push({ variant, neighbors, idf, exponent, alpha: alphas[0] });
+          else for (const alpha of alphas) out.push({ variant, neighbors, idf: idfs[0], exponent, alpha });
+        }
+      }
+    }
+    return out;
   }
 
   /** Source items x users restricted to users with rows in target t, and those users' source norms. */
@@ -146,27 +212,33 @@ export class Bridge extends Recommender {
     const xt = data.matrices[t];
     const keep = new Uint8Array(data.nUsers);
     for (let u = 0; u < data.nUsers; u++) keep[u] = xt.indptr[u + 1] > xt.indptr[u] ? 1 : 0;
-    const xs = keepRows(hstack(plan.sources.map((s) => data.matrices[s])), keep);
+    const all = hstack(plan.sources.map((s) => data.matrices[s]));
+    plan.idfWeights = plan.idf ? idfWeights(all) : undefined;
+    const xs = keepRows(plan.idfWeights ? scaleColumns(all, plan.idfWeights) : all, keep);
     plan.xsT = transposeCsr(xs);
     plan.userNorms = rowNorms(xs);
   }
 
   /** Source items (concatenated) x target items cosine top-k through shared users. */
-  private async itemSimilarity(sources: number[], t: number, k: number): Promise<Neighbours> {
+  private async itemSimilarity(sources: number[], t: number, k: number, alpha: number): Promise<Neighbours> {
     const data = this.fitted();
     const xs = hstack(sources.map((s) => data.matrices[s]));
     const xsT = transposeCsr(xs);
     const xt = data.matrices[t];
-    return cosineTopK(this.pool, this.backend, xsT, xt, rowNorms(xsT), columnNorms(xt), k, this.opts.shrink);
+    // Asymmetric cosine: the kernel divides by normsLeft[i] * normsRight[j] + shrink.
+    const nl = rowNorms(xsT).map((x) => Math.pow(x, 2 * alpha));
+    const nr = columnNorms(xt).map((x) => Math.pow(x, 2 * (1 - alpha)));
+    return cosineTopK(this.pool, this.backend, xsT, xt, nl, nr, k, this.opts.shrink);
   }
 
   /** Neighbours (users with target rows) of each batch user by source rows, normalised, self left out. */
   private userNeighbours(plan: TargetPlan, batch: UserBatch, pool: KernelPool | undefined): Neighbours | Promise<Neighbours> {
-    const src = hstack(plan.sources.map((s) => batch.rows(s)));
+    const raw = hstack(plan.sources.map((s) => batch.rows(s)));
+    const src = plan.idfWeights ? scaleColumns(raw, plan.idfWeights) : raw;
     const nUsers = this.fitted().nUsers;
     const k = plan.neighbors;
     return andThen(cosineTopK(pool, this.backend, src, plan.xsT!, rowNorms(src), plan.userNorms!, k + 1, this.opts.shrink), (nb) =>
-      normaliseRows(truncateRows(nb, k, (r) => (batch.users[r] < nUsers ? batch.users[r] : -1))),
+      normaliseRows(powData(truncateRows(nb, k, (r) => (batch.users[r] < nUsers ? batch.users[r] : -1)), plan.exponent)),
     );
   }
 
@@ -227,7 +299,7 @@ export class Bridge extends Recommender {
         sections[`sim.${t}.indices`] = p.sim.indices;
         sections[`sim.${t}.data`] = p.sim.data;
       }
-      return { variant: p.variant, neighbors: p.neighbors, sources: p.sources, validation: p.validation ?? null };
+      return { variant: p.variant, neighbors: p.neighbors, idf: p.idf, exponent: p.exponent, alpha: p.alpha, sources: p.sources, validation: p.validation ?? null };
     });
     return { meta: { options: { ...this.opts }, plans }, sections };
   }
@@ -238,12 +310,28 @@ export class Bridge extends Recommender {
     if (!Array.isArray(plans) || plans.length !== data.nItems.length) throw new ModelFormatError(`${label}: bridge plans are missing`);
     this.plans = plans.map((raw: unknown, t: number) => {
       if (raw === null) return undefined;
-      const p = raw as { variant?: unknown; neighbors?: unknown; sources?: unknown; validation?: unknown };
+      const p = raw as { variant?: unknown; neighbors?: unknown; idf?: unknown; exponent?: unknown; alpha?: unknown; sources?: unknown; validation?: unknown };
       const sources = Array.isArray(p.sources) ? (p.sources as unknown[]).map(Number) : [];
-      if ((p.variant !== 'user' && p.variant !== 'item') || !Number.isInteger(p.neighbors) || sources.length === 0 || sources.some((s) => !(s >= 0 && s < data.nItems.length && s !== t))) {
+      if (
+        (p.variant !== 'user' && p.variant !== 'item') ||
+        !Number.isInteger(p.neighbors) ||
+        typeof p.idf !== 'boolean' ||
+        typeof p.exponent !== 'number' ||
+        typeof p.alpha !== 'number' ||
+        sources.length === 0 ||
+        sources.some((s) => !(s >= 0 && s < data.nItems.length && s !== t))
+      ) {
         throw new ModelFormatError(`${label}: bridge plan of domain ${t} is invalid`);
       }
-      const plan: TargetPlan = { variant: p.variant, neighbors: p.neighbors as number, sources, validation: (p.validation ?? undefined) as Record<string, number> | undefined };
+      const plan: TargetPlan = {
+        variant: p.variant,
+        neighbors: p.neighbors as number,
+        idf: p.idf,
+        exponent: p.exponent,
+        alpha: p.alpha,
+        sources,
+        validation: (p.validation ?? undefined) as Record<string, number> | undefined,
+      };
       if (plan.variant === 'item') {
         const [indptr, indices, d] = ['indptr', 'indices', 'data'].map((f) => sections[`sim.${t}.${f}`]);
         if (!(indptr instanceof Uint32Array) || !(indices instanceof Uint32Array) || !(d instanceof Float32Array)) throw new ModelFormatError(`${label}: bridge similarity of domain ${t} is missing`);
@@ -254,4 +342,31 @@ export class Bridge extends Recommender {
       return plan;
     });
   }
+}
+
+/** Per column: log(rows with any entry / rows with this column), floored at 0. */
+function idfWeights(m: Csr): Float32Array {
+  const df = new Uint32Array(m.nCols);
+  for (let q = 0; q < m.indices.length; q++) df[m.indices[q]]++;
+  let rows = 0;
+  for (let r = 0; r < m.nRows; r++) if (m.indptr[r + 1] > m.indptr[r]) rows++;
+  return Float32Array.from(df, (n) => (n > 0 ? Math.max(0, Math.log(rows / n)) : 0));
+}
+
+/** A copy of `m` with column j multiplied by w[j]. */
+function scaleColumns<T extends Csr>(m: T, w: Float32Array): T {
+  const data = new Float32Array(m.data.length);
+  for (let q = 0; q < data.length; q++) data[q] = m.data[q] * w[m.indices[q]];
+  return { ...m, data };
+}
+
+/** A copy of `m` with every value raised to `p` (the same object when p = 1). */
+function powData<T extends { data: Float32Array }>(m: T, p: number): T {
+  if (p === 1) return m;
+  return { ...m, data: m.data.map((x) => Math.pow(x, p)) };
+}
+
+/** A readable key of a candidate, for the validation report. */
+function planKey(c: PlanParams): string {
+  return c.variant === 'user' ? `user k=${c.neighbors} idf=${c.idf} exp=${c.exponent}` : `item k=${c.neighbors} alpha=${c.alpha} exp=${c.exponent}`;
 }
