@@ -5,7 +5,8 @@
 //        acc[i] += x * s      (a byte flag per item records first touches, branch-free)
 //   2. seen items of u (its row of `seen`) that were touched get acc = -Infinity
 //   3. for each touched i: take acc[i] and reset acc/flag; keep it when it is > 0 and the item is
-//      allowed, in a bounded min-heap of size n held in the user's output slots; sort best first.
+//      allowed, in a bounded min-heap of n packed (score, index) keys; drain it best first into
+//      the user's output slots (ties by the lower item index).
 // f32 arithmetic in exactly this order, so the TypeScript reference matches bit for bit.
 //
 // Cost per user: sum over the user's items of the similarity row length (<= n_u * k updates),
@@ -16,7 +17,7 @@ import { keyHeapDrain, keyHeapify, keySiftDown, packKey } from './topk';
 /**
  * Top-n items for `nUsers` users (u32 row ids at `users`). `xData` = 0: binary user rows.
  * `seenIndices` = 0: nothing excluded; `allowed` = 0: every item allowed (else u8 per item).
- * Scratch: acc (nTarget f32), flags (nTarget u8), touched (nTarget + 1 u32), heap (n u64).
+ * Scratch: acc (nTarget f32), flags (nTarget u8), touched (nTarget + 1 u32), heap (n + 1 u64).
  * User b writes counts[b] entries to outIdx/outScore slots [b*n, b*n + counts[b]).
  */
 export function scoreSparse(

@@ -164,47 +164,50 @@ export function topk(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usi
   return ~<u32>key;
 }
 
-/** Put `key` at `pos` of the min-heap `h` of `size` keys and sift it down. */
+/** Largest key: the sentinel kept just past the end of a packed-key heap. */
+const KEY_MAX: u64 = 0xffffffffffffffff;
+
+/**
+ * Put `key` at `pos` of the min-heap `h` of `size` keys and sift it down. Needs the sentinel
+ * `h[size] = KEY_MAX`, so that every internal node has two children to compare: the child choice
+ * is then a branch-free select (the branchy version mispredicts on about every level).
+ */
 @inline export function keySiftDown(h: usize, size: i32, pos: i32, key: u64): void {
-  while (true) {
-    let c = 2 * pos + 1;
-    if (c >= size) break;
-    let ck = load<u64>(h + (<usize>c << 3));
-    if (c + 1 < size) {
-      const rk = load<u64>(h + (<usize>(c + 1) << 3));
-      if (rk < ck) {
-        c++;
-        ck = rk;
-      }
-    }
+  let c = 2 * pos + 1;
+  while (c < size) {
+    const lk = load<u64>(h + (<usize>c << 3));
+    const rk = load<u64>(h + (<usize>(c + 1) << 3));
+    const right = rk < lk;
+    c += <i32>right;
+    const ck = select<u64>(rk, lk, right);
     if (ck >= key) break;
     store<u64>(h + (<usize>pos << 3), ck);
     pos = c;
+    c = 2 * pos + 1;
   }
   store<u64>(h + (<usize>pos << 3), key);
 }
 
-/** Make the first `size` keys at `h` a min-heap (root = smallest = worst kept). */
+/** Make the first `size` keys at `h` a min-heap (root = smallest = worst kept); sets the sentinel. */
 export function keyHeapify(h: usize, size: i32): void {
+  store<u64>(h + (<usize>size << 3), KEY_MAX);
   for (let p = (size >> 1) - 1; p >= 0; p--) keySiftDown(h, size, p, load<u64>(h + (<usize>p << 3)));
 }
 
 /**
- * Sort a min-heap of `size` keys best first, and write it out as indices / scores.
- * Returns `size`.
+ * Empty a heapified min-heap of `size` keys into indices / scores, best first (the worst is
+ * taken first and written last). Returns `size`.
  */
 export function keyHeapDrain(h: usize, size: i32, outIdx: usize, outScore: usize): i32 {
   let n = size;
-  while (n > 1) {
+  while (n > 0) {
+    const worst = load<u64>(h);
     n--;
     const last = load<u64>(h + (<usize>n << 3));
-    store<u64>(h + (<usize>n << 3), load<u64>(h));
-    keySiftDown(h, n, 0, last);
-  }
-  for (let t = 0; t < size; t++) {
-    const key = load<u64>(h + (<usize>t << 3));
-    store<u32>(outIdx + (<usize>t << 2), keyIndex(key));
-    store<f32>(outScore + (<usize>t << 2), keyScore(key));
+    store<u64>(h + (<usize>n << 3), KEY_MAX);
+    if (n > 0) keySiftDown(h, n, 0, last);
+    store<u32>(outIdx + (<usize>n << 2), keyIndex(worst));
+    store<f32>(outScore + (<usize>n << 2), keyScore(worst));
   }
   return size;
 }

@@ -220,6 +220,11 @@ describe('resident inputs', () => {
     const b = wasm.cosineTopK(job, 10, 20);
     const all = cosineTopKReference(job, 0, 20);
     expect(Array.from(a.indices).concat(Array.from(b.indices))).toEqual(Array.from(all.indices));
+    // The same binary array as user rows (values, resident as 'all ones') and as similarities.
+    const bin = randomCsr(rng, 20, 20, 0.3, 'ones');
+    const sjob = { userRows: bin, sim: bin, seen: undefined, n: 5 };
+    const users = Uint32Array.from({ length: 20 }, (_, i) => i);
+    expectRowsEqual(wasm.scoreSparse(sjob, users), scoreSparseReference(sjob, users), 'binary matrix as its own similarity');
     const y = randomCsr(rng, 30, 20, 0.3, 'ints');
     const jy = itemJob(y, 4, 0);
     expectRowsEqual(wasm.cosineTopK(jy, 0, 20), cosineTopKReference(jy, 0, 20), 'after switching data');

@@ -3,7 +3,9 @@ import type { Csr, Neighbours, SparseRows, TopKRows } from './types.js';
 
 /**
  * The transpose of `m` (`nCols x nRows`), in O(nnz + nRows + nCols). Rows of the result list their
- * columns in increasing order whatever the order inside the rows of `m`.
+ * columns in increasing order whatever the order inside the rows of `m`. When every value of `m`
+ * is 1, the result shares `m.data` (same length, same values) instead of allocating a copy.
+ * `shared`: allocate the new arrays on SharedArrayBuffers (for the pool).
  * @example transposeCsr(usersByItems) // -> itemsByUsers
  */
 export function transposeCsr(m: SparseRows, options: { shared?: boolean } = {}): Csr {
@@ -15,6 +17,12 @@ export function transposeCsr(m: SparseRows, options: { shared?: boolean } = {}):
   for (let c = 0; c < nCols; c++) outPtr[c + 1] += outPtr[c];
   const fill = outPtr.slice(0, nCols);
   const outIdx = u32(nnz);
+  if (data.length === nnz && allOnes(data)) {
+    for (let r = 0; r < nRows; r++) {
+      for (let e = indptr[r], end = indptr[r + 1]; e < end; e++) outIdx[fill[indices[e]]++] = r;
+    }
+    return { nRows: nCols, nCols: nRows, indptr: outPtr, indices: outIdx, data };
+  }
   const outData = options.shared ? new Float32Array(new SharedArrayBuffer(nnz * 4)) : new Float32Array(nnz);
   for (let r = 0; r < nRows; r++) {
     for (let e = indptr[r], end = indptr[r + 1]; e < end; e++) {
@@ -95,23 +103,25 @@ export function allOnes(data: Float32Array): boolean {
 }
 
 /**
- * Compact fixed top-k slots (rows in order) into a {@link Neighbours} matrix with `nCols` columns.
+ * Compact fixed top-k slots (rows in order) into a {@link Neighbours} matrix with `nCols` columns,
+ * in place: the result's `indices` / `data` are views on the slots' own buffers (entries only
+ * move towards the front), so no second copy of the output exists at any time.
  */
 export function slotsToNeighbours(slots: TopKRows, nCols: number): Neighbours {
   const { k, counts } = slots;
   const nRows = counts.length;
   const indptr = new Uint32Array(nRows + 1);
   for (let r = 0; r < nRows; r++) indptr[r + 1] = indptr[r] + counts[r];
-  const nnz = indptr[nRows];
-  const indices = new Uint32Array(nnz);
-  const data = new Float32Array(nnz);
   for (let r = 0; r < nRows; r++) {
     const c = counts[r];
-    if (c === 0) continue;
-    indices.set(slots.indices.subarray(r * k, r * k + c), indptr[r]);
-    data.set(slots.scores.subarray(r * k, r * k + c), indptr[r]);
+    const from = r * k;
+    const to = indptr[r];
+    if (c === 0 || from === to) continue;
+    slots.indices.copyWithin(to, from, from + c);
+    slots.scores.copyWithin(to, from, from + c);
   }
-  return { nRows, nCols, k, indptr, indices, data };
+  const nnz = indptr[nRows];
+  return { nRows, nCols, k, indptr, indices: slots.indices.subarray(0, nnz), data: slots.scores.subarray(0, nnz) };
 }
 
 /**

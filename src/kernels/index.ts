@@ -48,4 +48,4 @@ export {
 } from './reference.js';
 export { WasmKernels, instantiateKernels, kernelModule, KERNELS_WASM_PATH } from './wasm.js';
 export type { KernelExports, KeyOf } from './wasm.js';
-export { transposeCsr, rowNorms, columnNorms, rowCosts, balancedRanges, slotsToNeighbours, relabelColumns } from './csr.js';
+export { transposeCsr, rowNorms, columnNorms, rowCosts, balancedRanges, slotsToNeighbours, relabelColumns, allOnes } from './csr.js';

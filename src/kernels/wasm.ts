@@ -62,12 +62,14 @@ export function kernelModule(): WebAssembly.Module {
     // Compile straight to optimised code. The kernels run as a few long calls, and V8 has no
     // on-stack replacement for wasm: a call that starts in the baseline tier (Liftoff) stays there,
     // about 2.5x slower here. The flag is read at compile time only, so it is restored at once
-    // (other wasm modules in the process keep their usual tiering).
-    setFlagsFromString('--no-liftoff --no-wasm-lazy-compilation');
+    // (other wasm modules in the process keep their usual tiering). Flags given on the command
+    // line are left alone.
+    const own = !process.execArgv.some((a) => /liftoff|lazy-compilation/.test(a));
+    if (own) setFlagsFromString('--no-liftoff --no-wasm-lazy-compilation');
     try {
       compiled = new WebAssembly.Module(new Uint8Array(bytes));
     } finally {
-      setFlagsFromString('--liftoff --wasm-lazy-compilation');
+      if (own) setFlagsFromString('--liftoff --wasm-lazy-compilation');
     }
   } catch (e) {
     throw new KernelError(`cannot compile ${KERNELS_WASM_PATH} (WebAssembly SIMD required): ${(e as Error).message}`, {
@@ -101,6 +103,8 @@ interface Placement {
 /** A resident input: where it is, and (for value arrays) whether every value is 1 / positive. */
 interface Resident {
   key: unknown;
+  /** Placed as a value array (then `ptr` is 0 when every value is 1). */
+  values: boolean;
   ptr: number;
   ones: boolean;
   positive: boolean;
@@ -155,7 +159,9 @@ export class WasmKernels implements Kernels {
    */
   private place(items: Placement[]): Resident[] {
     const x = this.raw;
-    const found = items.map((it) => this.resident.find((r) => r.key === it.key));
+    // A value array of ones is resident without its values: it cannot serve a plain request.
+    const same = (r: Resident, it: Placement) => r.key === it.key && r.values === (it.values ?? false);
+    const found = items.map((it) => this.resident.find((r) => same(r, it)));
     if (found.every((r) => r !== undefined)) {
       x.release(this.residentTop);
       return found as Resident[];
@@ -164,7 +170,7 @@ export class WasmKernels implements Kernels {
     x.reset();
     const placed: Resident[] = [];
     for (const it of items) {
-      const dup = placed.find((r) => r.key === it.key);
+      const dup = placed.find((r) => same(r, it));
       if (dup) {
         placed.push(dup);
         continue;
@@ -179,7 +185,7 @@ export class WasmKernels implements Kernels {
           new Uint8Array(it.array.buffer, it.array.byteOffset, it.array.byteLength),
         );
       }
-      placed.push({ key: it.key, ptr, ones, positive });
+      placed.push({ key: it.key, values: it.values ?? false, ptr, ones, positive });
     }
     this.resident = placed;
     this.residentTop = x.mark();
@@ -249,7 +255,7 @@ export class WasmKernels implements Kernels {
     const acc = allocOrThrow(x, nCols * 4);
     const touched = allocOrThrow(x, (nCols + 1) * 4);
     const flags = allocOrThrow(x, nCols);
-    const heap = allocOrThrow(x, k * 8);
+    const heap = allocOrThrow(x, (k + 1) * 8);
     const pc = allocOrThrow(x, rows * 4);
     const pi = allocOrThrow(x, rows * k * 4);
     const ps = allocOrThrow(x, rows * k * 4);
@@ -280,7 +286,7 @@ export class WasmKernels implements Kernels {
     const acc = allocOrThrow(x, nTarget * 4);
     const flags = allocOrThrow(x, nTarget);
     const touched = allocOrThrow(x, (nTarget + 1) * 4);
-    const heap = allocOrThrow(x, n * 8);
+    const heap = allocOrThrow(x, (n + 1) * 8);
     const rows = users.length;
     const pc = allocOrThrow(x, rows * 4);
     const pi = allocOrThrow(x, rows * n * 4);

@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { KernelError } from '../errors.js';
-import { allOnes, balancedRanges, columnNorms, relabelColumns, rowCosts, rowNorms, slotsToNeighbours, transposeCsr } from '../kernels/csr.js';
+import { allOnes, balancedRanges, columnNorms, rowCosts, rowNorms, slotsToNeighbours, transposeCsr } from '../kernels/csr.js';
 import { getKernels } from '../kernels/index.js';
 import type { BackendName, CosineJob, Csr, Neighbours, SparseRows, TopKRows } from '../kernels/types.js';
 import { kernelModule } from '../kernels/wasm.js';
@@ -62,6 +62,9 @@ export class KernelPool {
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
       workerData: { module },
+      // The worker is plain JavaScript: do not hand it this process's flags (loader hooks such as
+      // tsx cost tens of MB per worker; per-process flags such as --expose-gc make Worker throw).
+      execArgv: [],
     });
     // A worker that dies between tasks is replaced by Piscina; nothing to report here.
     this.#piscina.on('error', () => {});
@@ -96,15 +99,15 @@ export class KernelPool {
   }
 
   /** @internal The shared form of a sparse matrix. */
-  shareRows(m: SparseRows): SharedRows {
+  shareRows(m: SparseRows, binaryOk = true): SharedRows {
     const rows = { nRows: m.nRows, nCols: m.nCols, indptr: this.share(m.indptr), indices: this.share(m.indices) };
     // Binary values are not shipped: an empty array stands for all ones.
     let ones = this.#ones.get(m.data);
-    if (!ones && !this.#shared.has(m.data) && allOnes(m.data)) {
+    if (binaryOk && !ones && !this.#shared.has(m.data) && allOnes(m.data)) {
       ones = { id: `${this.#serial}.${++this.#ids}`, array: new Float32Array(new SharedArrayBuffer(0)) };
       this.#ones.set(m.data, ones);
     }
-    if (ones) return { ...rows, data: ones, ones: true };
+    if (ones && binaryOk) return { ...rows, data: ones, ones: true };
     return { ...rows, data: this.share(m.data), ones: false };
   }
 
@@ -216,11 +219,6 @@ export async function cosineKnn(
 ): Promise<Neighbours> {
   if (job.left.nCols !== job.right.nRows) throw new RangeError(`left has ${job.left.nCols} columns but right has ${job.right.nRows} rows`);
   if (job.normsLeft.length !== job.left.nRows || job.normsRight.length !== job.right.nCols) throw new RangeError('norms do not match the matrices');
-  // Popular columns first: the accumulator's hot entries share cache lines (same results).
-  if (!job.rightColumnIds) {
-    const r = relabelColumns(job.right, job.normsRight, { shared: pool !== undefined });
-    job = { ...job, right: r.m, normsRight: r.norms, rightColumnIds: r.ids };
-  }
   const { left, right } = job;
   const nRows = left.nRows;
   if (!pool) return slotsToNeighbours(getKernels(backend).cosineTopK(job, 0, nRows), right.nCols);
@@ -367,7 +365,7 @@ export async function scoreSparse(
   const out = sharedSlots(users.length, options.n);
   const su = toShared(users);
   const x = pool.shareRows(userRows);
-  const s = pool.shareRows(sim);
+  const s = pool.shareRows(sim, false);
   const z = seen ? pool.shareRows(seen) : undefined;
   const a = allowed ? { id: 'allowed', array: toShared(allowed) } : undefined;
   const tasks: SparseTask[] = [];

@@ -1,0 +1,99 @@
+/**
+ * tinybench micro-benchmarks: each wasm kernel against its TypeScript reference on the same
+ * seeded inputs, printing the table and the reference/wasm time ratio per kernel.
+ * usage: npx tsx bench/kernels.ts [--time 1000]
+ */
+import { parseArgs } from 'node:util';
+import { Bench } from 'tinybench';
+import {
+  WasmKernels,
+  cosineTopKReference,
+  rowNorms,
+  scoreDenseReference,
+  scoreSparseReference,
+  slotsToNeighbours,
+  topkReference,
+  transposeCsr,
+  type Csr,
+} from '../src/kernels/index.js';
+import { Rng } from '../src/random.js';
+import { machine } from './machine.js';
+
+const { values } = parseArgs({ options: { time: { type: 'string', default: '1000' } } });
+const time = Number(values.time);
+const rng = new Rng(2024);
+const wasm = new WasmKernels();
+
+/** Long-tailed binary users x items matrix. */
+function longTail(nUsers: number, nItems: number, meanLen: number): Csr {
+  const indptr = new Uint32Array(nUsers + 1);
+  const indices: number[] = [];
+  for (let u = 0; u < nUsers; u++) {
+    const want = Math.max(1, Math.round(Math.exp(rng.normal() * 1.0) * meanLen * 0.6));
+    const row = new Set<number>();
+    for (let t = 0; t < want * 3 && row.size < want; t++) row.add(Math.floor(nItems * rng.next() ** 3));
+    indices.push(...[...row].sort((a, b) => a - b));
+    indptr[u + 1] = indices.length;
+  }
+  return { nRows: nUsers, nCols: nItems, indptr, indices: Uint32Array.from(indices), data: new Float32Array(indices.length).fill(1) };
+}
+
+const x = longTail(20_000, 5_000, 10);
+const xt = transposeCsr(x);
+const norms = rowNorms(xt);
+const knnJob = { left: xt, right: x, normsLeft: norms, normsRight: norms, k: 50, shrink: 0 };
+const items = 300; // rows of the kNN bench (the reference is slow)
+const nb = slotsToNeighbours(wasm.cosineTopK(knnJob, 0, xt.nRows), x.nCols);
+const users = Uint32Array.from({ length: 2000 }, (_, i) => i * 10);
+const sparseJob = { userRows: x, sim: nb, seen: x, n: 10 };
+const dim = 64;
+const nItemsDense = 20_000;
+const itemVecs = Float32Array.from({ length: nItemsDense * dim }, () => rng.normal());
+const denseUsers = Uint32Array.from({ length: 32 }, (_, i) => i);
+const userVecs = Float32Array.from({ length: denseUsers.length * dim }, () => rng.normal());
+const denseJob = { items: itemVecs, dim, seen: x.nCols === nItemsDense ? x : undefined, n: 10 };
+const scores = Float32Array.from({ length: 200_000 }, () => rng.next());
+
+/** A plain TypeScript dense scorer (f64 dot, small min-heap): what one would write without kernels. */
+function plainDense(): void {
+  const n = 10;
+  const hs = new Float64Array(n);
+  const hi = new Int32Array(n);
+  for (let b = 0; b < denseUsers.length; b++) {
+    let size = 0;
+    for (let i = 0; i < nItemsDense; i++) {
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += userVecs[b * dim + t] * itemVecs[i * dim + t];
+      if (size < n) {
+        hs[size] = s;
+        hi[size++] = i;
+      } else {
+        let m = 0;
+        for (let q = 1; q < n; q++) if (hs[q] < hs[m]) m = q;
+        if (s > hs[m]) {
+          hs[m] = s;
+          hi[m] = i;
+        }
+      }
+    }
+  }
+}
+
+const bench = new Bench({ time, warmup: true, iterations: 8 });
+bench
+  .add('cosineTopK wasm', () => void wasm.cosineTopK(knnJob, 0, items))
+  .add('cosineTopK ref', () => void cosineTopKReference(knnJob, 0, items))
+  .add('scoreSparse wasm', () => void wasm.scoreSparse(sparseJob, users))
+  .add('scoreSparse ref', () => void scoreSparseReference(sparseJob, users))
+  .add('scoreDense wasm', () => void wasm.scoreDense(denseJob, denseUsers, userVecs))
+  .add('scoreDense ref', () => void scoreDenseReference(denseJob, denseUsers, userVecs))
+  .add('scoreDense plain', plainDense)
+  .add('topk wasm', () => void wasm.topk(scores, 10))
+  .add('topk ref', () => void topkReference(scores, 10));
+await bench.run();
+console.table(bench.table());
+const mean = (name: string) => (bench.tasks.find((t) => t.name === name)!.result as unknown as { latency: { mean: number } }).latency.mean;
+const ratios: Record<string, number> = {};
+for (const k of ['cosineTopK', 'scoreSparse', 'scoreDense', 'topk']) ratios[k] = Number((mean(`${k} ref`) / mean(`${k} wasm`)).toFixed(2));
+ratios['scoreDense vs plain TS loop'] = Number((mean('scoreDense plain') / mean('scoreDense wasm')).toFixed(2));
+console.log(JSON.stringify({ machine: machine(), speedup_wasm_over_ref: ratios }));
