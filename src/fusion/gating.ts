@@ -19,79 +19,99 @@ export function bucketOf(targetRows: number, sourceRows: number): Bucket {
   return targetRows < 5 ? 'sparse' : 'warm';
 }
 
-/** Normalised candidate lists of one user from every component: parallel arrays per component. */
+/**
+ * One user's candidates from every component, as a union: `items` sorted ascending, and for each
+ * item one normalised score per component (`scores[r * m + c]`, 0 where the component did not
+ * list it; `listed[r * m + c]` says whether it did).
+ */
 export interface UserCandidates {
-  items: Uint32Array[];
-  scores: Float32Array[];
+  m: number;
+  items: Uint32Array;
+  scores: Float32Array;
+  listed: Uint8Array;
 }
 
-/** Split component slots into per-user normalised lists (scores scaled into [0, 1]). */
+/** Per-user candidate unions from component slots, scores scaled into [0, 1] per list. */
 export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number): UserCandidates[] {
+  const m = lists.length;
   const out: UserCandidates[] = [];
+  const row = new Map<number, number>();
   for (let b = 0; b < nUsers; b++) {
-    const items: Uint32Array[] = [];
-    const scores: Float32Array[] = [];
+    row.clear();
     for (const l of lists) {
       const s = b * l.k;
-      const n = l.counts[b];
-      const it = l.indices.subarray(s, s + n);
-      const raw = l.scores.subarray(s, s + n);
-      const sc = new Float32Array(n);
-      if (n > 0) {
-        let max = -Infinity;
-        let min = Infinity;
-        for (let t = 0; t < n; t++) {
-          if (raw[t] > max) max = raw[t];
-          if (raw[t] < min) min = raw[t];
-        }
-        const lo = min >= 0 ? 0 : min;
-        const span = max - lo;
-        for (let t = 0; t < n; t++) sc[t] = span > 0 ? (raw[t] - lo) / span : 1;
-      }
-      items.push(it);
-      scores.push(sc);
+      for (let t = 0; t < l.counts[b]; t++) if (!row.has(l.indices[s + t])) row.set(l.indices[s + t], 0);
     }
-    out.push({ items, scores });
+    const items = Uint32Array.from(row.keys()).sort();
+    items.forEach((it, r) => row.set(it, r));
+    const scores = new Float32Array(items.length * m);
+    const listed = new Uint8Array(items.length * m);
+    lists.forEach((l, c) => {
+      const s = b * l.k;
+      const n = l.counts[b];
+      let max = -Infinity;
+      let min = Infinity;
+      for (let t = 0; t < n; t++) {
+        const x = l.scores[s + t];
+        if (x > max) max = x;
+        if (x < min) min = x;
+      }
+      // Non-negative lists are divided by their maximum; lists with negative scores are min-max scaled.
+      const lo = min >= 0 ? 0 : min;
+      const span = max - lo;
+      for (let t = 0; t < n; t++) {
+        const r = row.get(l.indices[s + t])!;
+        scores[r * m + c] = span > 0 ? (l.scores[s + t] - lo) / span : 1;
+        listed[r * m + c] = 1;
+      }
+    });
+    out.push({ m, items, scores, listed });
   }
   return out;
 }
 
 /**
- * Fuse one user's candidates with `weights` into the top `n` (ties by the lower item index).
- * `scratch` is a zeroed Float32Array of the domain's item count; it is left zeroed.
+ * Fuse one user's candidates with `weights` into the top `n`, best first, ties by the lower item
+ * index. An item is a candidate when a component with a non-zero weight listed it.
  */
-export function fuseUser(c: UserCandidates, weights: ArrayLike<number>, n: number, scratch: Float32Array, boost?: Float32Array): { items: Uint32Array; scores: Float32Array } {
-  const touched: number[] = [];
-  for (let m = 0; m < c.items.length; m++) {
-    const w = weights[m];
-    if (w === 0) continue;
-    const it = c.items[m];
-    const sc = c.scores[m];
-    for (let t = 0; t < it.length; t++) {
-      const i = it[t];
-      if (scratch[i] === 0) touched.push(i);
-      // A tiny floor keeps a zero-score candidate distinguishable from "untouched".
-      scratch[i] += w * sc[t] + 1e-12;
+export function fuseUser(c: UserCandidates, weights: ArrayLike<number>, n: number, boost?: Float32Array): { items: Uint32Array; scores: Float32Array } {
+  const { m, items, scores, listed } = c;
+  // Bounded selection: keep the best n in arrays sorted best first (items arrive in ascending order,
+  // so an equal score never displaces an earlier, lower item).
+  const top = Math.min(n, items.length);
+  const bestItems = new Uint32Array(top);
+  const bestScores = new Float32Array(top);
+  let size = 0;
+  for (let r = 0; r < items.length; r++) {
+    let s = 0;
+    let any = false;
+    for (let q = 0; q < m; q++) {
+      const w = weights[q];
+      if (w === 0 || !listed[r * m + q]) continue;
+      any = true;
+      s += w * scores[r * m + q];
     }
+    if (!any) continue;
+    if (boost) s *= boost[items[r]];
+    const f = Math.fround(s);
+    if (size === top && !(f > bestScores[top - 1])) continue;
+    let pos = size < top ? size++ : top - 1;
+    while (pos > 0 && f > bestScores[pos - 1]) {
+      bestScores[pos] = bestScores[pos - 1];
+      bestItems[pos] = bestItems[pos - 1];
+      pos--;
+    }
+    bestScores[pos] = f;
+    bestItems[pos] = items[r];
   }
-  if (boost) for (const i of touched) scratch[i] *= boost[i];
-  touched.sort((a, b) => scratch[b] - scratch[a] || a - b);
-  const m = Math.min(n, touched.length);
-  const items = new Uint32Array(m);
-  const scores = new Float32Array(m);
-  for (let t = 0; t < m; t++) {
-    items[t] = touched[t];
-    scores[t] = scratch[touched[t]];
-  }
-  for (const i of touched) scratch[i] = 0;
-  return { items, scores };
+  return { items: bestItems.subarray(0, size), scores: bestScores.subarray(0, size) };
 }
 
 /** Mean NDCG@k of fused lists for validation users. */
-export function fusedNdcg(cands: readonly UserCandidates[], relevant: readonly Set<number>[], weights: ArrayLike<number>, k: number, scratch: Float32Array, boost?: Float32Array): number {
+export function fusedNdcg(cands: readonly UserCandidates[], relevant: readonly Set<number>[], weights: ArrayLike<number>, k: number, boost?: Float32Array): number {
   if (cands.length === 0) return 0;
   let s = 0;
-  for (let u = 0; u < cands.length; u++) s += ndcg(fuseUser(cands[u], weights, k, scratch, boost).items, relevant[u], k);
+  for (let u = 0; u < cands.length; u++) s += ndcg(fuseUser(cands[u], weights, k, boost).items, relevant[u], k);
   return s / cands.length;
 }
 
@@ -102,13 +122,13 @@ const STEPS = [0, 0.1, 0.25, 0.5, 1, 2, 4];
  * Weights maximising validation NDCG@k: start from the best single component, then coordinate
  * ascent over `STEPS` (three passes). Deterministic: ties keep the earlier (smaller) choice.
  */
-export function searchWeights(cands: readonly UserCandidates[], relevant: readonly Set<number>[], nComponents: number, k: number, scratch: Float32Array): { weights: Float64Array; ndcg: number } {
+export function searchWeights(cands: readonly UserCandidates[], relevant: readonly Set<number>[], nComponents: number, k: number): { weights: Float64Array; ndcg: number } {
   let best = new Float64Array(nComponents);
   let bestScore = -1;
   for (let m = 0; m < nComponents; m++) {
     const w = new Float64Array(nComponents);
     w[m] = 1;
-    const s = fusedNdcg(cands, relevant, w, k, scratch);
+    const s = fusedNdcg(cands, relevant, w, k);
     if (s > bestScore) {
       bestScore = s;
       best = w;
@@ -122,7 +142,7 @@ export function searchWeights(cands: readonly UserCandidates[], relevant: readon
         const w = best.slice();
         w[m] = v;
         if (w.every((x) => x === 0)) continue;
-        const s = fusedNdcg(cands, relevant, w, k, scratch);
+        const s = fusedNdcg(cands, relevant, w, k);
         if (s > bestScore + 1e-12) {
           bestScore = s;
           best = w;

@@ -145,13 +145,15 @@ export class MigrationRecommender extends Recommender {
     const lists = await Promise.all(this.components.map((c) => Recommender.componentScore(c, batch, t, this.opts.candidates, { filterSeen: true }, this.pool)));
     const cands = normalisedCandidates(lists, truth.users.length);
     const buckets = this.bucketsOf(batch, t, sources);
-    const scratch = new Float32Array(data.nItems[t]);
-    const all = searchWeights(cands, truth.relevant, nComp, 10, scratch);
+    const all = searchWeights(cands, truth.relevant, nComp, 10);
     fusion.validation.all = { users: cands.length, ndcg: all.ndcg };
     for (const b of BUCKETS) {
       const idx = buckets.flatMap((x, i) => (x === b ? [i] : []));
-      if (idx.length >= this.opts.minBucketUsers) {
-        const r = searchWeights(idx.map((i) => cands[i]), idx.map((i) => truth.relevant[i]), nComp, 10, scratch);
+      if (idx.length === cands.length) {
+        fusion.weights[b] = Array.from(all.weights);
+        fusion.validation[b] = { users: idx.length, ndcg: all.ndcg };
+      } else if (idx.length >= this.opts.minBucketUsers) {
+        const r = searchWeights(idx.map((i) => cands[i]), idx.map((i) => truth.relevant[i]), nComp, 10);
         fusion.weights[b] = Array.from(r.weights);
         fusion.validation[b] = { users: idx.length, ndcg: r.ndcg };
       } else {
@@ -198,10 +200,9 @@ export class MigrationRecommender extends Recommender {
       const m = batch.users.length;
       const cands = normalisedCandidates(ls, m);
       const buckets = this.bucketsOf(batch, t, f.sources);
-      const scratch = new Float32Array(this.fitted().nItems[t]);
       const out: TopKRows = { k: n, counts: new Uint32Array(m), indices: new Uint32Array(m * n), scores: new Float32Array(m * n) };
       for (let b = 0; b < m; b++) {
-        const r = fuseUser(cands[b], f.weights[buckets[b]], n, scratch, f.boost);
+        const r = fuseUser(cands[b], f.weights[buckets[b]], n, f.boost);
         out.counts[b] = r.items.length;
         out.indices.set(r.items, b * n);
         out.scores.set(r.scores, b * n);

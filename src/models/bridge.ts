@@ -33,8 +33,10 @@ export interface BridgeOptions extends ModelOptions {
   variant?: BridgeVariant | 'auto';
   /** Neighbours (users for `user`, target items per source item for `item`). With `variant: 'auto'` and validation data, chosen from `neighborGrid`. @default 100 */
   neighbors?: number;
-  /** Candidates for `neighbors` when choosing on validation data. @default [25, 50, 100, 200, 400, 800] */
+  /** Candidates for `neighbors` of the user variant when choosing on validation data. @default [25, 50, 100, 200, 400, 800] */
   neighborGrid?: readonly number[];
+  /** Candidates for `neighbors` of the item variant when choosing on validation data. @default [25, 50, 100, 200] */
+  itemNeighborGrid?: readonly number[];
   /** Source domains of every target. @default every other domain */
   sources?: readonly string[];
   /** Shrinkage added to the cosine denominator. @default 0 */
@@ -77,6 +79,7 @@ export class Bridge extends Recommender {
     variant: BridgeVariant | 'auto';
     neighbors: number;
     grid: number[];
+    itemGrid: number[];
     sources: string[] | undefined;
     shrink: number;
     exponent: number | undefined;
@@ -92,6 +95,9 @@ export class Bridge extends Recommender {
     const grid = [...(options.neighborGrid ?? [25, 50, 100, 200, 400, 800])];
     if (grid.length === 0) throw new RangeError('options.neighborGrid must not be empty');
     grid.forEach((k) => checkK(k, 'options.neighborGrid[]'));
+    const itemGrid = [...(options.itemNeighborGrid ?? options.neighborGrid ?? [25, 50, 100, 200])];
+    if (itemGrid.length === 0) throw new RangeError('options.itemNeighborGrid must not be empty');
+    itemGrid.forEach((k) => checkK(k, 'options.itemNeighborGrid[]'));
     const shrink = options.shrink ?? 0;
     if (typeof shrink !== 'number' || !(shrink >= 0) || !Number.isFinite(shrink)) throw new RangeError(`options.shrink must be a finite number >= 0 (got ${String(shrink)})`);
     if (options.sources !== undefined && (!Array.isArray(options.sources) || options.sources.length === 0)) {
@@ -107,6 +113,7 @@ export class Bridge extends Recommender {
       variant,
       neighbors: checkK(options.neighbors ?? 100, 'options.neighbors'),
       grid,
+      itemGrid,
       sources: options.sources ? [...options.sources] : undefined,
       shrink,
       exponent,
@@ -150,6 +157,7 @@ export class Bridge extends Recommender {
       const userPrep = new Map<boolean, TargetPlan>();
       const itemSims = new Map<number, Neighbours>();
       const maxK = Math.max(...candidates.map((c) => c.neighbors));
+      const maxItemK = Math.max(0, ...candidates.filter((c) => c.variant === 'item').map((c) => c.neighbors));
       const planFor = async (c: PlanParams): Promise<TargetPlan> => {
         if (c.variant === 'user') {
           let prep = userPrep.get(c.idf);
@@ -161,7 +169,7 @@ export class Bridge extends Recommender {
           return { ...prep, ...c };
         }
         let sim = itemSims.get(c.alpha);
-        if (!sim) itemSims.set(c.alpha, (sim = await this.itemSimilarity(sources, t, maxK, c.alpha)));
+        if (!sim) itemSims.set(c.alpha, (sim = await this.itemSimilarity(sources, t, maxItemK, c.alpha)));
         return { ...c, sources, sim: powData(truncateRows(sim, c.neighbors), c.exponent) };
       };
       let best = candidates[0];
@@ -170,8 +178,16 @@ export class Bridge extends Recommender {
         validation = {};
         let bestScore = -1;
         const batch = this.batch(truth.users);
+        // The user variant's neighbours depend only on idf: find them once at the largest k, cut per candidate.
+        const rawByIdf = new Map<boolean, Neighbours>();
         for (const c of candidates) {
-          const slots = await this.scoreWith(await planFor(c), batch, t, 10, { filterSeen: true }, this.pool);
+          const plan = await planFor(c);
+          let cached: Neighbours | undefined;
+          if (c.variant === 'user') {
+            cached = rawByIdf.get(c.idf);
+            if (!cached) rawByIdf.set(c.idf, (cached = await this.rawUserNeighbours(plan, batch, maxK + 1, this.pool)));
+          }
+          const slots = await this.scoreWith(plan, batch, t, 10, { filterSeen: true }, this.pool, cached);
           const score = meanNdcg(new RankedLists(slots.k, slots.counts, slots.indices, slots.scores), truth.relevant, 10);
           validation[planKey(c)] = score;
           if (score > bestScore) {
@@ -190,13 +206,13 @@ export class Bridge extends Recommender {
   private candidatePlans(tune: boolean): PlanParams[] {
     const o = this.opts;
     const variants: BridgeVariant[] = o.variant === 'auto' ? (tune ? ['user', 'item'] : ['user']) : [o.variant];
-    const ks = tune ? o.grid : [o.neighbors];
+    const ksFor = (v: BridgeVariant) => (tune ? (v === 'user' ? o.grid : o.itemGrid) : [o.neighbors]);
     const idfs = o.idf !== undefined ? [o.idf] : tune ? [false, true] : [false];
     const exps = o.exponent !== undefined ? [o.exponent] : tune ? [1, 2] : [1];
     const alphas = o.alpha !== undefined ? [o.alpha] : tune ? [0.5, 0.8, 1] : [0.5];
     const out: PlanParams[] = [];
     for (const variant of variants) {
-      for (const neighbors of ks) {
+      for (const neighbors of ksFor(variant)) {
         for (const exponent of exps) {
           if (variant === 'user') for (const idf of idfs) out.push({ variant, neighbors, idf, exponent, alpha: alphas[0] });
           else for (const alpha of alphas) out.push({ variant, neighbors, idf: idfs[0], exponent, alpha });
@@ -232,23 +248,28 @@ export class Bridge extends Recommender {
   }
 
   /** Neighbours (users with target rows) of each batch user by source rows, normalised, self left out. */
-  private userNeighbours(plan: TargetPlan, batch: UserBatch, pool: KernelPool | undefined): Neighbours | Promise<Neighbours> {
-    const raw = hstack(plan.sources.map((s) => batch.rows(s)));
-    const src = plan.idfWeights ? scaleColumns(raw, plan.idfWeights) : raw;
-    const nUsers = this.fitted().nUsers;
-    const k = plan.neighbors;
-    return andThen(cosineTopK(pool, this.backend, src, plan.xsT!, rowNorms(src), plan.userNorms!, k + 1, this.opts.shrink), (nb) =>
-      normaliseRows(powData(truncateRows(nb, k, (r) => (batch.users[r] < nUsers ? batch.users[r] : -1)), plan.exponent)),
-    );
+  private userNeighbours(plan: TargetPlan, batch: UserBatch, pool: KernelPool | undefined, cached?: Neighbours): Neighbours | Promise<Neighbours> {
+    const finish = (nb: Neighbours) => {
+      const nUsers = this.fitted().nUsers;
+      return normaliseRows(powData(truncateRows(nb, plan.neighbors, (r) => (batch.users[r] < nUsers ? batch.users[r] : -1)), plan.exponent));
+    };
+    return cached ? finish(cached) : andThen(this.rawUserNeighbours(plan, batch, plan.neighbors + 1, pool), finish);
   }
 
-  private scoreWith(plan: TargetPlan, batch: UserBatch, t: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined): TopKRows | Promise<TopKRows> {
+  /** Cosine top-k users (with target rows) of each batch user by source rows, before truncation and weighting. */
+  private rawUserNeighbours(plan: TargetPlan, batch: UserBatch, k: number, pool: KernelPool | undefined): Neighbours | Promise<Neighbours> {
+    const raw = hstack(plan.sources.map((s) => batch.rows(s)));
+    const src = plan.idfWeights ? scaleColumns(raw, plan.idfWeights) : raw;
+    return cosineTopK(pool, this.backend, src, plan.xsT!, rowNorms(src), plan.userNorms!, k, this.opts.shrink);
+  }
+
+  private scoreWith(plan: TargetPlan, batch: UserBatch, t: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined, cached?: Neighbours): TopKRows | Promise<TopKRows> {
     const seen = batch.rows(t);
     if (plan.variant === 'item') {
       const src = hstack(plan.sources.map((s) => batch.rows(s)));
       return sparseTopN(pool, this.backend, src, plan.sim!, seen, n, filter);
     }
-    return andThen(this.userNeighbours(plan, batch, pool), (nb) => sparseTopN(pool, this.backend, nb, this.fitted().matrices[t], seen, n, filter));
+    return andThen(this.userNeighbours(plan, batch, pool, cached), (nb) => sparseTopN(pool, this.backend, nb, this.fitted().matrices[t], seen, n, filter));
   }
 
   private plan(t: number): TargetPlan {
