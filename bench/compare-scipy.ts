@@ -3,23 +3,27 @@
  * sparse Xn^T Xn, per-row top-k, the item kept in its own list) on the same file. For every item,
  * the top-k score vectors must agree to 1e-5 and the neighbour sets must be identical apart from
  * ties at the k-th score (where argpartition's pick is arbitrary).
- * Usage: npx tsx bench/compare-scipy.ts [--base ../shared/data/movielens-100k/u1.base] [--k 50]
+ * Usage: npx tsx bench/compare-scipy.ts [--base ../shared/data/movielens-100k/u1.base | --csv FILE] [--k 50]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Dataset, ItemKnn, loadMovieLens } from '../src/index.js';
+import { Dataset, ItemKnn, loadEvents, loadMovieLens } from '../src/index.js';
 
-const { values } = parseArgs({ options: { base: { type: 'string', default: '../shared/data/movielens-100k/u1.base' }, k: { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: { base: { type: 'string', default: '../shared/data/movielens-100k/u1.base' }, csv: { type: 'string' }, k: { type: 'string', default: '50' } },
+});
 const k = Number(values.k);
 const peers = fileURLToPath(new URL('../../shared/peers/', import.meta.url));
-const train = await loadMovieLens(values.base!);
+const train = values.csv ? await loadEvents(values.csv) : await loadMovieLens(values.base!);
 mkdirSync('/tmp/migrec-peers', { recursive: true });
 const csv = '/tmp/migrec-peers/compare.csv';
 let text = 'user,item\n';
-for (let r = 0; r < train.length; r++) text += `${train.vocab.users.id(train.user[r])},${train.vocab.items(0).id(train.item[r])}\n`;
+for (let r = 0; r < train.length; r++) text += `${train.vocab.users.id(train.user[r])},${train.vocab.items(train.domain[r]).id(train.item[r])}\n`;
 writeFileSync(csv, text);
+// Both sides read this one file: user,item pairs only (a domain column would split our catalogue).
+const pairs = await loadEvents(csv);
 
 const py = `
 import sys, json
@@ -46,9 +50,9 @@ if (r.status !== 0) throw new Error(`python peer failed: ${r.stderr}`);
 const peer: Record<string, Array<[string, number]>> = JSON.parse(r.stdout);
 
 const model = new ItemKnn({ neighbors: k });
-await model.fit(Dataset.fromEvents(train));
+await model.fit(Dataset.fromEvents(pairs));
 const nb = model.neighborMatrix();
-const items = train.vocab.items(0);
+const items = pairs.vocab.items(0);
 let maxDiff = 0;
 let setMismatch = 0;
 let tieOnly = 0;
@@ -67,4 +71,4 @@ for (let i = 0; i < nb.nRows; i++) {
   if (!same) setMismatch++;
   else if (ours.some((e, t) => e[0] !== theirs[t][0])) tieOnly++;
 }
-console.log(JSON.stringify({ file: values.base, k, items: nb.nRows, max_score_diff: maxDiff, items_with_different_neighbours: setMismatch, items_differing_only_in_tie_order: tieOnly }));
+console.log(JSON.stringify({ file: values.csv ?? values.base, k, items: nb.nRows, max_score_diff: maxDiff, items_with_different_neighbours: setMismatch, items_differing_only_in_tie_order: tieOnly }));
