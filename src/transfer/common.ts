@@ -1,0 +1,270 @@
+/**
+ * Shared pieces of the transfer models: MF settings and per-domain factors, user vectors from
+ * rows (stored, folded in, or the domain's mean user), dense top-n through the scoring kernel
+ * (in this thread or on the pool), validation NDCG, and the checks behind the typed errors.
+ */
+import { meanNdcg, validationTruth } from '../eval/validate.js';
+import type { EventTable } from '../data/events.js';
+import { DataError, ModelFitError, ModelFormatError } from '../errors.js';
+import type { SectionArray } from '../io/modelfile.js';
+import { getKernels } from '../kernels/index.js';
+import type { BackendName, Csr, SparseRows, TopKRows } from '../kernels/types.js';
+import type { ScoreFilter, UserBatch } from '../models/base.js';
+import { RankedLists } from '../models/types.js';
+import { scoreDense, type KernelPool } from '../pool/index.js';
+import { Rng } from '../random.js';
+import { initTensorflow } from './tf.js';
+import { allFinite, alsHalfStepBatched, gram, randomFactors, solveNewRow, type AlsSettings } from './als.js';
+
+/** Options of the matrix factorisation every transfer model trains per domain. */
+export interface FactorOptions {
+  /** Latent dimension. @default 64 */
+  factors?: number;
+  /** ALS iterations (upper bound when early stopping on validation data). @default 12 */
+  iterations?: number;
+  /** L2 regularisation of the factors. @default 0.05 */
+  regularization?: number;
+  /** Confidence slope, c = 1 + alpha * weight. @default 10 */
+  alpha?: number;
+  /** Conjugate-gradient steps per row and half-iteration. @default 3 */
+  cgSteps?: number;
+}
+
+/** Resolved factor options. */
+export type FactorSettings = Required<FactorOptions>;
+
+/** Validate and resolve factor options. @throws {RangeError} naming the option. */
+export function resolveFactorOptions(o: FactorOptions): FactorSettings {
+  const s: FactorSettings = {
+    factors: o.factors ?? 64,
+    iterations: o.iterations ?? 12,
+    regularization: o.regularization ?? 0.05,
+    alpha: o.alpha ?? 10,
+    cgSteps: o.cgSteps ?? 3,
+  };
+  positiveInt('factors', s.factors);
+  positiveInt('iterations', s.iterations);
+  positiveInt('cgSteps', s.cgSteps);
+  nonNegative('regularization', s.regularization);
+  nonNegative('alpha', s.alpha);
+  return s;
+}
+
+/** @throws {RangeError} unless v is a positive integer. */
+export function positiveInt(name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new RangeError(`options.${name} must be a positive integer (got ${String(v)})`);
+}
+
+/** @throws {RangeError} unless v is a finite number >= 0. */
+export function nonNegative(name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`options.${name} must be a finite number >= 0 (got ${String(v)})`);
+}
+
+/** @throws {RangeError} unless v is a finite number > 0. */
+export function positive(name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`options.${name} must be a positive number (got ${String(v)})`);
+}
+
+/** Factors of one domain. */
+export interface DomainFactors {
+  /** Latent dimension. */
+  d: number;
+  /** User factors, `nUsers x d` (zero rows for users without rows in the domain). */
+  users: Float32Array;
+  /** Item factors, `nItems x d`. */
+  items: Float32Array;
+  /** Mean factor of the users with rows in the domain: the vector of a user with none. */
+  mean: Float32Array;
+  /** Gram matrix of the item factors plus reg I (derived; for folding users in). */
+  gram: Float64Array;
+}
+
+/**
+ * Train ALS factors of one domain's users x items matrix. `onIteration(it, f)` may return
+ * `'stop'` (early stopping); factors are checked for NaN/Inf after every iteration.
+ * @throws {ModelFitError} when a factor becomes NaN or infinite.
+ */
+export async function trainFactors(
+  m: Csr,
+  mt: Csr,
+  s: FactorSettings,
+  seed: number,
+  label: string,
+  onIteration?: (it: number, f: DomainFactors) => 'stop' | void | Promise<'stop' | void>,
+): Promise<DomainFactors> {
+  const d = s.factors;
+  const rng = Rng.derive(seed, `als:${label}`);
+  const items = randomFactors(m.nCols, d, rng);
+  const users = new Float32Array(m.nRows * d);
+  const als: AlsSettings = { factors: d, regularization: s.regularization, alpha: s.alpha, cgSteps: s.cgSteps };
+  const tf = await initTensorflow();
+  let f: DomainFactors = finishFactors(m, users, items, d, s.regularization);
+  for (let it = 1; it <= s.iterations; it++) {
+    alsHalfStepBatched(tf, users, items, m, als);
+    alsHalfStepBatched(tf, items, users, mt, als);
+    if (!allFinite(users) || !allFinite(items)) throw new ModelFitError(`${label}: ALS produced NaN or infinite factors at iteration ${it} (check weights, alpha and regularization)`);
+    if (onIteration) {
+      f = finishFactors(m, users, items, d, s.regularization);
+      if ((await onIteration(it, f)) === 'stop') break;
+    }
+  }
+  return onIteration ? f : finishFactors(m, users, items, d, s.regularization);
+}
+
+/** Copy factors and derive the mean user and the Gram matrix. */
+export function finishFactors(m: Csr, users: Float32Array, items: Float32Array, d: number, reg: number): DomainFactors {
+  const mean = new Float32Array(d);
+  const acc = new Float64Array(d);
+  let n = 0;
+  for (let u = 0; u < m.nRows; u++) {
+    if (m.indptr[u + 1] === m.indptr[u]) continue;
+    n++;
+    for (let a = 0; a < d; a++) acc[a] += users[u * d + a];
+  }
+  for (let a = 0; a < d; a++) mean[a] = n > 0 ? acc[a] / n : 0;
+  const it = items.slice();
+  return { d, users: users.slice(), items: it, mean, gram: gram(it, d, reg) };
+}
+
+/**
+ * The factor of one user from their rows in the domain: the stored factor when the rows are the
+ * training rows, the domain's mean user when there are none, a fold-in solve otherwise.
+ */
+export function userFactor(f: DomainFactors, s: FactorSettings, train: Csr, u: number, idx: Uint32Array, val: Float32Array): Float32Array {
+  if (idx.length === 0) return f.mean;
+  // Users trained with the factors and unchanged since get their own; anyone else is solved against the item factors.
+  if ((u + 1) * f.d <= f.users.length && u < train.nRows && sameRow(train, u, idx, val)) return f.users.subarray(u * f.d, (u + 1) * f.d);
+  return solveNewRow(f.items, f.gram, idx, val, { factors: f.d, regularization: s.regularization, alpha: s.alpha, cgSteps: s.cgSteps }, Math.max(s.cgSteps, f.d));
+}
+
+/** Whether user u's training row equals (idx, val). */
+function sameRow(m: Csr, u: number, idx: Uint32Array, val: Float32Array): boolean {
+  const s = m.indptr[u];
+  if (m.indptr[u + 1] - s !== idx.length) return false;
+  for (let t = 0; t < idx.length; t++) if (m.indices[s + t] !== idx[t] || m.data[s + t] !== val[t]) return false;
+  return true;
+}
+
+/** Row b of a CSR as (indices, values) views. */
+export function rowOf(m: SparseRows, b: number): { idx: Uint32Array; val: Float32Array } {
+  return { idx: m.indices.subarray(m.indptr[b], m.indptr[b + 1]), val: m.data.subarray(m.indptr[b], m.indptr[b + 1]) };
+}
+
+/** Indices where a mask is 1. */
+function maskToList(mask: Uint8Array): Uint32Array {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i];
+  const out = new Uint32Array(n);
+  n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) out[n++] = i;
+  return out;
+}
+
+/**
+ * Top-n items per user vector by dot product with `items` (row-major, width `dim`), through the
+ * dense scoring kernel: in this thread without a pool (synchronous), on the pool with one.
+ * `seen` has one row per vector.
+ */
+export function denseTopN(
+  pool: KernelPool | undefined,
+  backend: BackendName | 'auto',
+  vectors: Float32Array,
+  items: Float32Array,
+  dim: number,
+  seen: SparseRows,
+  n: number,
+  filter: ScoreFilter,
+): TopKRows | Promise<TopKRows> {
+  const count = vectors.length / dim;
+  const users = new Uint32Array(count);
+  for (let b = 0; b < count; b++) users[b] = b;
+  if (!pool) {
+    return getKernels(backend).scoreDense({ items, dim, seen: filter.filterSeen ? seen : undefined, allowed: filter.allowed, n }, users, vectors);
+  }
+  return scoreDense(pool, vectors, items, {
+    dim,
+    n,
+    users,
+    seen: filter.filterSeen ? seen : undefined,
+    candidates: filter.allowed ? maskToList(filter.allowed) : undefined,
+    backend,
+  });
+}
+
+/** Validation users of a domain with their relevant items (undefined when there are none). */
+export function validUsers(valid: EventTable | undefined, d: number, nItems: number): { users: Uint32Array; relevant: Set<number>[] } | undefined {
+  if (!valid) return undefined;
+  const t = validationTruth(valid, d, nItems);
+  return t.users.length > 0 ? t : undefined;
+}
+
+/** Mean NDCG@10 of the ranking by `vectors` (one per validation user) against their relevant items. */
+export function validNdcg(
+  backend: BackendName | 'auto',
+  vectors: Float32Array,
+  items: Float32Array,
+  dim: number,
+  seen: SparseRows,
+  relevant: Set<number>[],
+  k = 10,
+): number {
+  const slots = denseTopN(undefined, backend, vectors, items, dim, seen, k, { filterSeen: true }) as TopKRows;
+  return meanNdcg(new RankedLists(slots.k, slots.counts, slots.indices, slots.scores), relevant, k);
+}
+
+/** @throws {DataError} when a domain used as a target has fewer than two items. */
+export function checkTarget(data: { nItems(d: number): number; vocab: { domains: { id(d: number): string } }; events: { source: string } }, d: number, model: string): void {
+  const n = data.nItems(d);
+  if (n < 2) {
+    throw new DataError({ file: data.events.source }, `domain "${data.vocab.domains.id(d)}" has ${n} item${n === 1 ? '' : 's'}: ${model} needs at least 2 items to rank`);
+  }
+}
+
+/** @throws {ModelFitError} when any value is NaN or infinite. */
+export function checkFinite(a: ArrayLike<number>, what: string): void {
+  if (!allFinite(a)) throw new ModelFitError(`${what}: training produced NaN or infinite values (lower the learning rate or check the input)`);
+}
+
+/** Store per-domain factors as model-file sections. */
+export function exportFactors(factors: Array<DomainFactors | undefined>, sections: Record<string, SectionArray>): Array<number | null> {
+  return factors.map((f, d) => {
+    if (!f) return null;
+    sections[`f.${d}.users`] = f.users;
+    sections[`f.${d}.items`] = f.items;
+    sections[`f.${d}.mean`] = f.mean;
+    return f.d;
+  });
+}
+
+/** Read per-domain factors written by `exportFactors`. @throws {ModelFormatError} */
+export function importFactors(
+  dims: unknown,
+  sections: Record<string, SectionArray>,
+  nUsers: number,
+  nItems: number[],
+  reg: number,
+  label: string,
+): Array<DomainFactors | undefined> {
+  if (!Array.isArray(dims) || dims.length !== nItems.length) throw new ModelFormatError(`${label}: factor table does not match the domains`);
+  return dims.map((d: unknown, t: number) => {
+    if (d === null) return undefined;
+    const users = sections[`f.${t}.users`];
+    const items = sections[`f.${t}.items`];
+    const mean = sections[`f.${t}.mean`];
+    if (typeof d !== 'number' || !(users instanceof Float32Array) || !(items instanceof Float32Array) || !(mean instanceof Float32Array)) {
+      throw new ModelFormatError(`${label}: factors of domain ${t} are missing`);
+    }
+    // Users added by foldIn after training have rows but no factors: the file holds at most nUsers.
+    if (users.length % d !== 0 || users.length > nUsers * d || items.length !== nItems[t] * d || mean.length !== d) {
+      throw new ModelFormatError(`${label}: factors of domain ${t} have the wrong size`);
+    }
+    return { d, users, items, mean, gram: gram(items, d, reg) };
+  });
+}
+
+/** Vectors (row-major) for the users of a batch, one per user, from a per-user function. */
+export function batchVectors(batch: UserBatch, dim: number, vec: (b: number) => Float32Array): Float32Array {
+  const out = new Float32Array(batch.users.length * dim);
+  for (let b = 0; b < batch.users.length; b++) out.set(vec(b), b * dim);
+  return out;
+}

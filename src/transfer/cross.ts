@@ -1,0 +1,309 @@
+/**
+ * Shared shape of the cross-domain transfer models (EMCDR, PTUPCDR): ALS factors per domain, and
+ * per (source -> target) pair a mapping learned on the users present in both. A user who is cold
+ * in the target but has source rows gets the mapped factors (averaged over the sources they have
+ * rows in); a user with target rows keeps their own target factors; a user with neither gets the
+ * target's mean user. Items are scored by dot product through the dense scoring kernel.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { DataError, ModelFitError, ModelFormatError } from '../errors.js';
+import type { SectionArray } from '../io/modelfile.js';
+import { transposeCsr } from '../kernels/csr.js';
+import type { Csr, TopKRows } from '../kernels/types.js';
+import { Recommender, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from '../models/base.js';
+import type { FitOptions } from '../models/types.js';
+import type { KernelPool } from '../pool/index.js';
+import {
+  batchVectors,
+  checkTarget,
+  denseTopN,
+  exportFactors,
+  importFactors,
+  resolveFactorOptions,
+  rowOf,
+  trainFactors,
+  userFactor,
+  validUsers,
+  type DomainFactors,
+  type FactorOptions,
+  type FactorSettings,
+} from './common.js';
+import { initTensorflow, type Tf } from './tf.js';
+
+/** Options every cross-domain transfer model takes. */
+export interface CrossDomainOptions extends ModelOptions, FactorOptions {
+  /** Source domains of every target. @default every other domain */
+  sources?: readonly string[];
+}
+
+/** What a pair's fit sees. */
+export interface PairContext {
+  tf: Tf;
+  data: Dataset;
+  source: number;
+  target: number;
+  fs: DomainFactors;
+  ft: DomainFactors;
+  /** Users with rows in both domains. */
+  overlap: Uint32Array;
+  /** Validation users of the target who have source rows, with their relevant target items and source rows. */
+  valid?: { users: Uint32Array; relevant: Set<number>[]; sourceRows: Csr };
+  seed: number;
+  label: string;
+}
+
+/** A learned source -> target mapping. */
+export interface PairMapping {
+  /** Target-space vector (width = the model's scoring width) of a user from their source factor and source rows. */
+  map(sourceFactor: Float32Array, idx: Uint32Array, val: Float32Array): Float32Array;
+  /** Choices and validation figures for the report. */
+  report: Record<string, unknown>;
+  /** State for the model file. */
+  export(prefix: string, sections: Record<string, SectionArray>): Record<string, unknown>;
+}
+
+/**
+ * ALS factors of a domain matrix, computed once per (matrix, settings, seed, label) and shared by
+ * every cross-domain model fitted on the same data in this process (the fused model fits EMCDR and
+ * PTUPCDR on the same factors). Factors are never mutated after training.
+ */
+const factorCache = new WeakMap<Csr, Map<string, Promise<DomainFactors>>>();
+function sharedFactors(m: Csr, s: FactorSettings, seed: number, label: string): Promise<DomainFactors> {
+  let byKey = factorCache.get(m);
+  if (!byKey) factorCache.set(m, (byKey = new Map()));
+  const key = JSON.stringify([s, seed, label]);
+  let f = byKey.get(key);
+  if (!f) {
+    f = trainFactors(m, transposeCsr(m), s, seed, label);
+    byKey.set(key, f);
+    f.catch(() => byKey!.delete(key)); // a failed training is not cached
+  }
+  return f;
+}
+
+/** Base of EMCDR and PTUPCDR. */
+export abstract class CrossDomainModel extends Recommender {
+  protected readonly factorSettings: FactorSettings;
+  private readonly sourceNames: string[] | undefined;
+  protected factors: Array<DomainFactors | undefined> = [];
+  protected pairs: Array<Array<{ source: number; mapping: PairMapping }>> = [];
+  /** Seconds spent per stage of the last fit. */
+  lastFitStats: Record<string, unknown> = {};
+
+  constructor(options: CrossDomainOptions = {}) {
+    super(options);
+    this.factorSettings = resolveFactorOptions(options);
+    if (options.sources !== undefined && (!Array.isArray(options.sources) || options.sources.length === 0)) {
+      throw new TypeError('options.sources must be a non-empty array of domain names');
+    }
+    this.sourceNames = options.sources ? [...options.sources] : undefined;
+  }
+
+  /** Learn the mapping of one pair. */
+  protected abstract fitPair(ctx: PairContext): Promise<PairMapping>;
+  /** Restore the mapping of one pair from the model file. */
+  protected abstract importPair(meta: Record<string, unknown>, prefix: string, sections: Record<string, SectionArray>, ft: DomainFactors, fs: DomainFactors, label: string): PairMapping;
+  /** Scoring width and item matrix of target t (item factors, possibly with extra columns). */
+  protected abstract targetItems(t: number): { dim: number; items: Float32Array };
+  /** A target-factor vector (warm user or mean) widened to the scoring width. */
+  protected abstract widen(t: number, v: Float32Array, cold: boolean): Float32Array;
+
+  /** Per target domain and source: the chosen mapping and the validation figures behind it. */
+  choices(): Record<string, Record<string, unknown>> {
+    const data = this.fitted();
+    const out: Record<string, Record<string, unknown>> = {};
+    this.pairs.forEach((list, t) => {
+      for (const p of list) out[`${data.vocab.domains.id(p.source)}->${data.vocab.domains.id(t)}`] = p.mapping.report;
+    });
+    return out;
+  }
+
+  protected async fitModel(data: Dataset, options: FitOptions): Promise<void> {
+    const seed = options.seed ?? this.seed;
+    const nD = data.nDomains;
+    if (nD < 2) throw new DataError({ file: data.events.source }, `${this.name} needs at least two domains (a source and a target)`);
+    const sourceIdx = this.sourceNames?.map((s) => this.domainIndex(s));
+    const targets: number[] = [];
+    for (let t = 0; t < nD; t++) if (data.nItems(t) > 0) targets.push(t);
+    for (const t of targets) checkTarget(data, t, this.name);
+    const tf = await initTensorflow();
+    const t0 = performance.now();
+    // 1. ALS factors of every domain.
+    const factors: Array<DomainFactors | undefined> = [];
+    const alsSeconds: Record<string, number> = {};
+    for (let d = 0; d < nD; d++) {
+      if (data.nItems(d) === 0) {
+        factors.push(undefined);
+        continue;
+      }
+      const s = performance.now();
+      const m = data.matrix(d);
+      factors.push(await sharedFactors(m, this.factorSettings, seed, `cross:${data.vocab.domains.id(d)}`));
+      alsSeconds[data.vocab.domains.id(d)] = (performance.now() - s) / 1000;
+    }
+    const t1 = performance.now();
+    // 2. A mapping per (source -> target) pair.
+    const pairs: Array<Array<{ source: number; mapping: PairMapping }>> = Array.from({ length: nD }, () => []);
+    for (const t of targets) {
+      const sources = (sourceIdx ?? [...Array(nD).keys()]).filter((s) => s !== t && data.nItems(s) > 0);
+      for (const s of sources) {
+        const ms = data.matrix(s);
+        const mt = data.matrix(t);
+        const ov: number[] = [];
+        for (let u = 0; u < data.nUsers; u++) if (ms.indptr[u + 1] > ms.indptr[u] && mt.indptr[u + 1] > mt.indptr[u]) ov.push(u);
+        const names = `"${data.vocab.domains.id(s)}" and "${data.vocab.domains.id(t)}"`;
+        if (ov.length === 0) throw new DataError({ file: data.events.source }, `domains ${names} share no users: ${this.name} needs users with rows in both to learn a mapping`);
+        const truth = validUsers(options.valid, t, data.nItems(t));
+        let valid: PairContext['valid'];
+        if (truth) {
+          const keep = Array.from(truth.users.keys()).filter((b) => {
+            const u = truth.users[b];
+            return u < data.nUsers && ms.indptr[u + 1] > ms.indptr[u] && mt.indptr[u + 1] === mt.indptr[u];
+          });
+          if (keep.length > 0) {
+            const users = Uint32Array.from(keep, (b) => truth.users[b]);
+            valid = { users, relevant: keep.map((b) => truth.relevant[b]), sourceRows: this.gatherRows(users, s) };
+          }
+        }
+        const mapping = await this.fitPair({ tf, data, source: s, target: t, fs: factors[s]!, ft: factors[t]!, overlap: Uint32Array.from(ov), valid, seed, label: `${this.name}:${data.vocab.domains.id(s)}->${data.vocab.domains.id(t)}` });
+        pairs[t].push({ source: s, mapping });
+      }
+    }
+    // 3. Only now replace the previous state (a failure above leaves it untouched).
+    this.factors = factors;
+    this.pairs = pairs;
+    this.lastFitStats = { als_s: (t1 - t0) / 1000, als_by_domain_s: alsSeconds, iterations: this.factorSettings.iterations, mapping_s: (performance.now() - t1) / 1000 };
+  }
+
+  /** The scoring vector of batch user b in target t. */
+  protected vectorFor(batch: UserBatch, b: number, t: number): Float32Array {
+    const data = this.fitted();
+    const u = batch.users[b];
+    const tr = rowOf(batch.rows(t), b);
+    const ft = this.factors[t]!;
+    if (tr.idx.length > 0) return this.widen(t, userFactor(ft, this.factorSettings, data.matrices[t], u, tr.idx, tr.val), false);
+    const { dim } = this.targetItems(t);
+    const acc = new Float32Array(dim);
+    let n = 0;
+    for (const p of this.pairs[t]) {
+      const sr = rowOf(batch.rows(p.source), b);
+      if (sr.idx.length === 0) continue;
+      const xs = userFactor(this.factors[p.source]!, this.factorSettings, data.matrices[p.source], u, sr.idx, sr.val);
+      const v = p.mapping.map(xs, sr.idx, sr.val);
+      for (let a = 0; a < dim; a++) acc[a] += v[a];
+      n++;
+    }
+    if (n === 0) return this.widen(t, ft.mean, true);
+    if (n > 1) for (let a = 0; a < dim; a++) acc[a] /= n;
+    return acc;
+  }
+
+  private plan(t: number): void {
+    if (!this.factors[t] || (this.pairs[t] ?? []).length === 0) {
+      throw new DataError({ file: `<${this.name}>` }, `domain "${this.fitted().vocab.domains.id(t)}" has no source domain to transfer from`);
+    }
+  }
+
+  protected scoreBatch(batch: UserBatch, t: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined): TopKRows | Promise<TopKRows> {
+    this.plan(t);
+    const { dim, items } = this.targetItems(t);
+    const vectors = batchVectors(batch, dim, (b) => this.vectorFor(batch, b, t));
+    return denseTopN(pool, this.backend, vectors, items, dim, batch.rows(t), n, filter);
+  }
+
+  /**
+   * Occlusion: each of the user's rows (target rows for a warm user, source rows otherwise) gets
+   * score minus the score without that row; the remainder (what is left with no rows: the mapping's
+   * bias, the mean user) is one `popularity` term, so the terms add up to the score.
+   */
+  protected explainScore(batch: UserBatch, t: number, item: number): { score: number; contributions: Contribution[] } {
+    this.plan(t);
+    const data = this.fitted();
+    const { dim, items } = this.targetItems(t);
+    const scoreOf = (v: Float32Array) => {
+      let s = 0;
+      for (let a = 0; a < dim; a++) s += v[a] * items[item * dim + a];
+      return s;
+    };
+    const domains = rowOf(batch.rows(t), 0).idx.length > 0 ? [t] : this.pairs[t].map((p) => p.source);
+    const full = scoreOf(this.vectorFor(batch, 0, t));
+    const contributions: Contribution[] = [];
+    let sum = 0;
+    for (const d of domains) {
+      const row = rowOf(batch.rows(d), 0);
+      for (let q = 0; q < row.idx.length; q++) {
+        const keep = (_: unknown, k: number) => k !== q;
+        const rows = (dd: number): Csr => {
+          const m = batch.rows(dd);
+          if (dd !== d) return { ...m, nRows: 1, indptr: Uint32Array.of(0, m.indptr[1] - m.indptr[0]), indices: m.indices.slice(m.indptr[0], m.indptr[1]), data: m.data.slice(m.indptr[0], m.indptr[1]) };
+          const idx = row.idx.filter(keep);
+          return { nRows: 1, nCols: m.nCols, indptr: Uint32Array.of(0, idx.length), indices: idx, data: row.val.filter(keep) };
+        };
+        // A user index that never matches stored rows, so the occluded rows are folded in.
+        const probe = { users: Uint32Array.of(0xffffffff), rows } as unknown as UserBatch;
+        const w = full - scoreOf(this.vectorFor(probe, 0, t));
+        sum += w;
+        contributions.push({ kind: 'item', id: data.vocab.items(d).id(row.idx[q]), domain: data.vocab.domains.id(d), weight: w });
+      }
+    }
+    contributions.push({ kind: 'popularity', id: '', weight: full - sum });
+    return { score: full, contributions };
+  }
+
+  protected exportState(): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
+    const sections: Record<string, SectionArray> = {};
+    const dims = exportFactors(this.factors, sections);
+    const pairs = this.pairs.map((list, t) => list.map((p) => ({ source: p.source, report: p.mapping.report, state: p.mapping.export(`map.${t}.${p.source}`, sections) })));
+    return { meta: { factorSettings: this.factorSettings, dims, pairs, extra: this.exportExtra(sections) }, sections };
+  }
+
+  /** Model-specific extra state (target item matrices...). */
+  protected exportExtra(_sections: Record<string, SectionArray>): Record<string, unknown> {
+    return {};
+  }
+
+  /** Restore model-specific extra state. */
+  protected importExtra(_extra: Record<string, unknown>, _sections: Record<string, SectionArray>, _label: string): void {}
+
+  protected importState(meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string): void {
+    const data = this.fitted();
+    const fsSaved = meta.factorSettings as FactorSettings | undefined;
+    if (!fsSaved || typeof fsSaved.regularization !== 'number') throw new ModelFormatError(`${label}: factor settings are missing`);
+    Object.assign(this.factorSettings, fsSaved);
+    const factors = importFactors(meta.dims, sections, data.nUsers, data.nItems, fsSaved.regularization, label);
+    const raw = meta.pairs;
+    if (!Array.isArray(raw) || raw.length !== data.nItems.length) throw new ModelFormatError(`${label}: mapping table is missing`);
+    const previous = { factors: this.factors, pairs: this.pairs };
+    this.factors = factors;
+    try {
+      this.importExtra((meta.extra ?? {}) as Record<string, unknown>, sections, label);
+      this.pairs = raw.map((list: unknown, t: number) => {
+        if (!Array.isArray(list)) throw new ModelFormatError(`${label}: mapping table is invalid`);
+        return list.map((p: { source?: unknown; report?: unknown; state?: unknown }) => {
+          const s = Number(p.source);
+          if (!(s >= 0 && s < data.nItems.length) || !factors[s] || !factors[t]) throw new ModelFormatError(`${label}: mapping ${s}->${t} is invalid`);
+          const mapping = this.importPair((p.state ?? {}) as Record<string, unknown>, `map.${t}.${s}`, sections, factors[t]!, factors[s]!, label);
+          mapping.report = (p.report ?? {}) as Record<string, unknown>;
+          return { source: s, mapping };
+        });
+      });
+    } catch (e) {
+      this.factors = previous.factors;
+      this.pairs = previous.pairs;
+      throw e;
+    }
+  }
+}
+
+/** A Float32Array section or a ModelFormatError. */
+export function f32Section(sections: Record<string, SectionArray>, name: string, length: number, label: string): Float32Array {
+  const a = sections[name];
+  if (!(a instanceof Float32Array) || a.length !== length) throw new ModelFormatError(`${label}: section ${name} is missing or has the wrong size`);
+  return a;
+}
+
+/** Map a non-finite training failure to ModelFitError. */
+export function asFitError(e: unknown, label: string): unknown {
+  if (e && typeof e === 'object' && (e as { nonFinite?: boolean }).nonFinite) return new ModelFitError(`${label}: ${(e as Error).message}`);
+  return e;
+}

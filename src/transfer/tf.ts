@@ -1,0 +1,76 @@
+/**
+ * TensorFlow.js set-up for the transfer models: the WASM backend (no tfjs-node, see STACK.md) and
+ * the kernel it lacks for embedding gradients. Nothing here runs on import: `initTensorflow()`
+ * loads tfjs on first call (a dynamic import, so importing migrec never pulls in tfjs), selects
+ * the wasm backend, registers `UnsortedSegmentSum` on it, and returns the module. Idempotent.
+ */
+import type * as TF from '@tensorflow/tfjs';
+
+/** The tfjs module type. */
+export type Tf = typeof TF;
+
+let ready: Promise<Tf> | undefined;
+
+/**
+ * Load tfjs, select the wasm backend and register the missing gradient kernel. Safe to call any
+ * number of times (one load; later calls return the same module).
+ * @returns the tfjs module, with `wasm` as the active backend.
+ * @throws {Error} when the wasm backend cannot be initialised.
+ * @example const tf = await initTensorflow(); tf.tidy(() => ...);
+ */
+export function initTensorflow(): Promise<Tf> {
+  ready ??= (async () => {
+    const tf = (await import('@tensorflow/tfjs')) as unknown as Tf;
+    await import('@tensorflow/tfjs-backend-wasm');
+    registerUnsortedSegmentSum(tf);
+    const ok = await tf.setBackend('wasm');
+    if (!ok) throw new Error('tfjs: the wasm backend could not be initialised');
+    await tf.ready();
+    return tf;
+  })();
+  ready.catch(() => {
+    ready = undefined; // a failed start may be retried
+  });
+  return ready;
+}
+
+/** Minimal view of the wasm backend used by the kernel below. */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: TF.DataType): TF.TensorInfo;
+  typedArrayFromHeap(t: TF.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * `UnsortedSegmentSum` for the wasm backend (the gradient of `gather`, hence of embeddings):
+ * out[s, :] = sum of x[r, :] over rows r with segmentIds[r] = s; ids outside [0, numSegments) are
+ * dropped, as in TensorFlow. Plain JS over the wasm heap; heap views are taken after `makeOutput`,
+ * which may grow (and so detach) the heap.
+ */
+function registerUnsortedSegmentSum(tf: Tf): void {
+  if (tf.getKernel('UnsortedSegmentSum', 'wasm')) return;
+  tf.registerKernel({
+    kernelName: 'UnsortedSegmentSum',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const x = inputs.x as TF.TensorInfo;
+      const ids = inputs.segmentIds as TF.TensorInfo;
+      const numSegments = Number((attrs as { numSegments: number }).numSegments);
+      const b = backend as unknown as WasmBackendLike;
+      const rows = ids.shape.reduce((a, s) => a * s, 1);
+      const inner = rows === 0 ? 0 : x.shape.reduce((a, s) => a * s, 1) / rows;
+      const out = b.makeOutput([numSegments, ...x.shape.slice(ids.shape.length)], x.dtype);
+      const xv = b.typedArrayFromHeap(x);
+      const iv = b.typedArrayFromHeap(ids);
+      const ov = b.typedArrayFromHeap(out);
+      ov.fill(0);
+      for (let r = 0; r < rows; r++) {
+        const s = iv[r];
+        if (s < 0 || s >= numSegments) continue;
+        const src = r * inner;
+        const dst = s * inner;
+        for (let c = 0; c < inner; c++) ov[dst + c] += xv[src + c];
+      }
+      return out;
+    },
+  });
+}

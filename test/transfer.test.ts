@@ -1,0 +1,157 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DataError, Dataset, ModelFitError, parseEvents, type Recommender } from '../src/index.js';
+import { Emcdr, initTensorflow, Mf, Ptupcdr, type Tf } from '../src/transfer/index.js';
+import { twoDomains } from './helpers/fixtures.js';
+
+const small = { factors: 8, iterations: 3, seed: 7 };
+const makers: Record<string, (seed?: number) => Recommender> = {
+  mf: (seed = 7) => new Mf({ ...small, seed, domain: 'tgt' }),
+  emcdr: (seed = 7) => new Emcdr({ ...small, seed, domain: 'tgt', epochs: 10 }),
+  ptupcdr: (seed = 7) => new Ptupcdr({ ...small, seed, domain: 'tgt', epochs: 3, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2 }),
+};
+const loaders: Record<string, (p: string) => Promise<Recommender>> = { mf: (p) => Mf.load(p), emcdr: (p) => Emcdr.load(p), ptupcdr: (p) => Ptupcdr.load(p) };
+const users = ['cold-a', 'cold-b', 'a1', 'b2'];
+const dir = mkdtempSync(join(tmpdir(), 'migrec-transfer-'));
+
+/** A validation table for the two-domain fixture: cold-a likes t0, cold-b likes t1. */
+function validFor(data: Dataset) {
+  return parseEvents('user,item,domain\ncold-a,t0,tgt\ncold-b,t1,tgt\n', { vocab: data.vocab, label: 'valid.csv' });
+}
+
+let tf: Tf;
+beforeAll(async () => {
+  tf = await initTensorflow();
+});
+
+describe('initTensorflow', () => {
+  it('is idempotent, selects wasm, and makes gather differentiable there', async () => {
+    expect(await initTensorflow()).toBe(tf);
+    expect(tf.getBackend()).toBe('wasm');
+    const g = tf.tidy(() => {
+      const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+      return tf.grad((v) => tf.sum(tf.gather(v, tf.tensor1d([0, 2, 2], 'int32'))))(x).arraySync();
+    });
+    expect(g).toEqual([[1, 1], [0, 0], [2, 2]]);
+  });
+});
+
+for (const name of ['mf', 'emcdr', 'ptupcdr']) {
+  describe(`${name} on two domains`, () => {
+    let model: Recommender;
+    let data: Dataset;
+    beforeAll(async () => {
+      data = twoDomains().data;
+      model = makers[name]();
+      await model.fit(data, { valid: validFor(data) });
+    });
+
+    it('gives identical scores for the same seed, twice', async () => {
+      const again = makers[name]();
+      await again.fit(data, { valid: validFor(data) });
+      for (const u of users) {
+        const a = model.recommend(u, { k: 6 });
+        const b = again.recommend(u, { k: 6 });
+        expect(b.items).toEqual(a.items);
+        expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
+      }
+    });
+
+    it('recommendBatch equals recommend; save -> load is identical', async () => {
+      const batch = await model.recommendBatch(users, { k: 6 });
+      const p = join(dir, `${name}.migrec`);
+      await model.save(p);
+      const back = await loaders[name](p);
+      users.forEach((u, i) => {
+        const one = model.recommend(u, { k: 6 });
+        expect(batch.get(i).items).toEqual(one.items);
+        expect(Array.from(batch.get(i).scores)).toEqual(Array.from(one.scores));
+        const b = back.recommend(u, { k: 6, domain: 'tgt' });
+        expect(b.items).toEqual(one.items);
+        expect(Array.from(b.scores)).toEqual(Array.from(one.scores));
+      });
+    });
+
+    it('leaves no tensors behind across fits', async () => {
+      const before = tf.memory().numTensors;
+      await makers[name]().fit(data, { valid: validFor(data) });
+      const mid = tf.memory().numTensors;
+      await makers[name]().fit(data, { valid: validFor(data) });
+      expect(mid).toBe(before);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    if (name !== 'mf') {
+      it('bridges cold users through the source domain', () => {
+        expect(model.recommend('cold-a', { k: 1 }).items[0]).toBe('t0');
+        expect(model.recommend('cold-b', { k: 1 }).items[0]).toBe('t1');
+      });
+    }
+  });
+}
+
+describe('typed errors', () => {
+  it('a source domain with no overlapping users', async () => {
+    const ev = parseEvents('user,item,domain\nx1,s1,src\nx1,s2,src\nx2,s2,src\ny1,t1,tgt\ny1,t2,tgt\ny2,t1,tgt\n', { label: 'nooverlap.csv' });
+    for (const m of [new Emcdr(small), new Ptupcdr(small)]) {
+      const err = await m.fit(Dataset.fromEvents(ev)).catch((e) => e);
+      expect(err).toBeInstanceOf(DataError);
+      expect(err.message).toBe(`nooverlap.csv: domains "tgt" and "src" share no users: ${m.name} needs users with rows in both to learn a mapping`);
+    }
+  });
+
+  it('a target with one item', async () => {
+    const ev = parseEvents('user,item,domain\nx1,s1,src\nx1,s2,src\nx1,t1,tgt\nx2,s2,src\nx2,t1,tgt\n', { label: 'one-item.csv' });
+    for (const m of [new Mf(small), new Emcdr(small), new Ptupcdr(small)]) {
+      const err = await m.fit(Dataset.fromEvents(ev)).catch((e) => e);
+      expect(err).toBeInstanceOf(DataError);
+      expect(err.message).toBe(`one-item.csv: domain "tgt" has 1 item: ${m.name} needs at least 2 items to rank`);
+    }
+  });
+
+  it('NaN item features', async () => {
+    const { data } = twoDomains();
+    const m = new Mf({ ...small, domain: 'tgt', itemFeatures: { domain: 'tgt', items: ['t0', 't1'], width: 2, values: [1, 0, 0, Number.NaN] } });
+    const err = await m.fit(data).catch((e) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect(err.message).toBe('<itemFeatures>:2:2: feature 2 of item "t1" must be a finite number (got NaN)');
+  });
+
+  it('NaN/Inf in training -> ModelFitError, previous model untouched', async () => {
+    // Features of tX are finite but so large that the encoder overflows; tX only has enough rows
+    // to train the encoder in the second data set, so the first fit is clean.
+    const itemFeatures = { domain: 'tgt', items: ['t0', 't1', 't2', 't3', 'tX'], width: 2, values: [1, 0, 0, 1, 1, 0, 0, 1, 3e38, 3e38] };
+    const m = new Mf({ ...small, domain: 'tgt', itemFeatures });
+    const { events } = twoDomains();
+    await m.fit(Dataset.fromEvents(events));
+    const before = m.recommend('a1', { k: 4 });
+    const rows = Array.from({ length: events.length }, (_, r) => `${events.vocab.users.id(events.user[r])},${events.vocab.items(events.domain[r]).id(events.item[r])},${events.vocab.domains.id(events.domain[r])}`);
+    for (let b = 0; b < 8; b++) rows.push(`b${b},tX,tgt`);
+    const more = parseEvents(`user,item,domain\n${rows.join('\n')}\n`, { label: 'more.csv' });
+    const err = await m.fit(Dataset.fromEvents(more)).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelFitError);
+    expect(err.message).toMatch(/^mf:tgt: encoder:tgt: (loss|held-out error) became (NaN|Infinity)/);
+    const after = m.recommend('a1', { k: 4 });
+    expect(after.items).toEqual(before.items);
+    expect(Array.from(after.scores)).toEqual(Array.from(before.scores));
+  });
+});
+
+describe('item encoder', () => {
+  it('gives a feature-bearing item with no interactions the factors of its look-alikes', async () => {
+    // Items i0..i9 with feature [1,0] are liked by group A; j0..j9 with [0,1] by group B; n0 has no rows.
+    let text = 'user,item\n';
+    for (let u = 0; u < 20; u++) for (let k = 0; k < 10; k++) if ((u + k) % 3 !== 0) text += `${u < 10 ? 'a' : 'b'}${u},${u < 10 ? 'i' : 'j'}${k}\n`;
+    const ev = parseEvents(text, { domain: 'shop', label: 'enc.csv' });
+    ev.vocab.items(0).intern('n0');
+    const data = Dataset.fromEvents(ev);
+    const ids = [...Array.from({ length: 10 }, (_, k) => `i${k}`), ...Array.from({ length: 10 }, (_, k) => `j${k}`), 'n0'];
+    const values = ids.flatMap((id) => (id.startsWith('j') ? [0, 1] : [1, 0]));
+    const m = new Mf({ factors: 4, iterations: 5, seed: 1, itemFeatures: { items: ids, width: 2, values }, encoder: { minInteractions: 2, epochs: 60 } });
+    await m.fit(data);
+    const rank = m.recommend('a0', { k: 21 }).items;
+    expect(rank.indexOf('n0')).toBeLessThan(rank.indexOf('j0') === -1 ? 21 : rank.indexOf('j0'));
+  });
+});
