@@ -90,6 +90,8 @@ export type {
   BridgeVariant,
   Weighting,
 } from './models/index.js';
+export { Mf, Emcdr, Ptupcdr, CrossDomainModel, initTensorflow } from './transfer/index.js';
+export type { MfOptions, EmcdrOptions, PtupcdrOptions, CrossDomainOptions, FactorOptions, ItemFeatures, EncoderOptions, EncoderReport, MappingKind } from './transfer/index.js';
 export { createPool, KernelPool } from './pool/index.js';
 export type { PoolOptions } from './pool/index.js';
 export { getKernels, referenceKernels, WasmKernels } from './kernels/index.js';

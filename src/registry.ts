@@ -11,6 +11,9 @@ import { ItemKnn } from './models/itemknn.js';
 import { Popularity } from './models/popularity.js';
 import { RandomModel } from './models/random.js';
 import { UserKnn } from './models/userknn.js';
+import { Emcdr } from './transfer/emcdr.js';
+import { Mf } from './transfer/mf.js';
+import { Ptupcdr } from './transfer/ptupcdr.js';
 
 /** Options accepted by `createModel` (each model reads the ones it knows). */
 export type AnyModelOptions = ModelOptions & Record<string, unknown>;
@@ -27,6 +30,9 @@ const MODELS = new Map<string, ModelEntry>([
   ['itemknn', { create: (o) => new ItemKnn(o), load: (p, o, c) => ItemKnn.load(p, o, c) }],
   ['userknn', { create: (o) => new UserKnn(o), load: (p, o, c) => UserKnn.load(p, o, c) }],
   ['bridge', { create: (o) => new Bridge(o), load: (p, o, c) => Bridge.load(p, o, c) }],
+  ['mf', { create: (o) => new Mf(o), load: (p, o, c) => Mf.load(p, o, c) }],
+  ['emcdr', { create: (o) => new Emcdr(o), load: (p, o, c) => Emcdr.load(p, o, c) }],
+  ['ptupcdr', { create: (o) => new Ptupcdr(o), load: (p, o, c) => Ptupcdr.load(p, o, c) }],
   ['migrec', { create: (o) => new MigrationRecommender(o), load: (p, o, c) => MigrationRecommender.load(p, o, c) }],
 ]);
 

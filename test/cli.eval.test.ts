@@ -30,7 +30,7 @@ describe('migrec eval', () => {
     expect(out.split).toEqual({ train: trainText.trim().split('\n').length - 1, valid: 0, test: 4 });
     const first = out.results[0];
     expect(Object.keys(first)).toEqual(['model', 'domain', 'segment', 'users', 'hr@1', 'recall@1', 'ndcg@1', 'mrr@1', 'hr@5', 'recall@5', 'ndcg@5', 'mrr@5']);
-    const models = ['popularity', 'itemknn', 'userknn', 'bridge', 'migrec'];
+    const models = ['popularity', 'itemknn', 'userknn', 'bridge', 'mf', 'emcdr', 'ptupcdr', 'migrec'];
     expect(out.results.map((x: { model: string; segment: string }) => `${x.model}/${x.segment}`)).toEqual(
       models.flatMap((m) => [`${m}/cold`, `${m}/warm`, `${m}/all`]),
     );
@@ -59,7 +59,7 @@ describe('migrec eval', () => {
 
   const bad: Array<[string, string[], string]> = [
     ['--k 0', ['--k', '0'], 'migrec: --k must be a comma-separated list of positive integers (got "0")\n'],
-    ['unknown model', ['--models', 'popularity,knn'], 'migrec: unknown model "knn" in --models (available: popularity, random, itemknn, userknn, bridge, migrec)\n'],
+    ['unknown model', ['--models', 'popularity,knn'], 'migrec: unknown model "knn" in --models (available: popularity, random, itemknn, userknn, bridge, mf, emcdr, ptupcdr, migrec)\n'],
     ['unknown flag', ['--kk', '3'], "migrec: Unknown option '--kk' (see `migrec eval --help`)\n"],
   ];
   for (const [name, extra, message] of bad) {

@@ -55,7 +55,7 @@ describe('migrec fit / recommend', () => {
     const c = await cli('recommend', '--model', bad, '--user', 'u1');
     expect([c.code, c.stderr]).toEqual([2, `migrec: ${bad}: checksum mismatch (the file is truncated or corrupted)\n`]);
     const m = await cli('fit', '--train', train, '--models', 'mystery');
-    expect([m.code, m.stderr]).toEqual([2, 'migrec: --models must name one model of: popularity, random, itemknn, userknn, bridge, migrec (got "mystery")\n']);
+    expect([m.code, m.stderr]).toEqual([2, 'migrec: --models must name one model of: popularity, random, itemknn, userknn, bridge, mf, emcdr, ptupcdr, migrec (got "mystery")\n']);
     const t = await cli('fit', '--train', train, '--target', 'music');
     expect([t.code, t.stderr]).toEqual([2, 'migrec: --target "music" is not a domain of ' + train + ' (domains: default)\n']);
     const both = await cli('recommend', '--model', out);

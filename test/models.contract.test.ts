@@ -1,4 +1,4 @@
-import { Bridge, ItemKnn, MigrationRecommender, Popularity, UserKnn } from '../src/index.js';
+import { Bridge, Emcdr, ItemKnn, MigrationRecommender, Mf, Popularity, Ptupcdr, UserKnn, type ModelOptions } from '../src/index.js';
 import { runContractSuite } from './helpers/contract.js';
 import { checkerboard, twoDomains } from './helpers/fixtures.js';
 
@@ -61,3 +61,20 @@ runContractSuite({
   top1: (u) => (u === 'cold-a' ? 't0' : u === 'cold-b' ? 't1' : u.startsWith('a') ? 't4' : 't5'),
   foldIn: { events: [{ item: 's0', domain: 'src' }, { item: 's2', domain: 'src' }], top1: 't0' },
 });
+
+// Transfer models: no hand-predictable top-1 on a fixture this small, the rest of the contract holds.
+for (const [title, make, load] of [
+  ['mf', (o: ModelOptions) => new Mf({ ...o, factors: 8, iterations: 3 }), (p: string, o?: ModelOptions) => Mf.load(p, o)],
+  ['emcdr', (o: ModelOptions) => new Emcdr({ ...o, factors: 8, iterations: 3 }), (p: string, o?: ModelOptions) => Emcdr.load(p, o)],
+  ['ptupcdr', (o: ModelOptions) => new Ptupcdr({ ...o, factors: 8, iterations: 3, epochs: 2 }), (p: string, o?: ModelOptions) => Ptupcdr.load(p, o)],
+] as const) {
+  runContractSuite({
+    title,
+    make,
+    load,
+    data: () => two.data,
+    domain: 'tgt',
+    users: ['cold-a', 'cold-b', 'a1', 'b2'],
+    foldIn: { events: [{ item: 's0', domain: 'src' }, { item: 's2', domain: 'src' }] },
+  });
+}

@@ -178,5 +178,5 @@ function formatTable(r: EvalReport, split: { train: number; valid: number; test:
 
 /** Models `migrec eval` runs by default: all that apply to data with `nDomains` domains, the random baseline excepted. */
 function defaultModels(nDomains: number): string[] {
-  return availableModels().filter((m) => m !== 'random' && (nDomains > 1 || !['bridge'].includes(m)));
+  return availableModels().filter((m) => m !== 'random' && (nDomains > 1 || !['bridge', 'emcdr', 'ptupcdr'].includes(m)));
 }

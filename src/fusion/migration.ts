@@ -18,6 +18,8 @@ import { Popularity } from '../models/popularity.js';
 import type { FitOptions } from '../models/types.js';
 import { UserKnn } from '../models/userknn.js';
 import type { KernelPool } from '../pool/index.js';
+import { Emcdr } from '../transfer/emcdr.js';
+import { Ptupcdr } from '../transfer/ptupcdr.js';
 import { BUCKETS, bucketOf, fuseUser, normalisedCandidates, searchWeights, type Bucket } from './gating.js';
 
 /** Options of `MigrationRecommender`. */
@@ -45,7 +47,12 @@ const COMPONENTS = new Map<string, ComponentFactory>([
   ['userknn', (o) => new UserKnn({ ...o, neighbors: 50 })],
   ['bridge-user', (o) => new Bridge({ ...o, variant: 'user' })],
   ['bridge-item', (o) => new Bridge({ ...o, variant: 'item' })],
+  ['emcdr', (o) => new Emcdr(o)],
+  ['ptupcdr', (o) => new Ptupcdr(o)],
 ]);
+
+/** Components that need a source domain. */
+const CROSS_DOMAIN = new Set(['bridge-user', 'bridge-item', 'emcdr', 'ptupcdr']);
 
 /** Register a component model (the transfer models register themselves this way). */
 export function registerComponent(name: string, factory: ComponentFactory): void {
@@ -114,7 +121,7 @@ export class MigrationRecommender extends Recommender {
 
   protected async fitModel(data: Dataset, options: FitOptions): Promise<void> {
     // With one domain there is nothing to bridge from.
-    if (data.nDomains < 2) this.opts.components = this.opts.components.filter((c) => !c.startsWith('bridge'));
+    if (data.nDomains < 2) this.opts.components = this.opts.components.filter((c) => !CROSS_DOMAIN.has(c));
     const components = this.makeComponents();
     for (let m = 0; m < components.length; m++) {
       const t0 = performance.now();

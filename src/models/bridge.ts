@@ -39,7 +39,7 @@ export interface BridgeOptions extends ModelOptions {
   itemNeighborGrid?: readonly number[];
   /** Source domains of every target. @default every other domain */
   sources?: readonly string[];
-  /** Shrinkage added to the cosine denominator. @default 0 */
+  /** Shrinkage added to the cosine denominator. @default 0 (user variant); item variant: 0, or chosen from [0, 20, 100] on validation data */
   shrink?: number;
   /** Similarities are raised to this power before use (larger: trust the closest neighbours more). @default 1, or chosen from [1, 2] on validation data */
   exponent?: number;
@@ -56,6 +56,7 @@ interface PlanParams {
   idf: boolean;
   exponent: number;
   alpha: number;
+  shrink: number;
 }
 
 /** What the bridge keeps for one target domain. */
@@ -81,7 +82,7 @@ export class Bridge extends Recommender {
     grid: number[];
     itemGrid: number[];
     sources: string[] | undefined;
-    shrink: number;
+    shrink: number | undefined;
     exponent: number | undefined;
     idf: boolean | undefined;
     alpha: number | undefined;
@@ -98,8 +99,10 @@ export class Bridge extends Recommender {
     const itemGrid = [...(options.itemNeighborGrid ?? options.neighborGrid ?? [25, 50, 100, 200])];
     if (itemGrid.length === 0) throw new RangeError('options.itemNeighborGrid must not be empty');
     itemGrid.forEach((k) => checkK(k, 'options.itemNeighborGrid[]'));
-    const shrink = options.shrink ?? 0;
-    if (typeof shrink !== 'number' || !(shrink >= 0) || !Number.isFinite(shrink)) throw new RangeError(`options.shrink must be a finite number >= 0 (got ${String(shrink)})`);
+    const shrink = options.shrink;
+    if (shrink !== undefined && (typeof shrink !== 'number' || !(shrink >= 0) || !Number.isFinite(shrink))) {
+      throw new RangeError(`options.shrink must be a finite number >= 0 (got ${String(shrink)})`);
+    }
     if (options.sources !== undefined && (!Array.isArray(options.sources) || options.sources.length === 0)) {
       throw new TypeError('options.sources must be a non-empty array of domain names');
     }
@@ -133,8 +136,8 @@ export class Bridge extends Recommender {
     const out: ReturnType<Bridge['choices']> = {};
     this.plans.forEach((p, t) => {
       if (!p) return;
-      const { variant, neighbors, idf, exponent, alpha } = p;
-      out[data.vocab.domains.id(t)] = { variant, neighbors, idf, exponent, alpha, sources: p.sources.map((s) => data.vocab.domains.id(s)), validation: p.validation };
+      const { variant, neighbors, idf, exponent, alpha, shrink } = p;
+      out[data.vocab.domains.id(t)] = { variant, neighbors, idf, exponent, alpha, shrink, sources: p.sources.map((s) => data.vocab.domains.id(s)), validation: p.validation };
     });
     return out;
   }
@@ -155,7 +158,7 @@ export class Bridge extends Recommender {
       const candidates = this.candidatePlans(tune);
       // Shared preparations: user-variant indexes per idf setting, item similarities per alpha (at the largest k).
       const userPrep = new Map<boolean, TargetPlan>();
-      const itemSims = new Map<number, Neighbours>();
+      const itemSims = new Map<string, Neighbours>();
       const maxK = Math.max(...candidates.map((c) => c.neighbors));
       const maxItemK = Math.max(0, ...candidates.filter((c) => c.variant === 'item').map((c) => c.neighbors));
       const planFor = async (c: PlanParams): Promise<TargetPlan> => {
@@ -168,8 +171,9 @@ export class Bridge extends Recommender {
           }
           return { ...prep, ...c };
         }
-        let sim = itemSims.get(c.alpha);
-        if (!sim) itemSims.set(c.alpha, (sim = await this.itemSimilarity(sources, t, maxItemK, c.alpha)));
+        const key = `${c.alpha}/${c.shrink}`;
+        let sim = itemSims.get(key);
+        if (!sim) itemSims.set(key, (sim = await this.itemSimilarity(sources, t, maxItemK, c.alpha, c.shrink)));
         return { ...c, sources, sim: powData(truncateRows(sim, c.neighbors), c.exponent) };
       };
       let best = candidates[0];
@@ -210,12 +214,13 @@ export class Bridge extends Recommender {
     const idfs = o.idf !== undefined ? [o.idf] : tune ? [false, true] : [false];
     const exps = o.exponent !== undefined ? [o.exponent] : tune ? [1, 2] : [1];
     const alphas = o.alpha !== undefined ? [o.alpha] : tune ? [0.5, 0.8, 1] : [0.5];
+    const shrinks = o.shrink !== undefined ? [o.shrink] : tune ? [0, 20, 100] : [0];
     const out: PlanParams[] = [];
     for (const variant of variants) {
       for (const neighbors of ksFor(variant)) {
         for (const exponent of exps) {
-          if (variant === 'user') for (const idf of idfs) out.push({ variant, neighbors, idf, exponent, alpha: alphas[0] });
-          else for (const alpha of alphas) out.push({ variant, neighbors, idf: idfs[0], exponent, alpha });
+          if (variant === 'user') for (const idf of idfs) out.push({ variant, neighbors, idf, exponent, alpha: alphas[0], shrink: o.shrink ?? 0 });
+          else for (const alpha of alphas) for (const shrink of shrinks) out.push({ variant, neighbors, idf: idfs[0], exponent, alpha, shrink });
         }
       }
     }
@@ -236,7 +241,7 @@ export class Bridge extends Recommender {
   }
 
   /** Source items (concatenated) x target items cosine top-k through shared users. */
-  private async itemSimilarity(sources: number[], t: number, k: number, alpha: number): Promise<Neighbours> {
+  private async itemSimilarity(sources: number[], t: number, k: number, alpha: number, shrink: number): Promise<Neighbours> {
     const data = this.fitted();
     const xs = hstack(sources.map((s) => data.matrices[s]));
     const xsT = transposeCsr(xs);
@@ -244,7 +249,7 @@ export class Bridge extends Recommender {
     // Asymmetric cosine: the kernel divides by normsLeft[i] * normsRight[j] + shrink.
     const nl = rowNorms(xsT).map((x) => Math.pow(x, 2 * alpha));
     const nr = columnNorms(xt).map((x) => Math.pow(x, 2 * (1 - alpha)));
-    return cosineTopK(this.pool, this.backend, xsT, xt, nl, nr, k, this.opts.shrink);
+    return cosineTopK(this.pool, this.backend, xsT, xt, nl, nr, k, shrink);
   }
 
   /** Neighbours (users with target rows) of each batch user by source rows, normalised, self left out. */
@@ -260,7 +265,7 @@ export class Bridge extends Recommender {
   private rawUserNeighbours(plan: TargetPlan, batch: UserBatch, k: number, pool: KernelPool | undefined): Neighbours | Promise<Neighbours> {
     const raw = hstack(plan.sources.map((s) => batch.rows(s)));
     const src = plan.idfWeights ? scaleColumns(raw, plan.idfWeights) : raw;
-    return cosineTopK(pool, this.backend, src, plan.xsT!, rowNorms(src), plan.userNorms!, k, this.opts.shrink);
+    return cosineTopK(pool, this.backend, src, plan.xsT!, rowNorms(src), plan.userNorms!, k, plan.shrink);
   }
 
   private scoreWith(plan: TargetPlan, batch: UserBatch, t: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined, cached?: Neighbours): TopKRows | Promise<TopKRows> {
@@ -320,7 +325,7 @@ export class Bridge extends Recommender {
         sections[`sim.${t}.indices`] = p.sim.indices;
         sections[`sim.${t}.data`] = p.sim.data;
       }
-      return { variant: p.variant, neighbors: p.neighbors, idf: p.idf, exponent: p.exponent, alpha: p.alpha, sources: p.sources, validation: p.validation ?? null };
+      return { variant: p.variant, neighbors: p.neighbors, idf: p.idf, exponent: p.exponent, alpha: p.alpha, shrink: p.shrink, sources: p.sources, validation: p.validation ?? null };
     });
     return { meta: { options: { ...this.opts }, plans }, sections };
   }
@@ -331,7 +336,7 @@ export class Bridge extends Recommender {
     if (!Array.isArray(plans) || plans.length !== data.nItems.length) throw new ModelFormatError(`${label}: bridge plans are missing`);
     this.plans = plans.map((raw: unknown, t: number) => {
       if (raw === null) return undefined;
-      const p = raw as { variant?: unknown; neighbors?: unknown; idf?: unknown; exponent?: unknown; alpha?: unknown; sources?: unknown; validation?: unknown };
+      const p = raw as { variant?: unknown; neighbors?: unknown; idf?: unknown; exponent?: unknown; alpha?: unknown; shrink?: unknown; sources?: unknown; validation?: unknown };
       const sources = Array.isArray(p.sources) ? (p.sources as unknown[]).map(Number) : [];
       if (
         (p.variant !== 'user' && p.variant !== 'item') ||
@@ -339,6 +344,7 @@ export class Bridge extends Recommender {
         typeof p.idf !== 'boolean' ||
         typeof p.exponent !== 'number' ||
         typeof p.alpha !== 'number' ||
+        typeof p.shrink !== 'number' ||
         sources.length === 0 ||
         sources.some((s) => !(s >= 0 && s < data.nItems.length && s !== t))
       ) {
@@ -350,6 +356,7 @@ export class Bridge extends Recommender {
         idf: p.idf,
         exponent: p.exponent,
         alpha: p.alpha,
+        shrink: p.shrink,
         sources,
         validation: (p.validation ?? undefined) as Record<string, number> | undefined,
       };
@@ -389,5 +396,7 @@ function powData<T extends { data: Float32Array }>(m: T, p: number): T {
 
 /** A readable key of a candidate, for the validation report. */
 function planKey(c: PlanParams): string {
-  return c.variant === 'user' ? `user k=${c.neighbors} idf=${c.idf} exp=${c.exponent}` : `item k=${c.neighbors} alpha=${c.alpha} exp=${c.exponent}`;
+  return c.variant === 'user'
+    ? `user k=${c.neighbors} idf=${c.idf} exp=${c.exponent}`
+    : `item k=${c.neighbors} alpha=${c.alpha} shrink=${c.shrink} exp=${c.exponent}`;
 }
