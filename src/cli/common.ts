@@ -5,6 +5,7 @@ import { parseNumber } from './run.js';
 /** Flags that describe how event files are read. */
 export const DATA_OPTIONS = {
   domain: { type: 'string' },
+  'domain-column': { type: 'string' },
   format: { type: 'string' },
   columns: { type: 'string' },
   'half-life-days': { type: 'string' },
@@ -12,6 +13,7 @@ export const DATA_OPTIONS = {
 } as const;
 
 export const DATA_HELP = `  --domain D            domain of rows in files without a domain column (default "default")
+  --domain-column C     the column that names the domain, e.g. scene, channel or behavior (default domain)
   --format F            csv, tsv or jsonl (default: from the file extension)
   --columns LIST        column names of files without a header row, e.g. user,item,rating,timestamp
                         (MovieLens u.data / u1.base: --columns user,item,rating,timestamp)
@@ -43,6 +45,7 @@ export function loadOptionsFrom(v: Values): LoadOptions {
     columns,
     format,
     domain: v.domain as string | undefined,
+    domainColumn: v['domain-column'] as string | undefined,
     skipInvalid: v['skip-invalid'] === true,
     halfLifeDays: v['half-life-days'] === undefined ? undefined : parseNumber(String(v['half-life-days']), '--half-life-days', (x) => x > 0, 'a positive number'),
   };

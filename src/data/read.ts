@@ -19,8 +19,13 @@ export type CanonicalColumn = (typeof CANONICAL_COLUMNS)[number];
 export interface LoadOptions {
   /** File format. @default 'auto' (by extension: .tsv/.tab -> tsv, .jsonl/.ndjson -> jsonl, else csv) */
   format?: 'auto' | 'csv' | 'tsv' | 'jsonl';
-  /** Domain of rows when the file has no `domain` column. @default 'default' */
+  /** Domain of rows when the file has no domain column. @default 'default' */
   domain?: string;
+  /**
+   * The column that names each row's domain: any column can stand for a scene or a channel (for
+   * example `behavior`, or a `channel` column the file has). @default 'domain'
+   */
+  domainColumn?: string;
   /** Column names for a file without a header row (CSV/TSV only). @default undefined (the first row is the header) */
   columns?: readonly string[];
   /** Behaviour name -> weight, merged over `DEFAULT_BEHAVIOR_WEIGHTS`. */
@@ -118,6 +123,9 @@ function validateLoadOptions(o: LoadOptions): ResolvedLoadOptions {
     throw new TypeError('options.columns must be an array of column names');
   }
   if (o.vocab !== undefined && !(o.vocab instanceof Vocabularies)) throw new TypeError('options.vocab must be a Vocabularies instance');
+  if (o.domainColumn !== undefined && (typeof o.domainColumn !== 'string' || o.domainColumn.trim() === '')) {
+    throw new TypeError(`options.domainColumn must be a non-empty column name (got ${JSON.stringify(o.domainColumn)})`);
+  }
   return { ...o, format, domain, skipInvalid: o.skipInvalid ?? false };
 }
 
@@ -224,6 +232,8 @@ class EventReader implements RowSink {
   private defaultDomainIndex = -1;
   /** Field position (0-based) of each canonical column, -1 when absent. */
   private col: Record<CanonicalColumn, number> | undefined;
+  /** Field position of the domain column (`options.domainColumn`, default `domain`), -1 when absent. */
+  private domainCol = -1;
   private nFields = 0;
   private skipped = 0;
   private firstSkipped: DataError | undefined;
@@ -271,6 +281,14 @@ class EventReader implements RowSink {
         col[c] = i;
       }
     });
+    const domainName = (this.opts.domainColumn ?? 'domain').trim().toLowerCase();
+    this.domainCol = names.findIndex((n) => n.trim().toLowerCase() === domainName);
+    if (this.domainCol < 0 && this.opts.domainColumn !== undefined) {
+      throw new DataError(
+        { file: this.file, line: lineNo || undefined },
+        `missing domain column "${this.opts.domainColumn}" (header: ${names.join(this.delim === '\t' ? '\\t' : ',')})`,
+      );
+    }
     for (const req of ['user', 'item'] as const) {
       if (col[req] < 0) {
         throw new DataError(
@@ -291,7 +309,10 @@ class EventReader implements RowSink {
     }
     const c = this.col!;
     const get = (k: CanonicalColumn): string | undefined => (c[k] >= 0 ? f[c[k]] : undefined);
-    this.addRow(get('user')!, get('item')!, get('domain'), get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) => c[k] + 1);
+    const dc = this.domainCol;
+    this.addRow(get('user')!, get('item')!, dc >= 0 ? f[dc] : undefined, get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) =>
+      k === 'domain' ? dc + 1 : c[k] + 1,
+    );
   }
 
   private jsonRow(text: string, lineNo: number): void {
@@ -315,7 +336,10 @@ class EventReader implements RowSink {
     const item = get('item');
     if (user === undefined) throw new DataError({ ...where, column: 'user' }, 'missing required key "user"');
     if (item === undefined) throw new DataError({ ...where, column: 'item' }, 'missing required key "item"');
-    this.addRow(user, item, get('domain'), get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) => k);
+    const dk = this.opts.domainColumn ?? 'domain';
+    const domain = dk === 'domain' ? get('domain') : o[dk] === undefined || o[dk] === null ? undefined : String(o[dk]);
+    if (this.opts.domainColumn !== undefined && domain === undefined) throw new DataError({ ...where, column: dk }, `missing domain key "${dk}"`);
+    this.addRow(user, item, domain, get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) => (k === 'domain' ? dk : k));
   }
 
   private addRow(

@@ -8,7 +8,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { validationTruth } from '../eval/validate.js';
-import { ModelFormatError, UnknownIdError } from '../errors.js';
+import { ModelFormatError, NotSupportedError, UnknownIdError } from '../errors.js';
 import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import type { TopKRows } from '../kernels/types.js';
 import { Recommender, UserBatch, type Contribution, type ModelOptions, type ScoreFilter } from '../models/base.js';
@@ -39,7 +39,7 @@ export interface MigrationOptions extends ModelOptions {
 }
 
 /** Builds a component model from the fused model's options. */
-export type ComponentFactory = (options: ModelOptions & { sources?: readonly string[] }) => Recommender;
+export type ComponentFactory = (options: ModelOptions & { sources?: readonly string[]; targets?: readonly string[] }) => Recommender;
 
 const COMPONENTS = new Map<string, ComponentFactory>([
   ['popularity', (o) => new Popularity(o)],
@@ -106,7 +106,8 @@ export class MigrationRecommender extends Recommender {
   }
 
   private makeComponents(): Recommender[] {
-    return this.opts.components.map((c) => COMPONENTS.get(c)!({ seed: this.seed, pool: this.pool, backend: this.backend, sources: this.opts.sources }));
+    const targets = this.opts.target !== undefined ? [this.opts.target] : undefined;
+    return this.opts.components.map((c) => COMPONENTS.get(c)!({ seed: this.seed, pool: this.pool, backend: this.backend, sources: this.opts.sources, targets }));
   }
 
   /** Per target domain: components, bucket weights and validation scores behind them. */
@@ -218,6 +219,13 @@ export class MigrationRecommender extends Recommender {
     };
     if (lists.some((l) => l instanceof Promise)) return Promise.all(lists).then(finish);
     return finish(lists as TopKRows[]);
+  }
+
+  /** Similar items come from the item-kNN component (the fused scores are per user, not per item). */
+  protected override similarItemsIndex(d: number, i: number, k: number): { indices: Uint32Array; scores: Float32Array } {
+    const m = this.opts.components.indexOf('itemknn');
+    if (m < 0) throw new NotSupportedError('migrec: similarItems needs the itemknn component');
+    return Recommender.componentSimilarItems(this.components[m], d, i, k);
   }
 
   protected explainScore(batch: UserBatch, t: number, item: number): { score: number; contributions: Contribution[] } {

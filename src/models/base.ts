@@ -14,7 +14,7 @@ import { DataError, ModelFormatError, NotFittedError, NotSupportedError, Unknown
 import { packStrings, readModelFile, unpackStrings, writeModelFile, type ModelFileContent, type SectionArray } from '../io/modelfile.js';
 import { getKernels } from '../kernels/index.js';
 import type { BackendName, Csr, TopKRows } from '../kernels/types.js';
-import type { KernelPool } from '../pool/index.js';
+import { createPool, type KernelPool } from '../pool/index.js';
 import { type FitOptions, type IndexModel, type ModelName, type RankOptions, RankedLists } from './types.js';
 
 /** Options every model takes. */
@@ -23,6 +23,8 @@ export interface ModelOptions {
   seed?: number;
   /** Kernel pool used by `fit` and `recommendBatch`; the caller owns and closes it. @default undefined (this thread) */
   pool?: KernelPool;
+  /** Without `pool`: start a pool of this many worker threads on first use, owned by the model and closed by `close()`. @default undefined (this thread) */
+  threads?: number;
   /** Kernel implementation. @default 'auto' (wasm SIMD, falling back to the TypeScript reference) */
   backend?: BackendName | 'auto';
   /** Domain used when a call names none. @default the only domain, when the data has one */
@@ -129,7 +131,10 @@ export interface ScoreFilter {
 export abstract class Recommender implements IndexModel {
   abstract readonly name: ModelName;
   protected readonly seed: number;
-  protected readonly pool: KernelPool | undefined;
+  private readonly givenPool: KernelPool | undefined;
+  private readonly ownThreads: number | undefined;
+  private ownPool: KernelPool | undefined;
+  private closed = false;
   protected readonly backend: BackendName | 'auto';
   private readonly defaultDomainName: string | undefined;
   protected data: ModelData | undefined;
@@ -147,9 +152,34 @@ export abstract class Recommender implements IndexModel {
       throw new TypeError(`options.domain must be a non-empty string (got ${JSON.stringify(options.domain)})`);
     }
     this.seed = seed;
-    this.pool = options.pool;
+    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+      throw new RangeError(`options.threads must be a positive integer (got ${String(options.threads)})`);
+    }
+    if (options.threads !== undefined && options.pool !== undefined) throw new TypeError('options.pool and options.threads are exclusive: pass one');
+    this.givenPool = options.pool;
+    this.ownThreads = options.threads;
     this.backend = backend;
     this.defaultDomainName = options.domain;
+  }
+
+  /** The kernel pool: the caller's, or the model's own (started on first use with `threads`). */
+  protected get pool(): KernelPool | undefined {
+    if (this.givenPool) return this.givenPool;
+    if (this.ownThreads !== undefined && !this.ownPool && !this.closed) this.ownPool = createPool({ threads: this.ownThreads });
+    return this.ownPool;
+  }
+
+  /**
+   * Release the model: its own pool (if it started one) is closed, and every later call throws
+   * `NotFittedError`. A pool passed in `options.pool` stays open: the caller owns it. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.data = undefined;
+    this.overlay.clear();
+    const own = this.ownPool;
+    this.ownPool = undefined;
+    await own?.close();
   }
 
   // ---- what a model supplies ------------------------------------------------------------
@@ -185,6 +215,7 @@ export abstract class Recommender implements IndexModel {
    * @throws {DataError} for empty data. @throws {ModelFitError} when training fails.
    */
   async fit(data: Dataset | EventTable, options: FitOptions = {}): Promise<void> {
+    if (this.closed) throw new NotFittedError(`${this.name}: the model is closed`);
     const ds = data instanceof Dataset ? data : Dataset.fromEvents(data);
     const nItems: number[] = [];
     const matrices: Csr[] = [];
@@ -431,6 +462,11 @@ export abstract class Recommender implements IndexModel {
     return c.scoreBatch(batch, d, n, filter, pool);
   }
 
+  /** A component's item similarity. */
+  protected static componentSimilarItems(c: Recommender, d: number, i: number, k: number): { indices: Uint32Array; scores: Float32Array } {
+    return c.similarItemsIndex(d, i, k);
+  }
+
   /** A component's explanation of a score. */
   protected static componentExplain(c: Recommender, batch: UserBatch, d: number, item: number): { score: number; contributions: Contribution[] } {
     return c.explainScore(batch, d, item);
@@ -451,13 +487,17 @@ export abstract class Recommender implements IndexModel {
 
   /** The fitted data. @throws {NotFittedError} before fit. */
   protected fitted(): ModelData {
+    if (this.closed) throw new NotFittedError(`${this.name}: the model is closed`);
     if (!this.data) throw new NotFittedError(`${this.name}: call fit() or load() first`);
     return this.data;
   }
 
   /** Rows of a batch of user indices, built lazily per domain (training + folded-in). */
   protected batch(users: Uint32Array): UserBatch {
-    return new UserBatch(users, (d) => this.gatherRows(users, d));
+    // Rows of every domain are gathered now, so behaviour folded in while a batch is being scored
+    // (between its awaits) never mixes into it: each call sees one consistent state.
+    const rows = this.fitted().nItems.map((_, d) => this.gatherRows(users, d));
+    return new UserBatch(users, rows);
   }
 
   /** One CSR row per requested user: training rows merged with folded-in behaviour. */
@@ -566,19 +606,18 @@ export abstract class Recommender implements IndexModel {
   }
 }
 
-/** A batch of user indices with their rows per domain, gathered on first use. */
+/** A batch of user indices with their rows in every domain (training + folded-in behaviour). */
 export class UserBatch {
-  private readonly cache = new Map<number, Csr>();
   constructor(
     /** User indices. */
     readonly users: Uint32Array,
-    private readonly gather: (d: number) => Csr,
+    private readonly byDomain: readonly Csr[],
   ) {}
 
   /** One row per batch user in domain d. */
   rows(d: number): Csr {
-    let m = this.cache.get(d);
-    if (!m) this.cache.set(d, (m = this.gather(d)));
+    const m = this.byDomain[d];
+    if (!m) throw new RangeError(`domain index ${d} is outside the batch's ${this.byDomain.length} domains`);
     return m;
   }
 }

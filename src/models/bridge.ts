@@ -39,6 +39,8 @@ export interface BridgeOptions extends ModelOptions {
   itemNeighborGrid?: readonly number[];
   /** Source domains of every target. @default every other domain */
   sources?: readonly string[];
+  /** Target domains to fit. @default every domain */
+  targets?: readonly string[];
   /** Shrinkage added to the cosine denominator. @default 0 (user variant); item variant: 0, or chosen from [0, 20, 100] on validation data */
   shrink?: number;
   /** Similarities are raised to this power before use (larger: trust the closest neighbours more). @default 1, or chosen from [1, 2] on validation data */
@@ -82,6 +84,7 @@ export class Bridge extends Recommender {
     grid: number[];
     itemGrid: number[];
     sources: string[] | undefined;
+    targets: string[] | undefined;
     shrink: number | undefined;
     exponent: number | undefined;
     idf: boolean | undefined;
@@ -118,6 +121,7 @@ export class Bridge extends Recommender {
       grid,
       itemGrid,
       sources: options.sources ? [...options.sources] : undefined,
+      targets: options.targets ? [...options.targets] : undefined,
       shrink,
       exponent,
       idf,
@@ -146,10 +150,11 @@ export class Bridge extends Recommender {
     const nDomains = data.nDomains;
     if (nDomains < 2) throw new DataError({ file: data.events.source }, 'the bridge needs at least two domains (a source and a target)');
     const sourcesByName = this.opts.sources?.map((s) => this.domainIndex(s));
+    const targets = this.opts.targets?.map((t) => this.domainIndex(t));
     this.plans = [];
     for (let t = 0; t < nDomains; t++) {
       const sources = (sourcesByName ?? [...Array(nDomains).keys()]).filter((s) => s !== t && data.nItems(s) > 0);
-      if (sources.length === 0 || data.nItems(t) === 0) {
+      if (sources.length === 0 || data.nItems(t) === 0 || (targets && !targets.includes(t))) {
         this.plans.push(undefined);
         continue;
       }

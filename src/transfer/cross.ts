@@ -34,6 +34,8 @@ import { initTensorflow, type Tf } from './tf.js';
 export interface CrossDomainOptions extends ModelOptions, FactorOptions {
   /** Source domains of every target. @default every other domain */
   sources?: readonly string[];
+  /** Target domains to fit mappings for. @default every domain */
+  targets?: readonly string[];
 }
 
 /** What a pair's fit sees. */
@@ -85,6 +87,7 @@ function sharedFactors(m: Csr, s: FactorSettings, seed: number, label: string): 
 export abstract class CrossDomainModel extends Recommender {
   protected readonly factorSettings: FactorSettings;
   private readonly sourceNames: string[] | undefined;
+  private readonly targetNames: string[] | undefined;
   protected factors: Array<DomainFactors | undefined> = [];
   protected pairs: Array<Array<{ source: number; mapping: PairMapping }>> = [];
   /** Seconds spent per stage of the last fit. */
@@ -97,6 +100,10 @@ export abstract class CrossDomainModel extends Recommender {
       throw new TypeError('options.sources must be a non-empty array of domain names');
     }
     this.sourceNames = options.sources ? [...options.sources] : undefined;
+    if (options.targets !== undefined && (!Array.isArray(options.targets) || options.targets.length === 0)) {
+      throw new TypeError('options.targets must be a non-empty array of domain names');
+    }
+    this.targetNames = options.targets ? [...options.targets] : undefined;
   }
 
   /** Learn the mapping of one pair. */
@@ -124,7 +131,8 @@ export abstract class CrossDomainModel extends Recommender {
     if (nD < 2) throw new DataError({ file: data.events.source }, `${this.name} needs at least two domains (a source and a target)`);
     const sourceIdx = this.sourceNames?.map((s) => this.domainIndex(s));
     const targets: number[] = [];
-    for (let t = 0; t < nD; t++) if (data.nItems(t) > 0) targets.push(t);
+    const wanted = this.targetNames?.map((t) => this.domainIndex(t));
+    for (let t = 0; t < nD; t++) if (data.nItems(t) > 0 && (!wanted || wanted.includes(t))) targets.push(t);
     for (const t of targets) checkTarget(data, t, this.name);
     const tf = await initTensorflow();
     const t0 = performance.now();

@@ -30,7 +30,7 @@ export interface PtupcdrOptions extends CrossDomainOptions {
   attentionHidden?: number;
   /** Source items per user history (the first ones by index). @default 50 */
   maxHistory?: number;
-  /** Most epochs (early stopping on validation NDCG, patience 4). @default 40 */
+  /** Most epochs (early stopping on validation NDCG, patience 2). @default 40 */
   epochs?: number;
   /** Adam learning rate. @default 0.002 */
   learningRate?: number;
@@ -284,7 +284,7 @@ export class Ptupcdr extends CrossDomainModel {
           best = cur;
           bestEpoch = epoch;
           since = 0;
-        } else if (++since >= 4) break;
+        } else if (++since >= 2) break;
       }
     } finally {
       for (const k of keys) vars[k].dispose();
