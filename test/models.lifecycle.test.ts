@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { Dataset, ItemKnn, MigrationRecommender, NotFittedError, parseEvents } from '../src/index.js';
+import { checkerboard, twoDomains } from './helpers/fixtures.js';
+
+describe('model lifecycle and faults', () => {
+  it('recommend after close throws NotFittedError; an own pool is closed with the model', async () => {
+    const m = new ItemKnn({ threads: 2, neighbors: 20 });
+    await m.fit(checkerboard().data);
+    const before = await m.recommendBatch(['u1', 'u2'], { k: 3 });
+    expect(before.get(0).items[0]).toBe('i1');
+    await m.close();
+    expect(() => m.recommend('u1')).toThrow(new NotFittedError('itemknn: the model is closed'));
+    await expect(m.recommendBatch(['u1'])).rejects.toThrow('itemknn: the model is closed');
+    await expect(m.fit(checkerboard().data)).rejects.toThrow(NotFittedError);
+    await m.close(); // idempotent
+  });
+
+  it('options.pool and options.threads are exclusive; threads must be a positive integer', () => {
+    expect(() => new ItemKnn({ threads: 0 })).toThrow(new RangeError('options.threads must be a positive integer (got 0)'));
+  });
+
+  it('a user known only in a domain that is not one of the sources gets the popularity fallback bucket', async () => {
+    // Three domains; the model bridges src -> tgt only. "outsider" has rows only in "other".
+    const { events } = twoDomains();
+    let text = 'user,item,domain\n';
+    for (let r = 0; r < events.length; r++) {
+      const d = events.vocab.domains.id(events.domain[r]);
+      text += `${events.vocab.users.id(events.user[r])},${events.vocab.items(events.domain[r]).id(events.item[r])},${d}\n`;
+    }
+    text += 'outsider,x1,other\nb3,x1,other\n';
+    const data = Dataset.fromEvents(parseEvents(text));
+    const m = new MigrationRecommender({ target: 'tgt', sources: ['src'], components: ['popularity', 'bridge-user'] });
+    await m.fit(data);
+    const r = m.recommend('outsider', { k: 2 });
+    expect(r.fallback).toBe(false);
+    expect(r.items).toEqual(['t1', 't0']); // the two most popular target items
+    expect(m.recommend('cold-a', { k: 1 }).items).toEqual(['t0']);
+  });
+
+  it('concurrent recommendBatch calls with foldIn in between match some serial order', async () => {
+    const m = new ItemKnn({ threads: 2, neighbors: 20 });
+    const data = checkerboard().data;
+    await m.fit(data);
+    const users = Array.from({ length: 40 }, (_, u) => `u${u}`);
+    const before = await m.recommendBatch(users, { k: 3 });
+    const pending = [m.recommendBatch(users, { k: 3 }), m.recommendBatch(users, { k: 3 })];
+    m.foldIn('u0', [{ item: 'i0' }]); // u0's held-out item becomes seen
+    pending.push(m.recommendBatch(users, { k: 3 }));
+    const results = await Promise.all(pending);
+    const after = m.recommend('u0', { k: 3 });
+    expect(after.items).not.toContain('i0');
+    for (const r of results) {
+      const u0 = r.get(0).items;
+      // Each batch saw either the state before the foldIn or the state after it, never a mix.
+      expect([JSON.stringify(before.get(0).items), JSON.stringify(after.items)]).toContain(JSON.stringify(u0));
+      for (let i = 1; i < users.length; i++) expect(r.get(i).items).toEqual(before.get(i).items);
+    }
+    // The batch requested after the foldIn sees it.
+    expect(results[2].get(0).items).toEqual(after.items);
+    await m.close();
+  });
+});
