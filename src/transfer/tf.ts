@@ -20,13 +20,24 @@ let ready: Promise<Tf> | undefined;
  */
 export function initTensorflow(): Promise<Tf> {
   ready ??= (async () => {
-    const tf = (await import('@tensorflow/tfjs')) as unknown as Tf;
-    await import('@tensorflow/tfjs-backend-wasm');
-    registerUnsortedSegmentSum(tf);
-    const ok = await tf.setBackend('wasm');
-    if (!ok) throw new Error('tfjs: the wasm backend could not be initialised');
-    await tf.ready();
-    return tf;
+    // The Emscripten glue of the wasm backend installs process-wide 'uncaughtException' and
+    // 'unhandledRejection' handlers that rethrow, which would turn an embedding server's own
+    // error handling into a crash. Remove whatever it adds.
+    const events = ['uncaughtException', 'unhandledRejection'] as const;
+    const before = events.map((e) => new Set(process.listeners(e)));
+    try {
+      const tf = (await import('@tensorflow/tfjs')) as unknown as Tf;
+      await import('@tensorflow/tfjs-backend-wasm');
+      registerUnsortedSegmentSum(tf);
+      const ok = await tf.setBackend('wasm');
+      if (!ok) throw new Error('tfjs: the wasm backend could not be initialised');
+      await tf.ready();
+      return tf;
+    } finally {
+      events.forEach((e, i) => {
+        for (const l of process.listeners(e)) if (!before[i].has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+      });
+    }
   })();
   ready.catch(() => {
     ready = undefined; // a failed start may be retried
