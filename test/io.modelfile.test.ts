@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,5 +74,29 @@ describe('model file', () => {
     await expect(writeModelFile(sub, content)).rejects.toThrow(StorageError);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(readdirSync(sub)).toEqual(['x']);
+  });
+});
+
+describe('loadModel on damaged files of a real model', () => {
+  it('truncations and bit flips of a fitted item-kNN file always give ModelFormatError', async () => {
+    const { ItemKnn, loadModel } = await import('../src/index.js');
+    const { checkerboard } = await import('./helpers/fixtures.js');
+    const m = new ItemKnn({ neighbors: 10 });
+    await m.fit(checkerboard().data);
+    const p = join(dir, 'real.migrec');
+    await m.save(p);
+    const good = readFileSync(p);
+    expect((await loadModel(p)).recommend('u3', { k: 1 }).items).toEqual(['i3']);
+    const rng = new Rng(11);
+    const bad = join(dir, 'bad.migrec');
+    for (let t = 0; t < 120; t++) {
+      const b = Buffer.from(good);
+      if (t % 3 === 0) writeFileSync(bad, b.subarray(0, rng.int(b.length)));
+      else {
+        b[rng.int(b.length)] ^= 1 << rng.int(8);
+        writeFileSync(bad, b);
+      }
+      await expect(loadModel(bad)).rejects.toThrow(ModelFormatError);
+    }
   });
 });

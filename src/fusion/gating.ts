@@ -6,6 +6,7 @@
  */
 import type { TopKRows } from '../kernels/types.js';
 import { ndcg } from '../eval/metrics.js';
+import type { Rng } from '../random.js';
 
 /** A user's bucket: target history x source history. */
 export type Bucket = 'cold' | 'cold-nosrc' | 'sparse' | 'warm';
@@ -153,4 +154,31 @@ export function searchWeights(cands: readonly UserCandidates[], relevant: readon
     if (!improved) break;
   }
   return { weights: best, ndcg: bestScore };
+}
+
+/**
+ * Bagged weights: `searchWeights` on `rounds` seeded bootstrap resamples of the validation users,
+ * each weight vector scaled to sum 1, then averaged. With a few hundred validation users a single
+ * search chases noise; the average keeps what most resamples agree on. Reports the NDCG@k of the
+ * averaged weights on the full validation set.
+ */
+export function baggedWeights(
+  cands: readonly UserCandidates[],
+  relevant: readonly Set<number>[],
+  nComponents: number,
+  k: number,
+  rounds: number,
+  rng: Rng,
+): { weights: Float64Array; ndcg: number } {
+  if (rounds <= 1) return searchWeights(cands, relevant, nComponents, k);
+  const sum = new Float64Array(nComponents);
+  for (let r = 0; r < rounds; r++) {
+    const pick = Array.from({ length: cands.length }, () => rng.int(cands.length));
+    const w = searchWeights(pick.map((i) => cands[i]), pick.map((i) => relevant[i]), nComponents, k).weights;
+    const total = w.reduce((a, b) => a + b, 0);
+    for (let m = 0; m < nComponents; m++) sum[m] += w[m] / total / rounds;
+  }
+  // Round to keep the weights readable and exactly reproducible in the model file.
+  const weights = sum.map((x) => Math.round(x * 1e6) / 1e6);
+  return { weights, ndcg: fusedNdcg(cands, relevant, weights, k) };
 }

@@ -20,7 +20,8 @@ import { UserKnn } from '../models/userknn.js';
 import type { KernelPool } from '../pool/index.js';
 import { Emcdr } from '../transfer/emcdr.js';
 import { Ptupcdr } from '../transfer/ptupcdr.js';
-import { BUCKETS, bucketOf, fuseUser, normalisedCandidates, searchWeights, type Bucket } from './gating.js';
+import { Rng } from '../random.js';
+import { baggedWeights, BUCKETS, bucketOf, fuseUser, normalisedCandidates, type Bucket } from './gating.js';
 
 /** Options of `MigrationRecommender`. */
 export interface MigrationOptions extends ModelOptions {
@@ -34,6 +35,8 @@ export interface MigrationOptions extends ModelOptions {
   candidates?: number;
   /** Validation users a bucket needs to get its own weights (else it uses the target's overall weights). @default 30 */
   minBucketUsers?: number;
+  /** Bootstrap resamples of the validation users whose weight searches are averaged (1: a single search). @default 8 */
+  bagging?: number;
   /** Long-tail exposure: multiply the fused score of items below this popularity percentile by (1 + boost). @default { percentile: 0.8, boost: 0 } */
   longTail?: { percentile: number; boost: number };
 }
@@ -77,7 +80,15 @@ interface TargetFusion {
 /** The fused cross-domain recommender. */
 export class MigrationRecommender extends Recommender {
   readonly name = 'migrec' as const;
-  private readonly opts: { target?: string; sources?: string[]; components: string[]; candidates: number; minBucketUsers: number; longTail: { percentile: number; boost: number } };
+  private readonly opts: {
+    target?: string;
+    sources?: string[];
+    components: string[];
+    candidates: number;
+    minBucketUsers: number;
+    bagging: number;
+    longTail: { percentile: number; boost: number };
+  };
   private components: Recommender[] = [];
   private fusion: Array<TargetFusion | undefined> = [];
   /** Seconds spent fitting each component, and on the fusion weights. */
@@ -97,7 +108,9 @@ export class MigrationRecommender extends Recommender {
     const longTail = options.longTail ?? { percentile: 0.8, boost: 0 };
     if (!(longTail.percentile >= 0 && longTail.percentile <= 1)) throw new RangeError(`options.longTail.percentile must be in [0, 1] (got ${String(longTail.percentile)})`);
     if (!(longTail.boost >= 0) || !Number.isFinite(longTail.boost)) throw new RangeError(`options.longTail.boost must be a finite number >= 0 (got ${String(longTail.boost)})`);
-    this.opts = { target: options.target, sources: options.sources ? [...options.sources] : undefined, components, candidates, minBucketUsers, longTail };
+    const bagging = options.bagging ?? 8;
+    if (!Number.isInteger(bagging) || bagging < 1) throw new RangeError(`options.bagging must be a positive integer (got ${String(bagging)})`);
+    this.opts = { target: options.target, sources: options.sources ? [...options.sources] : undefined, components, candidates, minBucketUsers, bagging, longTail };
   }
 
   /** Load a fused model file. @throws {ModelFormatError} {StorageError} */
@@ -153,7 +166,8 @@ export class MigrationRecommender extends Recommender {
     const lists = await Promise.all(this.components.map((c) => Recommender.componentScore(c, batch, t, this.opts.candidates, { filterSeen: true }, this.pool)));
     const cands = normalisedCandidates(lists, truth.users.length);
     const buckets = this.bucketsOf(batch, t, sources);
-    const all = searchWeights(cands, truth.relevant, nComp, 10);
+    const rng = Rng.derive(this.seed, `fusion:${t}`);
+    const all = baggedWeights(cands, truth.relevant, nComp, 10, this.opts.bagging, rng);
     fusion.validation.all = { users: cands.length, ndcg: all.ndcg };
     for (const b of BUCKETS) {
       const idx = buckets.flatMap((x, i) => (x === b ? [i] : []));
@@ -161,7 +175,7 @@ export class MigrationRecommender extends Recommender {
         fusion.weights[b] = Array.from(all.weights);
         fusion.validation[b] = { users: idx.length, ndcg: all.ndcg };
       } else if (idx.length >= this.opts.minBucketUsers) {
-        const r = searchWeights(idx.map((i) => cands[i]), idx.map((i) => truth.relevant[i]), nComp, 10);
+        const r = baggedWeights(idx.map((i) => cands[i]), idx.map((i) => truth.relevant[i]), nComp, 10, this.opts.bagging, rng);
         fusion.weights[b] = Array.from(r.weights);
         fusion.validation[b] = { users: idx.length, ndcg: r.ndcg };
       } else {

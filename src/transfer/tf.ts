@@ -23,8 +23,10 @@ export function initTensorflow(): Promise<Tf> {
     // The Emscripten glue of the wasm backend installs process-wide 'uncaughtException' and
     // 'unhandledRejection' handlers that rethrow, which would turn an embedding server's own
     // error handling into a crash. Remove whatever it adds.
-    const events = ['uncaughtException', 'unhandledRejection'] as const;
-    const before = events.map((e) => new Set(process.listeners(e)));
+    type Listener = (...args: unknown[]) => void;
+    const events = ['uncaughtException', 'unhandledRejection'];
+    const listeners = (e: string) => process.listeners(e as 'uncaughtException') as unknown as Listener[];
+    const before = events.map((e) => new Set(listeners(e)));
     try {
       const tf = (await import('@tensorflow/tfjs')) as unknown as Tf;
       await import('@tensorflow/tfjs-backend-wasm');
@@ -35,7 +37,7 @@ export function initTensorflow(): Promise<Tf> {
       return tf;
     } finally {
       events.forEach((e, i) => {
-        for (const l of process.listeners(e)) if (!before[i].has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+        for (const l of listeners(e)) if (!before[i].has(l)) process.removeListener(e, l);
       });
     }
   })();
