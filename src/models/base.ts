@@ -10,7 +10,7 @@ import { Dataset } from '../data/dataset.js';
 import type { EventTable } from '../data/events.js';
 import { Vocabularies } from '../data/vocab.js';
 import { DEFAULT_BEHAVIOR_WEIGHTS } from '../data/weights.js';
-import { DataError, ModelFormatError, NotFittedError, NotSupportedError, UnknownIdError } from '../errors.js';
+import { DataError, ModelFitError, ModelFormatError, NotFittedError, NotSupportedError, UnknownIdError } from '../errors.js';
 import { packStrings, readModelFile, unpackStrings, writeModelFile, type ModelFileContent, type SectionArray } from '../io/modelfile.js';
 import { getKernels } from '../kernels/index.js';
 import type { BackendName, Csr, TopKRows } from '../kernels/types.js';
@@ -27,6 +27,12 @@ export interface ModelOptions {
   threads?: number;
   /** Kernel implementation. @default 'auto' (wasm SIMD, falling back to the TypeScript reference) */
   backend?: BackendName | 'auto';
+  /**
+   * Largest model tables (similarity lists, factor matrices) `fit` may build, in bytes. Inputs that
+   * would need more are refused before any work with a `ModelFitError` that says how much they
+   * need. @default undefined (no limit)
+   */
+  memoryBudget?: number;
   /** Domain used when a call names none. @default the only domain, when the data has one */
   domain?: string;
 }
@@ -131,6 +137,7 @@ export interface ScoreFilter {
 export abstract class Recommender implements IndexModel {
   abstract readonly name: ModelName;
   protected readonly seed: number;
+  private readonly memoryBudget: number | undefined;
   private readonly givenPool: KernelPool | undefined;
   private readonly ownThreads: number | undefined;
   private ownPool: KernelPool | undefined;
@@ -156,6 +163,10 @@ export abstract class Recommender implements IndexModel {
       throw new RangeError(`options.threads must be a positive integer (got ${String(options.threads)})`);
     }
     if (options.threads !== undefined && options.pool !== undefined) throw new TypeError('options.pool and options.threads are exclusive: pass one');
+    if (options.memoryBudget !== undefined && (typeof options.memoryBudget !== 'number' || !(options.memoryBudget > 0))) {
+      throw new RangeError(`options.memoryBudget must be a positive number of bytes (got ${String(options.memoryBudget)})`);
+    }
+    this.memoryBudget = options.memoryBudget;
     this.givenPool = options.pool;
     this.ownThreads = options.threads;
     this.backend = backend;
@@ -485,6 +496,15 @@ export abstract class Recommender implements IndexModel {
 
   // ---- helpers for models -------------------------------------------------------------------
 
+  /**
+   * Refuse a table of `bytes` bytes that exceeds `options.memoryBudget`, before building it.
+   * @throws {ModelFitError} naming what needs the memory and how much.
+   */
+  protected reserve(bytes: number, what: string): void {
+    if (this.memoryBudget === undefined || bytes <= this.memoryBudget) return;
+    throw new ModelFitError(`${this.name}: ${what} needs ${formatBytes(bytes)}, over the memory budget of ${formatBytes(this.memoryBudget)} (options.memoryBudget)`);
+  }
+
   /** The fitted data. @throws {NotFittedError} before fit. */
   protected fitted(): ModelData {
     if (this.closed) throw new NotFittedError(`${this.name}: the model is closed`);
@@ -648,4 +668,16 @@ export function validateCsr(m: Csr, what: string, label: string): void {
   for (let r = 0; r < m.nRows; r++) if (m.indptr[r] > m.indptr[r + 1]) bad('row pointer decreases');
   for (let t = 0; t < m.indices.length; t++) if (m.indices[t] >= m.nCols) bad('column index out of range');
   for (let t = 0; t < m.data.length; t++) if (!Number.isFinite(m.data[t])) bad('non-finite value');
+}
+
+/** Bytes in a readable unit (binary prefixes). */
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  let x = n;
+  while (x >= 1024 && u < units.length - 1) {
+    x /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${x.toFixed(1)} ${units[u]}`;
 }

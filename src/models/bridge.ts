@@ -248,6 +248,8 @@ export class Bridge extends Recommender {
   /** Source items (concatenated) x target items cosine top-k through shared users. */
   private async itemSimilarity(sources: number[], t: number, k: number, alpha: number, shrink: number): Promise<Neighbours> {
     const data = this.fitted();
+    const rows = sources.reduce((n, s) => n + data.nItems[s], 0);
+    this.reserve(rows * k * 8, `the cross-domain similarity table (${rows} source items x ${k} neighbours)`);
     const xs = hstack(sources.map((s) => data.matrices[s]));
     const xsT = transposeCsr(xs);
     const xt = data.matrices[t];

@@ -60,6 +60,10 @@ export class ItemKnn extends Recommender {
 
   protected async fitModel(data: Dataset, _options: FitOptions): Promise<void> {
     const { neighbors, shrink, weighting } = this.opts;
+    let items = 0;
+    for (let d = 0; d < data.nDomains; d++) items += data.nItems(d);
+    // Neighbour lists (u32 index + f32 score per slot) plus each domain's transpose.
+    this.reserve(items * neighbors * 8 + data.events.length * 8, `the neighbour table (${items} items x ${neighbors} neighbours)`);
     const out: Neighbours[] = [];
     for (let d = 0; d < data.nDomains; d++) {
       let x = data.matrix(d);

@@ -137,6 +137,9 @@ export abstract class CrossDomainModel extends Recommender {
     const tf = await initTensorflow();
     const t0 = performance.now();
     // 1. ALS factors of every domain.
+    let cells = 0;
+    for (let d = 0; d < nD; d++) if (data.nItems(d) > 0) cells += (data.nUsers + data.nItems(d)) * this.factorSettings.factors;
+    this.reserve(cells * 4 * 2, `the factor matrices (${cells / this.factorSettings.factors} rows x ${this.factorSettings.factors} factors, with ALS scratch)`);
     const factors: Array<DomainFactors | undefined> = [];
     const alsSeconds: Record<string, number> = {};
     for (let d = 0; d < nD; d++) {

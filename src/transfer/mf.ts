@@ -82,6 +82,9 @@ export class Mf extends Recommender {
     const featDomain = this.features ? this.domainIndex(this.features.domain) : -1;
     const feats = this.features ? alignFeatures(this.features, (id) => data.vocab.items(featDomain).get(id), data.nItems(featDomain)) : undefined;
     for (let d = 0; d < data.nDomains; d++) if (data.nItems(d) > 0) checkTarget(data, d, 'mf');
+    let cells = 0;
+    for (let d = 0; d < data.nDomains; d++) if (data.nItems(d) > 0) cells += (data.nUsers + data.nItems(d)) * this.settings.factors;
+    this.reserve(cells * 4 * 2, `the factor matrices (${cells / this.settings.factors} rows x ${this.settings.factors} factors, with ALS scratch)`);
     const tf = await initTensorflow();
     const out: Array<DomainFactors | undefined> = [];
     const stats: Record<string, unknown> = { iterations: this.settings.iterations };
