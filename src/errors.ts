@@ -54,9 +54,9 @@ export class DataError extends MigrecError {
 
 /** A user or item id that the fitted model (or the data set) does not know. */
 export class UnknownIdError extends MigrecError {
-  readonly kind: 'user' | 'item' | 'domain';
+  readonly kind: 'user' | 'item' | 'domain' | 'category';
   readonly id: string;
-  constructor(kind: 'user' | 'item' | 'domain', id: string, detail?: string) {
+  constructor(kind: 'user' | 'item' | 'domain' | 'category', id: string, detail?: string) {
     super('UNKNOWN_ID', `unknown ${kind} ${JSON.stringify(id)}${detail ? `: ${detail}` : ''}`);
     this.name = 'UnknownIdError';
     this.kind = kind;

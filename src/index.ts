@@ -29,6 +29,7 @@ export {
   coldStartSplit,
   temporalSplit,
   holdoutSplit,
+  loadCatalog,
 } from './data/index.js';
 export type {
   EventTable,
@@ -41,6 +42,8 @@ export type {
   ColdStartOptions,
   TemporalOptions,
   HoldoutOptions,
+  ItemCatalog,
+  CatalogOptions,
 } from './data/index.js';
 export {
   hitRate,

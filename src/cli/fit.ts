@@ -7,7 +7,9 @@ import {
   createPool,
   Dataset,
   getKernels,
+  loadCatalog,
   loadEvents,
+  MigrationRecommender,
   UsageError,
   type EventTable,
   type KernelPool,
@@ -24,6 +26,7 @@ export const FIT_OPTIONS = {
   k: { type: 'string' },
   threads: { type: 'string' },
   out: { type: 'string' },
+  items: { type: 'string' },
   json: { type: 'boolean', default: false },
   ...DATA_OPTIONS,
   ...MODEL_FLAGS,
@@ -45,6 +48,8 @@ Options:
   --k N                 neighbours of a kNN model (same as --neighbors)
   --threads N           worker threads of the kernel pool; 0 runs in this thread (default: cores)
   --out FILE            save the fitted model here
+  --items FILE          item catalog (item[,domain],category,price): enables category and price
+                        filters in \`migrec recommend\` and is saved with the model
 ${MODEL_HELP}
 ${DATA_HELP}
   --json                print one JSON object: { model, timings: { load_s, similarity_s,
@@ -93,8 +98,12 @@ export async function fitCommand(values: Record<string, unknown>, io: CliIO): Pr
   try {
     if (threads > 0) pool = createPool({ threads });
     const model = createModel(name, { ...modelOptions, domain: target, sources, pool });
+    const catalog = v.items === undefined ? undefined : await loadCatalog(String(v.items), train.vocab, domains.map((_, d) => data.nItems(d)), { domain: flat.domain as string | undefined });
+    if (catalog && catalog.unknownItems > 0) io.stderr(`migrec: ${String(v.items)}: ${catalog.unknownItems} catalog rows name items without training rows (skipped)\n`);
     const f0 = performance.now();
-    await model.fit(data, { valid, seed: modelOptions.seed });
+    if (io.isTTY && !v.json) io.stderr(`fitting ${name}...`);
+    await model.fit(data, { valid, seed: modelOptions.seed, catalog });
+    if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');
     const fitSeconds = (performance.now() - f0) / 1000;
     let outBytes: number | undefined;
     if (v.out !== undefined) {
@@ -102,6 +111,9 @@ export async function fitCommand(values: Record<string, unknown>, io: CliIO): Pr
       outBytes = statSync(String(v.out)).size;
     }
     const isKnn = ['itemknn', 'userknn', 'bridge'].includes(name);
+    // The fused model reports its stages; single models are all similarity (kNN) or all transfer.
+    const stages = model instanceof MigrationRecommender ? model.fitSeconds : undefined;
+    const sum = (keys: string[]) => keys.reduce((a, k) => a + (stages?.[k] ?? 0), 0);
     const perDomain: Record<string, { items: number; nnz: number; W: number }> = {};
     domains.forEach((d, i) => {
       const m = data.matrix(i);
@@ -113,9 +125,9 @@ export async function fitCommand(values: Record<string, unknown>, io: CliIO): Pr
       model: name,
       timings: {
         load_s: loadSeconds,
-        similarity_s: isKnn ? fitSeconds : 0,
-        transfer_s: 0, // no transfer model is fitted by this command yet
-        fusion_s: 0,
+        similarity_s: stages ? sum(['popularity', 'itemknn', 'userknn', 'bridge-user', 'bridge-item']) : isKnn ? fitSeconds : 0,
+        transfer_s: stages ? sum(['emcdr', 'ptupcdr']) : isKnn || name === 'popularity' || name === 'random' ? 0 : fitSeconds,
+        fusion_s: stages ? sum(['fusion']) : 0,
         total_s: (performance.now() - total0) / 1000,
       },
       stats: {

@@ -12,6 +12,9 @@ export const RECOMMEND_OPTIONS = {
   k: { type: 'string', default: '10' },
   domain: { type: 'string' },
   fallback: { type: 'string', default: 'none' },
+  category: { type: 'string', multiple: true },
+  'min-price': { type: 'string' },
+  'max-price': { type: 'string' },
   threads: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
@@ -30,6 +33,9 @@ Options:
   --k N                 number of items (default 10)
   --domain D            domain to recommend in (default: the model's target domain)
   --fallback F          none (unknown users are an error) or popularity (default none)
+  --category C          only items of this category (repeatable; needs a model fitted with --items)
+  --min-price X         only items priced at least X (needs --items at fit time)
+  --max-price X         only items priced at most X
   --threads N           worker threads for --users; 0 runs in this thread (default: cores)
   --json                print JSON (always on with --users)
 `;
@@ -43,6 +49,10 @@ export async function recommendCommand(values: Record<string, unknown>, io: CliI
   const fallback = String(v.fallback);
   if (fallback !== 'none' && fallback !== 'popularity') throw new UsageError(`--fallback must be none or popularity (got ${JSON.stringify(fallback)})`);
   const opts: RecommendOptions = { k, domain: v.domain as string | undefined, fallback };
+  const vv = values as Record<string, string | string[] | undefined>;
+  if (vv.category !== undefined) opts.categories = vv.category as string[];
+  if (vv['min-price'] !== undefined) opts.minPrice = parseNumber(String(vv['min-price']), '--min-price');
+  if (vv['max-price'] !== undefined) opts.maxPrice = parseNumber(String(vv['max-price']), '--max-price');
   if (v.user !== undefined) {
     const model = await loadModel(v.model);
     const r = model.recommend(String(v.user), opts);

@@ -10,3 +10,5 @@ export { Dataset } from './dataset.js';
 export type { DatasetOptions } from './dataset.js';
 export { coldStartSplit, temporalSplit, holdoutSplit, groupByUser, reindex } from './splits.js';
 export type { Split, ColdStartOptions, TemporalOptions, HoldoutOptions } from './splits.js';
+export { loadCatalog } from './catalog.js';
+export type { ItemCatalog, CatalogOptions } from './catalog.js';

@@ -8,7 +8,8 @@
  */
 import { Dataset } from '../data/dataset.js';
 import type { EventTable } from '../data/events.js';
-import { Vocabularies } from '../data/vocab.js';
+import type { ItemCatalog } from '../data/catalog.js';
+import { Vocabularies, Vocabulary } from '../data/vocab.js';
 import { DEFAULT_BEHAVIOR_WEIGHTS } from '../data/weights.js';
 import { DataError, ModelFitError, ModelFormatError, NotFittedError, NotSupportedError, UnknownIdError } from '../errors.js';
 import { packStrings, readModelFile, unpackStrings, writeModelFile, type ModelFileContent, type SectionArray } from '../io/modelfile.js';
@@ -49,6 +50,12 @@ export interface RecommendOptions {
   exclude?: readonly string[];
   /** Only return these item ids. */
   candidates?: readonly string[];
+  /** Only return items of these categories (needs a catalog: `fit(data, { catalog })`). */
+  categories?: readonly string[];
+  /** Only return items priced at least this much (needs a catalog). */
+  minPrice?: number;
+  /** Only return items priced at most this much (needs a catalog). */
+  maxPrice?: number;
   /** For a user the model does not know: `'popularity'` recommends the most popular items, `'none'` throws. @default 'none' */
   fallback?: 'none' | 'popularity';
 }
@@ -148,6 +155,8 @@ export abstract class Recommender implements IndexModel {
   /** Behaviour folded in after fitting: user -> domain -> item -> weight. */
   private readonly overlay = new Map<number, Map<number, Map<number, number>>>();
   private popularityOrder: Uint32Array[] | undefined;
+  /** The item catalog given to fit (or loaded), aligned with the training items. */
+  private catalog: ItemCatalog | undefined;
 
   constructor(options: ModelOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -235,6 +244,7 @@ export abstract class Recommender implements IndexModel {
       matrices.push(ds.matrix(d));
     }
     const next: ModelData = { vocab: ds.vocab, nUsers: ds.nUsers, nItems, matrices };
+    if (options.catalog !== undefined) checkCatalog(options.catalog, nItems);
     const previous = this.data;
     this.data = next;
     this.popularityOrder = undefined;
@@ -245,6 +255,7 @@ export abstract class Recommender implements IndexModel {
       this.data = previous;
       throw e;
     }
+    this.catalog = options.catalog;
   }
 
   // ---- index level (evaluation) -----------------------------------------------------------
@@ -405,6 +416,15 @@ export abstract class Recommender implements IndexModel {
       sections[`rows.${d}.indices`] = m.indices;
       sections[`rows.${d}.data`] = m.data;
     });
+    if (this.catalog) {
+      const cats = packStrings(this.catalog.categories.list());
+      sections['catalog.categories.offsets'] = cats.offsets;
+      sections['catalog.categories.bytes'] = cats.bytes;
+      domains.forEach((_, d) => {
+        sections[`catalog.${d}.category`] = this.catalog!.category[d];
+        sections[`catalog.${d}.price`] = this.catalog!.price[d];
+      });
+    }
     const own = this.exportState();
     for (const [k, v] of Object.entries(own.sections)) sections[`model.${k}`] = v;
     await writeModelFile(path, {
@@ -463,6 +483,18 @@ export abstract class Recommender implements IndexModel {
     }
     this.overlay.clear();
     this.popularityOrder = undefined;
+    this.catalog = undefined;
+    if (s['catalog.categories.offsets'] !== undefined) {
+      const i32 = (name: string): Int32Array => (s[name] instanceof Int32Array ? (s[name] as Int32Array) : fail(`section ${name} is missing`));
+      const categories = Vocabulary.fromList(unpackStrings(u32('catalog.categories.offsets'), u8('catalog.categories.bytes'), path));
+      const catalog: ItemCatalog = { categories, category: nItems.map((_, d) => i32(`catalog.${d}.category`)), price: nItems.map((_, d) => f32(`catalog.${d}.price`)), unknownItems: 0 };
+      try {
+        checkCatalog(catalog, nItems);
+      } catch (e) {
+        fail((e as Error).message);
+      }
+      this.catalog = catalog;
+    }
     return this;
   }
 
@@ -594,7 +626,40 @@ export abstract class Recommender implements IndexModel {
         for (const id of o.exclude) allowed[this.itemIndex(d, id)] = 0;
       }
     }
+    if (o.categories !== undefined || o.minPrice !== undefined || o.maxPrice !== undefined) {
+      allowed = this.catalogFilter(d, o, allowed);
+    }
     return { k, d, filter: { filterSeen, allowed }, fallback };
+  }
+
+  /** Narrow `allowed` (all items when undefined) by the catalog filters of a request. */
+  private catalogFilter(d: number, o: RecommendOptions, allowed: Uint8Array | undefined): Uint8Array {
+    const c = this.catalog;
+    if (!c) throw new NotSupportedError(`${this.name}: category and price filters need an item catalog (fit(data, { catalog }))`);
+    const n = this.fitted().nItems[d];
+    const mask = allowed ?? new Uint8Array(n).fill(1);
+    if (o.categories !== undefined) {
+      if (!Array.isArray(o.categories)) throw new TypeError('options.categories must be an array of category names');
+      const want = new Set(
+        o.categories.map((name) => {
+          const x = c.categories.get(name);
+          if (x < 0) throw new UnknownIdError('category', name, 'not in the item catalog');
+          return x;
+        }),
+      );
+      for (let i = 0; i < n; i++) if (!want.has(c.category[d][i])) mask[i] = 0;
+    }
+    for (const [key, keep] of [
+      ['minPrice', (p: number, x: number) => p >= x],
+      ['maxPrice', (p: number, x: number) => p <= x],
+    ] as const) {
+      const x = o[key];
+      if (x === undefined) continue;
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new RangeError(`options.${key} must be a finite number (got ${String(x)})`);
+      // Items without a price fail every price bound.
+      for (let i = 0; i < n; i++) if (!keep(c.price[d][i], x)) mask[i] = 0;
+    }
+    return mask;
   }
 
   private toRecommendation(slots: TopKRows, b: number, d: number, fallback: boolean): Recommendation {
@@ -680,4 +745,13 @@ export function formatBytes(n: number): string {
     u++;
   }
   return u === 0 ? `${n} bytes` : `${x.toFixed(1)} ${units[u]}`;
+}
+
+/** Check that a catalog matches the training items. @throws {RangeError} */
+function checkCatalog(c: ItemCatalog, nItems: readonly number[]): void {
+  if (c.category.length !== nItems.length || c.price.length !== nItems.length) throw new RangeError('the item catalog does not match the domains of the data');
+  nItems.forEach((n, d) => {
+    if (c.category[d].length !== n || c.price[d].length !== n) throw new RangeError(`the item catalog does not match the items of domain ${d}`);
+    for (let i = 0; i < n; i++) if (c.category[d][i] >= c.categories.size) throw new RangeError('the item catalog names an unknown category');
+  });
 }

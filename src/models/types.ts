@@ -3,6 +3,7 @@
  * dense user/item indices and typed arrays only; string ids are mapped at the edge.
  */
 import type { Dataset } from '../data/dataset.js';
+import type { ItemCatalog } from '../data/catalog.js';
 import type { EventTable } from '../data/events.js';
 
 /** Names of the models of DESIGN.md, plus the `random` baseline. */
@@ -47,6 +48,8 @@ export interface FitOptions {
   valid?: EventTable;
   /** Seed of every random step. @default 0 */
   seed?: number;
+  /** Item catalog (categories, prices) for candidate filters in `recommend`; saved with the model. */
+  catalog?: ItemCatalog;
 }
 
 /** Options of `rank`. */
