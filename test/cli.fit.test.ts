@@ -62,3 +62,30 @@ describe('migrec fit / recommend', () => {
     expect([both.code, both.stderr]).toEqual([2, 'migrec: give exactly one of --user and --users\n']);
   });
 });
+
+describe('migrec bench', () => {
+  it('times the fit per thread count and reports W and the machine', async () => {
+    const r = await cli('bench', '--train', train, '--threads', '0,1', '--repeat', '1', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.data).toMatchObject({ users: 20, items: 20, nnz: 180, W: 20 * 81 });
+    expect(out.runs.map((x: { threads: number }) => x.threads)).toEqual([0, 1]);
+    expect(out.runs[0].fit_s).toBeGreaterThan(0);
+    expect(Object.keys(out.ratios)).toEqual(['threads1_vs_threads0']);
+  });
+});
+
+describe('internal failures', () => {
+  it('exit 1 with one line, the stack only with --debug', async () => {
+    // A directory as the --users file is an internal read failure (EISDIR), not a usage error.
+    const out = join(dir, 'd.migrec');
+    await cli('fit', '--train', train, '--models', 'popularity', '--threads', '0', '--out', out);
+    const plain = await cli('recommend', '--model', out, '--users', dir, '--threads', '0');
+    expect(plain.code).toBe(1);
+    expect(plain.stderr.trim().split('\n').length).toBe(1);
+    expect(plain.stderr).toMatch(/^migrec: internal error: /);
+    const debug = await cli('recommend', '--model', out, '--users', dir, '--threads', '0', '--debug');
+    expect(debug.code).toBe(1);
+    expect(debug.stderr.split('\n').length).toBeGreaterThan(2);
+  });
+});

@@ -1,6 +1,7 @@
 /** Command dispatch, argument parsing and error-to-exit-status mapping for `migrec`. */
 import { parseArgs } from 'node:util';
 import { isMigrecError, UsageError } from '../index.js';
+import { benchCommand, BENCH_HELP, BENCH_OPTIONS } from './bench.js';
 import { evalCommand, EVAL_HELP, EVAL_OPTIONS } from './eval.js';
 import { fitCommand, FIT_HELP, FIT_OPTIONS } from './fit.js';
 import { recommendCommand, RECOMMEND_HELP, RECOMMEND_OPTIONS } from './recommend.js';
@@ -21,6 +22,7 @@ Commands:
   eval        fit models on training events and report full-ranking metrics
   fit         fit one model, report timings, save it to a model file
   recommend   recommend from a model file for one user or a file of users
+  bench       time the item-kNN fit and recommendation on a file, per thread count
 
 Run \`migrec <command> --help\` for a command's options.
 Exit status: 0 success, 2 bad input or usage, 1 internal failure.
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   eval: { options: EVAL_OPTIONS, help: EVAL_HELP, run: evalCommand },
   fit: { options: FIT_OPTIONS, help: FIT_HELP, run: fitCommand },
   recommend: { options: RECOMMEND_OPTIONS, help: RECOMMEND_HELP, run: recommendCommand },
+  bench: { options: BENCH_OPTIONS, help: BENCH_HELP, run: benchCommand },
 };
 
 /**
