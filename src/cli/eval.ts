@@ -107,7 +107,9 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
       throw new UsageError(`unknown model ${JSON.stringify(m)} in --models (available: ${availableModels().join(', ')})`);
     }
   }
-  const models = modelNames.map((m) => createModel(m, modelOptions));
+  // Cross-domain models fit only the domains the test set asks about.
+  const testDomains = [...new Set(Array.from(test.domain))].map((d) => test.vocab.domains.id(d)).sort();
+  const models = modelNames.map((m) => createModel(m, { ...modelOptions, targets: testDomains }));
   const result = await evaluate(data, test, models, {
     ks,
     valid,

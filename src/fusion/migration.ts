@@ -25,8 +25,10 @@ import { baggedWeights, BUCKETS, bucketOf, fuseUser, normalisedCandidates, type 
 
 /** Options of `MigrationRecommender`. */
 export interface MigrationOptions extends ModelOptions {
-  /** Target domain. @default every domain is a target (each with its own fusion weights) */
+  /** Target domain. @default every domain of `targets` */
   target?: string;
+  /** Target domains, each with its own fusion weights, when `target` is not given. @default every domain */
+  targets?: readonly string[];
   /** Source domains. @default every other domain */
   sources?: readonly string[];
   /** Component models. @default every registered component (`componentNames()`) */
@@ -82,6 +84,7 @@ export class MigrationRecommender extends Recommender {
   readonly name = 'migrec' as const;
   private readonly opts: {
     target?: string;
+    targets?: string[];
     sources?: string[];
     components: string[];
     candidates: number;
@@ -110,7 +113,10 @@ export class MigrationRecommender extends Recommender {
     if (!(longTail.boost >= 0) || !Number.isFinite(longTail.boost)) throw new RangeError(`options.longTail.boost must be a finite number >= 0 (got ${String(longTail.boost)})`);
     const bagging = options.bagging ?? 8;
     if (!Number.isInteger(bagging) || bagging < 1) throw new RangeError(`options.bagging must be a positive integer (got ${String(bagging)})`);
-    this.opts = { target: options.target, sources: options.sources ? [...options.sources] : undefined, components, candidates, minBucketUsers, bagging, longTail };
+    if (options.targets !== undefined && (!Array.isArray(options.targets) || options.targets.length === 0)) {
+      throw new TypeError('options.targets must be a non-empty array of domain names');
+    }
+    this.opts = { target: options.target, targets: options.targets ? [...options.targets] : undefined, sources: options.sources ? [...options.sources] : undefined, components, candidates, minBucketUsers, bagging, longTail };
   }
 
   /** Load a fused model file. @throws {ModelFormatError} {StorageError} */
@@ -119,7 +125,7 @@ export class MigrationRecommender extends Recommender {
   }
 
   private makeComponents(): Recommender[] {
-    const targets = this.opts.target !== undefined ? [this.opts.target] : undefined;
+    const targets = this.opts.target !== undefined ? [this.opts.target] : this.opts.targets;
     return this.opts.components.map((c) => COMPONENTS.get(c)!({ seed: this.seed, pool: this.pool, backend: this.backend, sources: this.opts.sources, targets }));
   }
 
@@ -144,7 +150,8 @@ export class MigrationRecommender extends Recommender {
     }
     this.components = components;
     const t0 = performance.now();
-    const targets = this.opts.target !== undefined ? [this.domainIndex(this.opts.target)] : [...Array(data.nDomains).keys()].filter((d) => data.nItems(d) > 0);
+    const named = this.opts.target !== undefined ? [this.opts.target] : this.opts.targets;
+    const targets = named ? named.map((n) => this.domainIndex(n)) : [...Array(data.nDomains).keys()].filter((d) => data.nItems(d) > 0);
     const sourceIdx = this.opts.sources?.map((s) => this.domainIndex(s));
     this.fusion = Array.from({ length: data.nDomains }, () => undefined);
     for (const t of targets) {

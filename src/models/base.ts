@@ -150,7 +150,7 @@ export abstract class Recommender implements IndexModel {
   private ownPool: KernelPool | undefined;
   private closed = false;
   protected readonly backend: BackendName | 'auto';
-  private readonly defaultDomainName: string | undefined;
+  private defaultDomainName: string | undefined;
   protected data: ModelData | undefined;
   /** Behaviour folded in after fitting: user -> domain -> item -> weight. */
   private readonly overlay = new Map<number, Map<number, Map<number, number>>>();
@@ -452,7 +452,7 @@ export abstract class Recommender implements IndexModel {
       throw new ModelFormatError(`${path}: ${why}`);
     };
     const s = f.sections;
-    const meta = f.meta as { domains?: unknown; nUsers?: unknown; model?: unknown };
+    const meta = f.meta as { domains?: unknown; nUsers?: unknown; model?: unknown; defaultDomain?: unknown };
     if (!Array.isArray(meta.domains) || typeof meta.nUsers !== 'number' || typeof meta.model !== 'object' || meta.model === null) fail('manifest meta is incomplete');
     const vocab = new Vocabularies();
     const u32 = (name: string): Uint32Array => (s[name] instanceof Uint32Array ? (s[name] as Uint32Array) : fail(`section ${name} is missing`));
@@ -483,6 +483,8 @@ export abstract class Recommender implements IndexModel {
     }
     this.overlay.clear();
     this.popularityOrder = undefined;
+    // The domain the model was fitted for stays its default, unless the loader named another.
+    if (this.defaultDomainName === undefined && typeof meta.defaultDomain === 'string') this.defaultDomainName = meta.defaultDomain;
     this.catalog = undefined;
     if (s['catalog.categories.offsets'] !== undefined) {
       const i32 = (name: string): Int32Array => (s[name] instanceof Int32Array ? (s[name] as Int32Array) : fail(`section ${name} is missing`));

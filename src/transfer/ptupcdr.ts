@@ -30,7 +30,7 @@ export interface PtupcdrOptions extends CrossDomainOptions {
   attentionHidden?: number;
   /** Source items per user history (the first ones by index). @default 50 */
   maxHistory?: number;
-  /** Most epochs (early stopping on validation NDCG, patience 2). @default 40 */
+  /** Most epochs (early stopping on validation NDCG, patience 2; without validation data, 2 epochs). @default 40 */
   epochs?: number;
   /** Adam learning rate. @default 0.002 */
   learningRate?: number;
@@ -277,8 +277,11 @@ export class Ptupcdr extends CrossDomainModel {
         const sc = v ? score(cur) : 0;
         curve.push({ epoch, validNdcg10: sc, loss: lossSum / n });
         if (!v) {
+          // Without validation data there is nothing to stop on; the validation curves seen on real
+          // data peak within the first epochs, so train two.
           best = cur;
           bestEpoch = epoch;
+          if (epoch >= 2) break;
         } else if (sc > bestScore) {
           bestScore = sc;
           best = cur;
