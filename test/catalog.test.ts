@@ -1,17 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError, ItemKnn, loadCatalog, NotSupportedError, Popularity, UnknownIdError } from '../src/index.js';
 import { cli } from './helpers/cli.js';
+import { tempFiles } from './helpers/data.js';
 import { checkerboard } from './helpers/fixtures.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'migrec-catalog-'));
-const f = (name: string, text: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const { dir, file: f } = tempFiles('migrec-catalog-');
 // Items i0..i39 of domain "shop": category by number mod 3, price = number.
 let cat = 'item,domain,category,price,title\n';
 for (let i = 0; i < 40; i++) cat += `i${i},shop,${['toys', 'games', 'books'][i % 3]},${i},"Item, ${i}"\n`;

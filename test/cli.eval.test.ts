@@ -1,17 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
+import { tempFiles } from './helpers/data.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'migrec-cli-'));
-const f = (name: string, text: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const { dir, file: f } = tempFiles('migrec-cli-');
 let trainText = 'user,item,domain\n';
 for (let u = 0; u < 30; u++) {
   for (let j = 0; j <= u % 4; j++) trainText += `u${u},s${(u + j) % 5},src\n`;

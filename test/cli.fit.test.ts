@@ -1,15 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
+import { tempFiles } from './helpers/data.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'migrec-fit-'));
-const f = (name: string, text: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const { dir, file: f } = tempFiles('migrec-fit-');
 // Checkerboard: users like the items of their own parity, except item = user number.
 let text = 'user,item\n';
 for (let u = 0; u < 20; u++) for (let i = u % 2; i < 20; i += 2) if (i !== u) text += `u${u},i${i}\n`;

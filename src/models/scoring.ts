@@ -15,8 +15,10 @@ export function iota(n: number): Uint32Array {
   return a;
 }
 
-/** Indices where a mask is 1 (for the pool API, which takes candidate lists). */
-function maskToList(mask: Uint8Array | undefined): Uint32Array | undefined {
+/** Indices where a mask is 1 (the pool API takes candidate lists). */
+export function maskToList(mask: Uint8Array): Uint32Array;
+export function maskToList(mask: Uint8Array | undefined): Uint32Array | undefined;
+export function maskToList(mask: Uint8Array | undefined): Uint32Array | undefined {
   if (!mask) return undefined;
   let n = 0;
   for (let i = 0; i < mask.length; i++) n += mask[i];

@@ -12,6 +12,7 @@ import type { BackendName, Csr, SparseRows, TopKRows } from '../kernels/types.js
 import type { ScoreFilter, UserBatch } from '../models/base.js';
 import { RankedLists } from '../models/types.js';
 import { scoreDense, type KernelPool } from '../pool/index.js';
+import { maskToList } from '../models/scoring.js';
 import { Rng } from '../random.js';
 import { initTensorflow } from './tf.js';
 import { allFinite, alsHalfStepBatched, gram, randomFactors, solveNewRow, type AlsSettings } from './als.js';
@@ -148,16 +149,6 @@ function sameRow(m: Csr, u: number, idx: Uint32Array, val: Float32Array): boolea
 /** Row b of a CSR as (indices, values) views. */
 export function rowOf(m: SparseRows, b: number): { idx: Uint32Array; val: Float32Array } {
   return { idx: m.indices.subarray(m.indptr[b], m.indptr[b + 1]), val: m.data.subarray(m.indptr[b], m.indptr[b + 1]) };
-}
-
-/** Indices where a mask is 1. */
-function maskToList(mask: Uint8Array): Uint32Array {
-  let n = 0;
-  for (let i = 0; i < mask.length; i++) n += mask[i];
-  const out = new Uint32Array(n);
-  n = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i]) out[n++] = i;
-  return out;
 }
 
 /**

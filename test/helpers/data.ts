@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** `../shared/data` beside the project root. */
@@ -15,4 +17,17 @@ export function realData(relative: string): { path: string; available: boolean }
     throw new Error(`CI=true but ${path} is missing: real-data tests must run in CI`);
   }
   return { path, available };
+}
+
+/** A fresh temporary folder and a writer of small files in it. */
+export function tempFiles(prefix: string): { dir: string; file(name: string, text: string): string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    dir,
+    file(name, text) {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    },
+  };
 }
