@@ -4,6 +4,8 @@ import {
   createPool,
   Emcdr,
   ItemKnn,
+  Mf,
+  Ptupcdr,
   KernelError,
   loadEvents,
   MigrationRecommender,
@@ -33,6 +35,13 @@ describe('options: wrong types and ranges name the option', () => {
     ['components', () => new MigrationRecommender({ components: ['magic'] }), 'options.components: unknown component "magic" (known: popularity, itemknn, userknn, bridge-user, bridge-item, emcdr, ptupcdr)'],
     ['bagging', () => new MigrationRecommender({ bagging: 0 }), 'options.bagging must be a positive integer (got 0)'],
     ['pool threads', () => createPool({ threads: 0 }), 'options.threads must be a positive integer (got 0)'],
+    ['factors', () => new Mf({ factors: 0 }), 'options.factors must be a positive integer (got 0)'],
+    ['regularization', () => new Mf({ regularization: -1 }), 'options.regularization must be a finite number >= 0 (got -1)'],
+    ['alpha (mf)', () => new Mf({ alpha: Number.NaN }), 'options.alpha must be a finite number >= 0 (got NaN)'],
+    ['mapping', () => new Emcdr({ mapping: 'cubic' as never }), 'options.mapping must be auto, linear or mlp (got "cubic")'],
+    ['epochs', () => new Emcdr({ epochs: 1.5 }), 'options.epochs must be a positive integer (got 1.5)'],
+    ['rank', () => new Ptupcdr({ rank: 0 }), 'options.rank must be a positive integer (got 0)'],
+    ['learningRate', () => new Ptupcdr({ learningRate: 0 }), 'options.learningRate must be a positive number (got 0)'],
   ];
   for (const [name, make, message] of cases) {
     it(name, () => {
