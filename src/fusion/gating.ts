@@ -156,8 +156,12 @@ export function searchWeights(cands: readonly UserCandidates[], relevant: readon
   return { weights: best, ndcg: bestScore };
 }
 
+/** Users per bootstrap resample, at most. */
+const MAX_RESAMPLE = 1000;
+
 /**
- * Bagged weights: `searchWeights` on `rounds` seeded bootstrap resamples of the validation users,
+ * Bagged weights: `searchWeights` on `rounds` seeded bootstrap resamples of the validation users
+ * (each of at most 1,000 users),
  * each weight vector scaled to sum 1, then averaged. With a few hundred validation users a single
  * search chases noise; the average keeps what most resamples agree on. Reports the NDCG@k of the
  * averaged weights on the full validation set.
@@ -172,8 +176,10 @@ export function baggedWeights(
 ): { weights: Float64Array; ndcg: number } {
   if (rounds <= 1) return searchWeights(cands, relevant, nComponents, k);
   const sum = new Float64Array(nComponents);
+  // Resamples of at most MAX_RESAMPLE users keep the search time bounded on large validation sets.
+  const size = Math.min(cands.length, MAX_RESAMPLE);
   for (let r = 0; r < rounds; r++) {
-    const pick = Array.from({ length: cands.length }, () => rng.int(cands.length));
+    const pick = Array.from({ length: size }, () => rng.int(cands.length));
     const w = searchWeights(pick.map((i) => cands[i]), pick.map((i) => relevant[i]), nComponents, k).weights;
     const total = w.reduce((a, b) => a + b, 0);
     for (let m = 0; m < nComponents; m++) sum[m] += w[m] / total / rounds;
