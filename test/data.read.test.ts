@@ -125,3 +125,12 @@ describe('loadEvents: bad input gets a DataError naming file, line and column', 
     await expect(loadEvents(file('o.csv', 'user,item\nu,i\n'), { vocab: {} as Vocabularies })).rejects.toThrow(TypeError);
   });
 });
+
+describe('time decay without timestamps', () => {
+  it('names the line, and says the column is missing rather than pointing at a column', () => {
+    expect(() => parseEvents('user,item\nu1,i1\n', { label: 't.csv', halfLifeDays: 30 })).toThrow(
+      new DataError({ file: 't.csv', line: 2 }, 'halfLifeDays needs a timestamp on every row, and the file has no timestamp column'),
+    );
+    expect(() => parseEvents('user,item,timestamp\nu1,i1,\n', { label: 't.csv', halfLifeDays: 30 })).toThrow('t.csv:2:3: halfLifeDays needs a timestamp on every row');
+  });
+});

@@ -310,9 +310,10 @@ class EventReader implements RowSink {
     const c = this.col!;
     const get = (k: CanonicalColumn): string | undefined => (c[k] >= 0 ? f[c[k]] : undefined);
     const dc = this.domainCol;
-    this.addRow(get('user')!, get('item')!, dc >= 0 ? f[dc] : undefined, get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) =>
-      k === 'domain' ? dc + 1 : c[k] + 1,
-    );
+    this.addRow(get('user')!, get('item')!, dc >= 0 ? f[dc] : undefined, get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) => {
+      const i = k === 'domain' ? dc : c[k];
+      return i >= 0 ? i + 1 : undefined; // a column the file lacks has no position
+    });
   }
 
   private jsonRow(text: string, lineNo: number): void {
@@ -351,7 +352,7 @@ class EventReader implements RowSink {
     ratingText: string | undefined,
     tsText: string | undefined,
     lineNo: number,
-    colOf: (k: CanonicalColumn) => number | string,
+    colOf: (k: CanonicalColumn) => number | string | undefined,
   ): void {
     const err = (k: CanonicalColumn, msg: string) => new DataError({ file: this.file, line: lineNo, column: colOf(k) }, msg);
     if (user === '') throw err('user', 'empty user id');
@@ -402,7 +403,7 @@ class EventReader implements RowSink {
       }
     }
     if (this.opts.halfLifeDays !== undefined && Number.isNaN(ts)) {
-      throw err('timestamp', 'halfLifeDays needs a timestamp on every row');
+      throw err('timestamp', tsText === undefined ? 'halfLifeDays needs a timestamp on every row, and the file has no timestamp column' : 'halfLifeDays needs a timestamp on every row');
     }
     const u = this.vocab.users.intern(user);
     const i = this.vocab.items(d).intern(item);
