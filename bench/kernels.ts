@@ -17,7 +17,7 @@ import {
   type Csr,
 } from '../src/kernels/index.js';
 import { Rng } from '../src/random.js';
-import { machine } from './machine.js';
+import { loadMeter, machine } from './machine.js';
 
 const { values } = parseArgs({ options: { time: { type: 'string', default: '1000' } } });
 const time = Number(values.time);
@@ -90,10 +90,17 @@ bench
   .add('scoreDense plain', plainDense)
   .add('topk wasm', () => void wasm.topk(scores, 10))
   .add('topk ref', () => void topkReference(scores, 10));
+const stopLoad = loadMeter();
 await bench.run();
+const load = stopLoad();
 console.table(bench.table());
 const mean = (name: string) => (bench.tasks.find((t) => t.name === name)!.result as unknown as { latency: { mean: number } }).latency.mean;
 const ratios: Record<string, number> = {};
 for (const k of ['cosineTopK', 'scoreSparse', 'scoreDense', 'topk']) ratios[k] = Number((mean(`${k} ref`) / mean(`${k} wasm`)).toFixed(2));
 ratios['scoreDense vs plain TS loop'] = Number((mean('scoreDense plain') / mean('scoreDense wasm')).toFixed(2));
-console.log(JSON.stringify({ machine: machine(), speedup_wasm_over_ref: ratios }));
+const tasks = bench.tasks.map((t) => {
+  const r = t.result as unknown as { latency: { mean: number; p50?: number; rme: number; samplesCount?: number; samples?: number[] } };
+  return { name: t.name, mean_ms: Number(r.latency.mean.toFixed(4)), median_ms: Number((r.latency.p50 ?? r.latency.mean).toFixed(4)), rme_pct: Number(r.latency.rme.toFixed(2)), samples: r.latency.samplesCount ?? r.latency.samples?.length ?? 0 };
+});
+const inputs = { cosineTopK: `${items} of ${xt.nRows} items, 20k users, k 50`, scoreSparse: `${users.length} users, top-10`, scoreDense: `${denseUsers.length} users x ${nItemsDense} items, dim ${dim}, top-10`, topk: `top-10 of ${scores.length} scores` };
+console.log(JSON.stringify({ machine: machine(), speedup_wasm_over_ref: ratios, tasks, inputs, load }));

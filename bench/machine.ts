@@ -32,3 +32,49 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/** CPU ticks (user + system) of this process and of its waited-for children, from /proc/self/stat. */
+export function ownTicks(): number | undefined {
+  try {
+    const s = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime is field 14.
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ').map(Number);
+    return f[11] + f[12] + f[13] + f[14];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The load on the machine over one measurement, with this process tree's own share taken out. */
+export interface LoadReading {
+  /** Machine-wide busy fraction of all cores (this process tree included). */
+  machine_busy: number | null;
+  /** Busy fraction of all cores used by other processes (the other load). */
+  other_busy: number | null;
+  /** The same in cores (other_busy x cores). */
+  other_cores: number | null;
+  /** Wall seconds of the measurement. */
+  wall_s: number;
+}
+
+/**
+ * Start measuring the load; call the returned function when the measurement ends. Children
+ * count as this process tree only once they have been waited for (spawnSync waits).
+ */
+export function loadMeter(): () => LoadReading {
+  const c0 = cpuTimes();
+  const o0 = ownTicks();
+  const t0 = performance.now();
+  return () => {
+    const c1 = cpuTimes();
+    const o1 = ownTicks();
+    const wall = (performance.now() - t0) / 1000;
+    const busy = busyFraction(c0, c1);
+    if (!c0 || !c1 || busy === undefined || o0 === undefined || o1 === undefined) {
+      return { machine_busy: busy ?? null, other_busy: null, other_cores: null, wall_s: Number(wall.toFixed(3)) };
+    }
+    const other = Math.min(1, Math.max(0, (c1.busy - c0.busy - (o1 - o0)) / (c1.total - c0.total)));
+    const r3 = (x: number) => Number(x.toFixed(3));
+    return { machine_busy: r3(busy), other_busy: r3(other), other_cores: r3(other * cpus().length), wall_s: r3(wall) };
+  };
+}

@@ -7,7 +7,11 @@
  * and prints one JSON object with every measurement and the ratios (ours / peer; < 1 is faster).
  * The machines are shared and noisy: only ratios measured together mean anything.
  *
- * usage: npx tsx bench/peers.ts --csv FILE [--k 50] [--threads 1,2] [--repeat 3] [--recommend 100000]
+ * Every measurement carries `load`: the machine's busy fraction and the other load (this process
+ * tree's own CPU time taken out) while it ran. `--peer-repeat` sets the peers' repeats (default:
+ * `--repeat`), for files where scipy takes tens of seconds per fit.
+ *
+ * usage: npx tsx bench/peers.ts --csv FILE [--k 50] [--threads 1,2] [--repeat 3] [--peer-repeat N] [--recommend 100000]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { busyFraction, cpuTimes, machine } from './machine.js';
+import { busyFraction, cpuTimes, loadMeter, machine } from './machine.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +27,7 @@ const { values } = parseArgs({
     k: { type: 'string', default: '50' },
     threads: { type: 'string', default: '1,2' },
     repeat: { type: 'string', default: '3' },
+    'peer-repeat': { type: 'string' },
     recommend: { type: 'string', default: '0' },
     peers: { type: 'string', default: process.env.MIGREC_PEERS ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/peers') },
   },
@@ -41,10 +46,13 @@ function lastJson(out: string): Record<string, unknown> | undefined {
 }
 
 function run(cmd: string, args: string[], cwd = root): Record<string, unknown> | { error: string } {
+  const stop = loadMeter();
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const load = stop();
   const j = r.status === 0 ? lastJson(r.stdout) : undefined;
-  return j ?? { error: `${cmd} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
+  return j ? { ...j, load } : { error: `${cmd} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
 }
+const peerRepeat = values['peer-repeat'] ?? values.repeat;
 
 const report: Record<string, unknown> = { machine: machine(), loadavg_before: loadavg().map((l) => Number(l.toFixed(2))) };
 const c0 = cpuTimes();
@@ -62,7 +70,7 @@ report.migrec = ours;
 // 2. scipy peer.
 const hasScipy = spawnSync(PY, ['-c', 'import scipy'], { encoding: 'utf8' }).status === 0;
 const scipy = hasScipy
-  ? run(PY, [join(values.peers, 'peer_itemknn.py'), '--csv', csv, '--k', values.k, '--repeat', values.repeat])
+  ? run(PY, [join(values.peers, 'peer_itemknn.py'), '--csv', csv, '--k', values.k, '--repeat', peerRepeat])
   : { error: `${PY} cannot import scipy` };
 report.scipy = scipy;
 
@@ -72,7 +80,7 @@ let cref: Record<string, unknown> | { error: string } = { error: `no ${prefix}.i
 if (existsSync(`${prefix}.indptr.i32`)) {
   const exe = join(tmpdir(), 'migrec-knn_ref');
   const cc = spawnSync('gcc', ['-O2', '-march=native', join(values.peers, 'knn_ref.c'), '-o', exe, '-lm'], { encoding: 'utf8' });
-  cref = cc.status === 0 ? run(exe, [prefix, values.k, values.repeat]) : { error: `gcc failed: ${cc.stderr}` };
+  cref = cc.status === 0 ? run(exe, [prefix, values.k, peerRepeat]) : { error: `gcc failed: ${cc.stderr}` };
 }
 report.c_ref = cref;
 
