@@ -72,22 +72,26 @@ export interface Recommendation {
 
 /** Recommendations for a batch of users. */
 export class RecommendationBatch {
+  /** Lists already turned into ids (built on first `get`, so a large batch costs no strings until read). */
+  private readonly built: Array<Recommendation | undefined>;
+
   constructor(
     /** The users, in request order. */
     readonly users: readonly string[],
-    private readonly lists: Recommendation[],
-  ) {}
+    private readonly build: (i: number) => Recommendation,
+  ) {
+    this.built = new Array(users.length);
+  }
 
   /** Number of users. */
   get length(): number {
-    return this.lists.length;
+    return this.users.length;
   }
 
   /** The list of user `i` (request order). */
   get(i: number): Recommendation {
-    const r = this.lists[i];
-    if (!r) throw new RangeError(`index ${i} is outside the batch (length ${this.lists.length})`);
-    return r;
+    if (!Number.isInteger(i) || i < 0 || i >= this.users.length) throw new RangeError(`index ${i} is outside the batch (length ${this.users.length})`);
+    return (this.built[i] ??= this.build(i));
   }
 }
 
@@ -282,7 +286,7 @@ export abstract class Recommender implements IndexModel {
     if (u < 0) return this.popularityList(q);
     const slots = this.scoreBatch(this.batch(Uint32Array.of(u)), q.d, q.k, q.filter, undefined);
     if (slots instanceof Promise) throw new Error(`${this.name}: scoreBatch must be synchronous without a pool`);
-    return this.toRecommendation(slots, 0, q.d, false);
+    return toRecommendation(slots, 0, this.fitted().vocab.items(q.d), false);
   }
 
   /**
@@ -292,13 +296,25 @@ export abstract class Recommender implements IndexModel {
   async recommendBatch(userIds: readonly string[], options: RecommendOptions = {}): Promise<RecommendationBatch> {
     if (!Array.isArray(userIds)) throw new TypeError('userIds must be an array of user ids');
     const q = this.resolveRequest(options);
-    const idx = userIds.map((id) => this.userIndex(id, q.fallback));
-    const known = Uint32Array.from(idx.filter((u) => u >= 0));
+    const n = userIds.length;
+    const idx = new Int32Array(n);
+    let nKnown = 0;
+    for (let i = 0; i < n; i++) if ((idx[i] = this.userIndex(userIds[i], q.fallback)) >= 0) nKnown++;
+    // slot[i]: user i's row in the scored batch, or -1 for the popularity fallback.
+    const known = new Uint32Array(nKnown);
+    const slot = new Int32Array(n);
+    for (let i = 0, b = 0; i < n; i++) {
+      if (idx[i] < 0) slot[i] = -1;
+      else {
+        known[b] = idx[i];
+        slot[i] = b++;
+      }
+    }
     const slots = await this.scoreBatch(this.batch(known), q.d, q.k, q.filter, this.pool);
-    const out: Recommendation[] = [];
-    let b = 0;
-    for (const u of idx) out.push(u < 0 ? this.popularityList(q) : this.toRecommendation(slots, b++, q.d, false));
-    return new RecommendationBatch([...userIds], out);
+    // Everything the lazy lists need is taken now: reading a batch after close() still works.
+    const vocab = this.fitted().vocab.items(q.d);
+    const fallback = nKnown < n ? this.popularityList(q) : undefined;
+    return new RecommendationBatch([...userIds], (i) => (slot[i] < 0 ? copyRecommendation(fallback!) : toRecommendation(slots, slot[i], vocab, false)));
   }
 
   /**
@@ -558,23 +574,36 @@ export abstract class Recommender implements IndexModel {
   protected gatherRows(users: Uint32Array, d: number): Csr {
     const data = this.fitted();
     const m = data.matrices[d];
-    const indptr = new Uint32Array(users.length + 1);
-    const parts: Array<{ idx: Uint32Array; val: Float32Array }> = [];
-    for (let b = 0; b < users.length; b++) {
+    const n = users.length;
+    // Rows with folded-in behaviour are merged first; every other row is copied straight from m.
+    const merged = new Map<number, { idx: Uint32Array; val: Float32Array }>();
+    const indptr = new Uint32Array(n + 1);
+    for (let b = 0; b < n; b++) {
       const u = users[b];
-      const base = u < m.nRows ? { idx: m.indices.subarray(m.indptr[u], m.indptr[u + 1]), val: m.data.subarray(m.indptr[u], m.indptr[u + 1]) } : EMPTY_ROW;
-      const extra = this.overlay.get(u)?.get(d);
-      const row = extra ? mergeRow(base, extra) : base;
-      parts.push(row);
-      indptr[b + 1] = indptr[b] + row.idx.length;
+      const extra = this.overlay.size > 0 ? this.overlay.get(u)?.get(d) : undefined;
+      let len = u < m.nRows ? m.indptr[u + 1] - m.indptr[u] : 0;
+      if (extra) {
+        const base = u < m.nRows ? { idx: m.indices.subarray(m.indptr[u], m.indptr[u + 1]), val: m.data.subarray(m.indptr[u], m.indptr[u + 1]) } : EMPTY_ROW;
+        const row = mergeRow(base, extra);
+        merged.set(b, row);
+        len = row.idx.length;
+      }
+      indptr[b + 1] = indptr[b] + len;
     }
-    const indices = new Uint32Array(indptr[users.length]);
-    const values = new Float32Array(indptr[users.length]);
-    parts.forEach((p, b) => {
-      indices.set(p.idx, indptr[b]);
-      values.set(p.val, indptr[b]);
-    });
-    return { nRows: users.length, nCols: data.nItems[d], indptr, indices, data: values };
+    const indices = new Uint32Array(indptr[n]);
+    const values = new Float32Array(indptr[n]);
+    for (let b = 0; b < n; b++) {
+      const row = merged.get(b);
+      if (row) {
+        indices.set(row.idx, indptr[b]);
+        values.set(row.val, indptr[b]);
+      } else if (indptr[b + 1] > indptr[b]) {
+        const s = m.indptr[users[b]];
+        indices.set(m.indices.subarray(s, s + indptr[b + 1] - indptr[b]), indptr[b]);
+        values.set(m.data.subarray(s, s + indptr[b + 1] - indptr[b]), indptr[b]);
+      }
+    }
+    return { nRows: n, nCols: data.nItems[d], indptr, indices, data: values };
   }
 
   /** Index of a domain name, or the default domain. @throws {UnknownIdError} @throws {RangeError} */
@@ -664,14 +693,6 @@ export abstract class Recommender implements IndexModel {
     return mask;
   }
 
-  private toRecommendation(slots: TopKRows, b: number, d: number, fallback: boolean): Recommendation {
-    const vocab = this.fitted().vocab.items(d);
-    const s = b * slots.k;
-    const n = slots.counts[b];
-    const items = new Array<string>(n);
-    for (let t = 0; t < n; t++) items[t] = vocab.id(slots.indices[s + t]);
-    return { items, scores: slots.scores.slice(s, s + n), fallback };
-  }
 
   /** The popularity list of a domain (training rows), for users the model does not know. */
   private popularityList(q: { k: number; d: number; filter: ScoreFilter }): Recommendation {
@@ -756,4 +777,18 @@ function checkCatalog(c: ItemCatalog, nItems: readonly number[]): void {
     if (c.category[d].length !== n || c.price[d].length !== n) throw new RangeError(`the item catalog does not match the items of domain ${d}`);
     for (let i = 0; i < n; i++) if (c.category[d][i] >= c.categories.size) throw new RangeError('the item catalog names an unknown category');
   });
+}
+
+/** Row b of top-k slots as a Recommendation with item ids. */
+function toRecommendation(slots: TopKRows, b: number, vocab: Vocabulary, fallback: boolean): Recommendation {
+  const s = b * slots.k;
+  const n = slots.counts[b];
+  const items = new Array<string>(n);
+  for (let t = 0; t < n; t++) items[t] = vocab.id(slots.indices[s + t]);
+  return { items, scores: slots.scores.slice(s, s + n), fallback };
+}
+
+/** An independent copy (callers may modify what they get). */
+function copyRecommendation(r: Recommendation): Recommendation {
+  return { items: r.items.slice(), scores: r.scores.slice(), fallback: r.fallback };
 }
