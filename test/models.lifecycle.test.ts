@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Dataset, ItemKnn, MigrationRecommender, NotFittedError, parseEvents } from '../src/index.js';
+import { Bridge, Dataset, ItemKnn, MigrationRecommender, NotFittedError, parseEvents } from '../src/index.js';
 import { checkerboard, twoDomains } from './helpers/fixtures.js';
 
 describe('model lifecycle and faults', () => {
@@ -17,6 +17,7 @@ describe('model lifecycle and faults', () => {
 
   it('options.pool and options.threads are exclusive; threads must be a positive integer', () => {
     expect(() => new ItemKnn({ threads: 0 })).toThrow(new RangeError('options.threads must be a positive integer (got 0)'));
+    expect(() => new ItemKnn({ threads: 2, pool: {} as never })).toThrow(new TypeError('options.pool and options.threads are exclusive: pass one'));
   });
 
   it('a user known only in a domain that is not one of the sources gets the popularity fallback bucket', async () => {
@@ -58,5 +59,28 @@ describe('model lifecycle and faults', () => {
     // The batch requested after the foldIn sees it.
     expect(results[2].get(0).items).toEqual(after.items);
     await m.close();
+  });
+});
+
+describe('refits', () => {
+  it('a fused model fitted on one domain, then on two, uses the cross-domain components again', async () => {
+    const m = new MigrationRecommender({ components: ['popularity', 'itemknn', 'bridge-user'] });
+    await m.fit(checkerboard().data);
+    expect(m.weights().shop.components).toEqual(['popularity', 'itemknn']);
+    await m.fit(twoDomains().data);
+    expect(m.weights().tgt.components).toEqual(['popularity', 'itemknn', 'bridge-user']);
+  });
+
+  it('the fused model hands its memory budget to its components', async () => {
+    const m = new MigrationRecommender({ components: ['popularity', 'itemknn'], memoryBudget: 16 });
+    await expect(m.fit(checkerboard().data)).rejects.toThrow(/^itemknn: the neighbour table .* over the memory budget of 16 bytes/);
+  });
+
+  it('a failed refit of the bridge keeps the previous plans', async () => {
+    const b = new Bridge({ variant: 'user', neighbors: 10 });
+    await b.fit(twoDomains().data);
+    const before = b.recommend('cold-a', { domain: 'tgt', k: 2 });
+    await expect(b.fit(checkerboard().data)).rejects.toThrow('the bridge needs at least two domains');
+    expect(b.recommend('cold-a', { domain: 'tgt', k: 2 })).toEqual(before);
   });
 });

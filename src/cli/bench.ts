@@ -55,9 +55,13 @@ export async function benchCommand(values: Record<string, unknown>, io: CliIO): 
   const events = await loadEvents(path, loadOptionsFrom(v));
   const data = Dataset.fromEvents(events);
   const loadSeconds = (performance.now() - t0) / 1000;
+  // The fit covers every domain of the file, so W (sum over users of n_u^2) sums over them too.
   const x = data.matrix(0);
   let w = 0;
-  for (let u = 0; u < x.nRows; u++) w += (x.indptr[u + 1] - x.indptr[u]) ** 2;
+  for (let d = 0; d < data.nDomains; d++) {
+    const m = data.matrix(d);
+    for (let u = 0; u < m.nRows; u++) w += (m.indptr[u + 1] - m.indptr[u]) ** 2;
+  }
   const users = data.vocab.users.list().slice(0, data.nUsers);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const runs: Array<{ threads: number; fit_s: number; fit_runs_s: number[]; ns_per_W: number; recommend_users_per_s: number; machine_busy: number | null }> = [];

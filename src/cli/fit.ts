@@ -97,7 +97,7 @@ export async function fitCommand(values: Record<string, unknown>, io: CliIO): Pr
   let pool: KernelPool | undefined;
   try {
     if (threads > 0) pool = createPool({ threads });
-    const model = createModel(name, { ...modelOptions, domain: target, sources, pool });
+    const model = createModel(name, { ...modelOptions, domain: target, target, targets: target === undefined ? undefined : [target], sources, pool });
     const catalog = v.items === undefined ? undefined : await loadCatalog(String(v.items), train.vocab, domains.map((_, d) => data.nItems(d)), { domain: flat.domain as string | undefined });
     if (catalog && catalog.unknownItems > 0) io.stderr(`migrec: ${String(v.items)}: ${catalog.unknownItems} catalog rows name items without training rows (skipped)\n`);
     const f0 = performance.now();

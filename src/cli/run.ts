@@ -72,9 +72,12 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     }
     return await cmd.run(values, io);
   } catch (e) {
-    const usage = isMigrecError(e) || e instanceof TypeError || e instanceof RangeError;
-    const bad = usage && (!isMigrecError(e) || ['DATA', 'USAGE', 'UNKNOWN_ID', 'MODEL_FORMAT', 'NOT_SUPPORTED'].includes(e.code));
+    // Bad input or usage: our typed errors about the caller's data, files or options, and the
+    // TypeError/RangeError that option validation throws (their messages name the option).
+    // Anything else (a bug, a failed worker) is internal.
     const msg = (e as Error)?.message ?? String(e);
+    const optionError = (e instanceof TypeError || e instanceof RangeError) && /^(options\.|--|n must|index |seed must|unknown domain )/.test(msg);
+    const bad = optionError || (isMigrecError(e) && ['DATA', 'USAGE', 'UNKNOWN_ID', 'MODEL_FORMAT', 'NOT_SUPPORTED', 'STORAGE', 'MODEL_FIT'].includes(e.code));
     io.stderr(`migrec: ${bad ? '' : 'internal error: '}${msg}\n`);
     if (debug && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
     return bad ? 2 : 1;

@@ -85,7 +85,7 @@ export async function evaluate(train: Dataset, test: EventTable, models: readonl
   for (const model of models) {
     options.onProgress?.(`${model.name}: fit`);
     const t0 = performance.now();
-    await model.fit(train, { valid: options.valid, seed: options.seed ?? 0 });
+    await model.fit(train, { valid: options.valid, seed: options.seed });
     const t1 = performance.now();
     options.onProgress?.(`${model.name}: rank`);
     for (const truth of truths) {

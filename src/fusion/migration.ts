@@ -93,6 +93,8 @@ export class MigrationRecommender extends Recommender {
     longTail: { percentile: number; boost: number };
   };
   private components: Recommender[] = [];
+  /** Names of the fitted components, parallel to `components` (the configured ones that apply to the data). */
+  private active: string[] = [];
   private fusion: Array<TargetFusion | undefined> = [];
   /** Seconds spent fitting each component, and on the fusion weights. */
   readonly fitSeconds: Record<string, number> = {};
@@ -124,9 +126,10 @@ export class MigrationRecommender extends Recommender {
     return new MigrationRecommender(options).loadInto(path, content);
   }
 
-  private makeComponents(): Recommender[] {
+  private makeComponents(names: readonly string[]): Recommender[] {
     const targets = this.opts.target !== undefined ? [this.opts.target] : this.opts.targets;
-    return this.opts.components.map((c) => COMPONENTS.get(c)!({ seed: this.seed, pool: this.pool, backend: this.backend, sources: this.opts.sources, targets }));
+    const o = { seed: this.seed, pool: this.pool, backend: this.backend, memoryBudget: this.memoryBudget, sources: this.opts.sources, targets };
+    return names.map((c) => COMPONENTS.get(c)!(o));
   }
 
   /** Per target domain: components, bucket weights and validation scores behind them. */
@@ -134,43 +137,49 @@ export class MigrationRecommender extends Recommender {
     const data = this.fitted();
     const out: ReturnType<MigrationRecommender['weights']> = {};
     this.fusion.forEach((f, t) => {
-      if (f) out[data.vocab.domains.id(t)] = { components: this.opts.components, weights: f.weights, validation: f.validation };
+      if (f) out[data.vocab.domains.id(t)] = { components: this.active, weights: f.weights, validation: f.validation };
     });
     return out;
   }
 
   protected async fitModel(data: Dataset, options: FitOptions): Promise<void> {
-    // With one domain there is nothing to bridge from.
-    if (data.nDomains < 2) this.opts.components = this.opts.components.filter((c) => !CROSS_DOMAIN.has(c));
-    const components = this.makeComponents();
+    // With one domain there is nothing to bridge from. Everything is built in locals and assigned
+    // at the end, so a failed refit leaves the previous model whole.
+    const active = data.nDomains < 2 ? this.opts.components.filter((c) => !CROSS_DOMAIN.has(c)) : [...this.opts.components];
+    const components = this.makeComponents(active);
+    const seconds: Record<string, number> = {};
     for (let m = 0; m < components.length; m++) {
       const t0 = performance.now();
       await components[m].fit(data, options);
-      this.fitSeconds[this.opts.components[m]] = (performance.now() - t0) / 1000;
+      seconds[active[m]] = (performance.now() - t0) / 1000;
     }
-    this.components = components;
     const t0 = performance.now();
     const named = this.opts.target !== undefined ? [this.opts.target] : this.opts.targets;
     const targets = named ? named.map((n) => this.domainIndex(n)) : [...Array(data.nDomains).keys()].filter((d) => data.nItems(d) > 0);
     const sourceIdx = this.opts.sources?.map((s) => this.domainIndex(s));
-    this.fusion = Array.from({ length: data.nDomains }, () => undefined);
+    const fusion: Array<TargetFusion | undefined> = Array.from({ length: data.nDomains }, () => undefined);
     for (const t of targets) {
       const sources = (sourceIdx ?? [...Array(data.nDomains).keys()]).filter((s) => s !== t && data.nItems(s) > 0);
-      this.fusion[t] = await this.fitTarget(t, sources, options);
+      fusion[t] = await this.fitTarget(components, t, sources, options);
     }
-    this.fitSeconds.fusion = (performance.now() - t0) / 1000;
+    seconds.fusion = (performance.now() - t0) / 1000;
+    this.components = components;
+    this.active = active;
+    this.fusion = fusion;
+    for (const k of Object.keys(this.fitSeconds)) delete this.fitSeconds[k];
+    Object.assign(this.fitSeconds, seconds);
   }
 
-  private async fitTarget(t: number, sources: number[], options: FitOptions): Promise<TargetFusion> {
+  private async fitTarget(components: Recommender[], t: number, sources: number[], options: FitOptions): Promise<TargetFusion> {
     const data = this.fitted();
-    const nComp = this.components.length;
+    const nComp = components.length;
     const ones = new Array<number>(nComp).fill(1);
     const fusion: TargetFusion = { sources, weights: Object.fromEntries(BUCKETS.map((b) => [b, ones.slice()])) as Record<Bucket, number[]>, validation: {} };
     fusion.boost = this.longTailBoost(t);
     const truth = options.valid ? validationTruth(options.valid, t, data.nItems[t]) : undefined;
     if (!truth || truth.users.length === 0) return fusion;
     const batch = this.batch(truth.users);
-    const lists = await Promise.all(this.components.map((c) => Recommender.componentScore(c, batch, t, this.opts.candidates, { filterSeen: true }, this.pool)));
+    const lists = await Promise.all(components.map((c) => Recommender.componentScore(c, batch, t, this.opts.candidates, { filterSeen: true }, this.pool)));
     const cands = normalisedCandidates(lists, truth.users.length);
     const buckets = this.bucketsOf(batch, t, sources);
     const rng = Rng.derive(this.seed, `fusion:${t}`);
@@ -194,8 +203,8 @@ export class MigrationRecommender extends Recommender {
   }
 
   /** Factor per item of target t: 1 + boost below the popularity percentile, 1 above (undefined without boost). */
-  private longTailBoost(t: number): Float32Array | undefined {
-    const { percentile, boost } = this.opts.longTail;
+  private longTailBoost(t: number, longTail = this.opts.longTail): Float32Array | undefined {
+    const { percentile, boost } = longTail;
     if (boost === 0) return undefined;
     const m = this.fitted().matrices[t];
     const pop = new Float64Array(m.nCols);
@@ -244,7 +253,7 @@ export class MigrationRecommender extends Recommender {
 
   /** Similar items come from the item-kNN component (the fused scores are per user, not per item). */
   protected override similarItemsIndex(d: number, i: number, k: number): { indices: Uint32Array; scores: Float32Array } {
-    const m = this.opts.components.indexOf('itemknn');
+    const m = this.active.indexOf('itemknn');
     if (m < 0) throw new NotSupportedError('migrec: similarItems needs the itemknn component');
     return Recommender.componentSimilarItems(this.components[m], d, i, k);
   }
@@ -270,9 +279,9 @@ export class MigrationRecommender extends Recommender {
       const parts = Recommender.componentExplain(c, batch, t, item);
       const scale = parts.score !== 0 ? share / parts.score : 0;
       if (parts.contributions.length === 0 || scale === 0 || lo !== 0) {
-        contributions.push({ kind: c.name === 'popularity' ? 'popularity' : 'model', id: '', weight: share, model: this.opts.components[m] });
+        contributions.push({ kind: c.name === 'popularity' ? 'popularity' : 'model', id: '', weight: share, model: this.active[m] });
       } else {
-        for (const p of parts.contributions) contributions.push({ ...p, weight: p.weight * scale, model: this.opts.components[m] });
+        for (const p of parts.contributions) contributions.push({ ...p, weight: p.weight * scale, model: this.active[m] });
       }
       score += share;
     });
@@ -288,13 +297,13 @@ export class MigrationRecommender extends Recommender {
     const sections: Record<string, SectionArray> = {};
     const componentMeta: Record<string, unknown> = {};
     this.components.forEach((c, m) => {
-      const name = this.opts.components[m];
+      const name = this.active[m];
       const s = Recommender.componentExport(c);
       componentMeta[name] = s.meta;
       for (const [k, v] of Object.entries(s.sections)) sections[`${name}.${k}`] = v;
     });
     const fusion = this.fusion.map((f) => (f ? { sources: f.sources, weights: f.weights, validation: f.validation } : null));
-    return { meta: { options: this.opts, components: this.opts.components, componentMeta, fusion }, sections };
+    return { meta: { options: this.opts, components: this.active, componentMeta, fusion }, sections };
   }
 
   protected importState(meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string): void {
@@ -303,11 +312,9 @@ export class MigrationRecommender extends Recommender {
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || !COMPONENTS.has(n))) {
       throw new ModelFormatError(`${label}: unknown or missing component models (this migrec knows ${componentNames().join(', ')})`);
     }
-    const options = (meta.options ?? {}) as Partial<MigrationRecommender['opts']>;
-    Object.assign(this.opts, options, { components: names });
     const componentMeta = (meta.componentMeta ?? {}) as Record<string, Record<string, unknown>>;
-    this.components = this.makeComponents();
-    this.components.forEach((c, m) => {
+    const components = this.makeComponents(names as string[]);
+    components.forEach((c, m) => {
       const name = names[m] as string;
       const own: Record<string, SectionArray> = {};
       for (const [k, v] of Object.entries(sections)) if (k.startsWith(`${name}.`)) own[k.slice(name.length + 1)] = v;
@@ -315,7 +322,9 @@ export class MigrationRecommender extends Recommender {
     });
     const fusion = meta.fusion;
     if (!Array.isArray(fusion) || fusion.length !== data.nItems.length) throw new ModelFormatError(`${label}: fusion weights are missing`);
-    this.fusion = fusion.map((raw: unknown, t: number) => {
+    const saved = (meta.options ?? {}) as Partial<MigrationRecommender['opts']>;
+    const longTail = saved.longTail ?? this.opts.longTail;
+    const targets = fusion.map((raw: unknown, t: number) => {
       if (raw === null) return undefined;
       const f = raw as TargetFusion;
       for (const b of BUCKETS) {
@@ -324,7 +333,12 @@ export class MigrationRecommender extends Recommender {
           throw new ModelFormatError(`${label}: fusion weights of domain ${t} are invalid`);
         }
       }
-      return { sources: f.sources, weights: f.weights, validation: f.validation ?? {}, boost: this.longTailBoost(t) };
+      return { sources: f.sources, weights: f.weights, validation: f.validation ?? {}, boost: this.longTailBoost(t, longTail) };
     });
+    // Everything checked: now take it.
+    Object.assign(this.opts, saved);
+    this.components = components;
+    this.active = names as string[];
+    this.fusion = targets;
   }
 }

@@ -148,7 +148,8 @@ export interface ScoreFilter {
 export abstract class Recommender implements IndexModel {
   abstract readonly name: ModelName;
   protected readonly seed: number;
-  private readonly memoryBudget: number | undefined;
+  /** `options.memoryBudget` (handed on to component models). */
+  protected readonly memoryBudget: number | undefined;
   private readonly givenPool: KernelPool | undefined;
   private readonly ownThreads: number | undefined;
   private ownPool: KernelPool | undefined;
@@ -158,7 +159,8 @@ export abstract class Recommender implements IndexModel {
   protected data: ModelData | undefined;
   /** Behaviour folded in after fitting: user -> domain -> item -> weight. */
   private readonly overlay = new Map<number, Map<number, Map<number, number>>>();
-  private popularityOrder: Uint32Array[] | undefined;
+  /** Per domain: training popularity and items by it (for the popularity fallback), built on first use. */
+  private popularity: Array<{ pop: Float32Array; order: Uint32Array } | undefined> | undefined;
   /** The item catalog given to fit (or loaded), aligned with the training items. */
   private catalog: ItemCatalog | undefined;
 
@@ -250,13 +252,15 @@ export abstract class Recommender implements IndexModel {
     const next: ModelData = { vocab: ds.vocab, nUsers: ds.nUsers, nItems, matrices };
     if (options.catalog !== undefined) checkCatalog(options.catalog, nItems);
     const previous = this.data;
+    const previousOverlay = new Map(this.overlay);
     this.data = next;
-    this.popularityOrder = undefined;
+    this.popularity = undefined;
     this.overlay.clear();
     try {
-      await this.fitModel(ds, { seed: this.seed, ...options });
+      await this.fitModel(ds, { ...options, seed: options.seed ?? this.seed });
     } catch (e) {
       this.data = previous;
+      for (const [u, m] of previousOverlay) this.overlay.set(u, m);
       throw e;
     }
     this.catalog = options.catalog;
@@ -426,12 +430,37 @@ export abstract class Recommender implements IndexModel {
       const items = packStrings(data.vocab.items(d).list().slice(0, data.nItems[d]));
       sections[`vocab.items.${d}.offsets`] = items.offsets;
       sections[`vocab.items.${d}.bytes`] = items.bytes;
-      // Rows with folded-in behaviour merged.
-      const m = this.overlay.size === 0 ? data.matrices[d] : this.gatherRows(saved, d);
-      sections[`rows.${d}.indptr`] = m.indptr;
+      // Training rows only (folded-in newcomers get empty rows): behaviour folded in after fitting
+      // is saved on its own below and re-applied on load, so models whose state derives from the
+      // training rows (user kNN, bridge, factors) load exactly as they were.
+      const m = data.matrices[d];
+      const indptr = saved.length === m.nRows ? m.indptr : Uint32Array.from({ length: saved.length + 1 }, (_, r) => m.indptr[Math.min(r, m.nRows)]);
+      sections[`rows.${d}.indptr`] = indptr;
       sections[`rows.${d}.indices`] = m.indices;
       sections[`rows.${d}.data`] = m.data;
     });
+    if (this.overlay.size > 0) {
+      const position = new Map<number, number>();
+      saved.forEach((u, q) => position.set(u, q));
+      const fu: number[] = [];
+      const fd: number[] = [];
+      const fi: number[] = [];
+      const fw: number[] = [];
+      for (const [u, byDomain] of this.overlay) {
+        for (const [d, items] of byDomain) {
+          for (const [i, w] of items) {
+            fu.push(position.get(u)!);
+            fd.push(d);
+            fi.push(i);
+            fw.push(w);
+          }
+        }
+      }
+      sections['foldin.user'] = Uint32Array.from(fu);
+      sections['foldin.domain'] = Uint32Array.from(fd);
+      sections['foldin.item'] = Uint32Array.from(fi);
+      sections['foldin.weight'] = Float32Array.from(fw);
+    }
     if (this.catalog) {
       const cats = packStrings(this.catalog.categories.list());
       sections['catalog.categories.offsets'] = cats.offsets;
@@ -487,6 +516,34 @@ export abstract class Recommender implements IndexModel {
       nItems.push(m.nCols);
       matrices.push(m);
     });
+    // Everything that can fail is read and checked before this model changes.
+    let catalog: ItemCatalog | undefined;
+    if (s['catalog.categories.offsets'] !== undefined) {
+      const i32 = (name: string): Int32Array => (s[name] instanceof Int32Array ? (s[name] as Int32Array) : fail(`section ${name} is missing`));
+      const categories = Vocabulary.fromList(unpackStrings(u32('catalog.categories.offsets'), u8('catalog.categories.bytes'), path));
+      catalog = { categories, category: nItems.map((_, d) => i32(`catalog.${d}.category`)), price: nItems.map((_, d) => f32(`catalog.${d}.price`)), unknownItems: 0 };
+      try {
+        checkCatalog(catalog, nItems);
+      } catch (e) {
+        fail((e as Error).message);
+      }
+    }
+    const overlay = new Map<number, Map<number, Map<number, number>>>();
+    if (s['foldin.user'] !== undefined) {
+      const fu = u32('foldin.user');
+      const fd = u32('foldin.domain');
+      const fi = u32('foldin.item');
+      const fw = f32('foldin.weight');
+      if (fd.length !== fu.length || fi.length !== fu.length || fw.length !== fu.length) fail('folded-in behaviour sections disagree in length');
+      for (let q = 0; q < fu.length; q++) {
+        if (fu[q] >= nUsers || fd[q] >= nItems.length || fi[q] >= nItems[fd[q]] || !(fw[q] > 0) || !Number.isFinite(fw[q])) fail('folded-in behaviour is out of range');
+        let byDomain = overlay.get(fu[q]);
+        if (!byDomain) overlay.set(fu[q], (byDomain = new Map()));
+        let items = byDomain.get(fd[q]);
+        if (!items) byDomain.set(fd[q], (items = new Map()));
+        items.set(fi[q], fw[q]);
+      }
+    }
     const own: Record<string, SectionArray> = {};
     for (const [k, v] of Object.entries(s)) if (k.startsWith('model.')) own[k.slice(6)] = v;
     const previous = this.data;
@@ -498,21 +555,11 @@ export abstract class Recommender implements IndexModel {
       throw e;
     }
     this.overlay.clear();
-    this.popularityOrder = undefined;
+    for (const [u, m] of overlay) this.overlay.set(u, m);
+    this.popularity = undefined;
     // The domain the model was fitted for stays its default, unless the loader named another.
     if (this.defaultDomainName === undefined && typeof meta.defaultDomain === 'string') this.defaultDomainName = meta.defaultDomain;
-    this.catalog = undefined;
-    if (s['catalog.categories.offsets'] !== undefined) {
-      const i32 = (name: string): Int32Array => (s[name] instanceof Int32Array ? (s[name] as Int32Array) : fail(`section ${name} is missing`));
-      const categories = Vocabulary.fromList(unpackStrings(u32('catalog.categories.offsets'), u8('catalog.categories.bytes'), path));
-      const catalog: ItemCatalog = { categories, category: nItems.map((_, d) => i32(`catalog.${d}.category`)), price: nItems.map((_, d) => f32(`catalog.${d}.price`)), unknownItems: 0 };
-      try {
-        checkCatalog(catalog, nItems);
-      } catch (e) {
-        fail((e as Error).message);
-      }
-      this.catalog = catalog;
-    }
+    this.catalog = catalog;
     return this;
   }
 
@@ -697,12 +744,16 @@ export abstract class Recommender implements IndexModel {
   /** The popularity list of a domain (training rows), for users the model does not know. */
   private popularityList(q: { k: number; d: number; filter: ScoreFilter }): Recommendation {
     const data = this.fitted();
-    if (!this.popularityOrder) this.popularityOrder = [];
-    const m = data.matrices[q.d];
-    let order = this.popularityOrder[q.d];
-    const pop = new Float32Array(m.nCols);
-    for (let t = 0; t < m.indices.length; t++) pop[m.indices[t]] += m.data[t];
-    if (!order) this.popularityOrder[q.d] = order = getKernels(this.backend).topk(pop, m.nCols).indices;
+    this.popularity ??= [];
+    let cached = this.popularity[q.d];
+    if (!cached) {
+      // Training rows only, computed once per domain.
+      const m = data.matrices[q.d];
+      const pop = new Float32Array(m.nCols);
+      for (let t = 0; t < m.indices.length; t++) pop[m.indices[t]] += m.data[t];
+      this.popularity[q.d] = cached = { pop, order: getKernels(this.backend).topk(pop, m.nCols).indices };
+    }
+    const { pop, order } = cached;
     const items: string[] = [];
     const scores: number[] = [];
     for (let r = 0; r < order.length && items.length < q.k; r++) {
@@ -712,6 +763,7 @@ export abstract class Recommender implements IndexModel {
     }
     return { items, scores: Float32Array.from(scores), fallback: true };
   }
+
 }
 
 /** A batch of user indices with their rows in every domain (training + folded-in behaviour). */

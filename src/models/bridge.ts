@@ -151,11 +151,12 @@ export class Bridge extends Recommender {
     if (nDomains < 2) throw new DataError({ file: data.events.source }, 'the bridge needs at least two domains (a source and a target)');
     const sourcesByName = this.opts.sources?.map((s) => this.domainIndex(s));
     const targets = this.opts.targets?.map((t) => this.domainIndex(t));
-    this.plans = [];
+    // Built in a local and assigned at the end: a failed refit leaves the previous plans whole.
+    const plans: Array<TargetPlan | undefined> = [];
     for (let t = 0; t < nDomains; t++) {
       const sources = (sourcesByName ?? [...Array(nDomains).keys()]).filter((s) => s !== t && data.nItems(s) > 0);
       if (sources.length === 0 || data.nItems(t) === 0 || (targets && !targets.includes(t))) {
-        this.plans.push(undefined);
+        plans.push(undefined);
         continue;
       }
       const truth = options.valid ? validationTruth(options.valid, t, data.nItems(t)) : undefined;
@@ -207,8 +208,9 @@ export class Bridge extends Recommender {
       }
       const base = await planFor(best);
       base.validation = validation;
-      this.plans.push(base);
+      plans.push(base);
     }
+    this.plans = plans;
   }
 
   /** The hyper-parameter candidates: every grid point when tuning, else the configured (or default) point. */

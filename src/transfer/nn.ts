@@ -138,7 +138,9 @@ export function trainMlp(
       }
       epochs = epoch;
       o.onEpoch?.(epoch, lossSum / n);
-      if (o.evaluate && epoch % (o.evalEvery ?? 1) === 0) {
+      // Evaluate every evalEvery epochs and always after the last one, so that a run shorter than
+      // evalEvery still returns trained (and evaluated) weights.
+      if (o.evaluate && (epoch % (o.evalEvery ?? 1) === 0 || epoch === o.epochs)) {
         const cur = snapshot();
         const score = o.evaluate(cur, epoch);
         curve.push({ epoch, score });

@@ -137,10 +137,17 @@ export function runContractSuite(spec: ContractSpec): void {
       m.foldIn('newcomer', spec.foldIn.events);
       const r = m.recommend('newcomer', { ...opts, k: 3 });
       if (spec.foldIn.top1) expect(r.items[0]).toBe(spec.foldIn.top1);
-      // Folded-in behaviour is saved with the model.
+      // Folded-in behaviour, of a newcomer and of a known user, is saved with the model and
+      // loads to identical recommendations.
       const p = join(dir, `${m.name}-folded.migrec`);
       await m.save(p);
-      expect((await spec.load(p)).recommend('newcomer', { ...opts, k: 3 }).items).toEqual(r.items);
+      const back = await spec.load(p);
+      for (const who of ['newcomer', ...spec.users]) {
+        const a = m.recommend(who, { ...opts, k: 5 });
+        const b = back.recommend(who, { ...opts, k: 5 });
+        expect(b.items, who).toEqual(a.items);
+        expect(Array.from(b.scores), who).toEqual(Array.from(a.scores));
+      }
     });
 
     if (spec.explains ?? true) {
