@@ -17,7 +17,9 @@ export class Rng {
   constructor(seed: number) {
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer (got ${seed})`);
     // SplitMix32 expands the seed into four non-zero words.
-    let s = seed >>> 0 ^ Math.floor(seed / 4294967296) >>> 0;
+    // Fold the high 32 bits in through a multiply, so that x and -x-1 (equal low and high words up
+    // to a flip) do not collide; seeds in [0, 2^32) keep their low word as is.
+    let s = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0, 0x9e3779b1);
     const next = () => {
       s = (s + 0x9e3779b9) | 0;
       let z = s;

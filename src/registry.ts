@@ -1,6 +1,6 @@
 /**
- * Models by name: what `migrec eval --models`, `migrec fit` and `loadModel` can build. Transfer
- * models add themselves with `registerModel`.
+ * Models by name: what `migrec eval --models`, `migrec fit` and `loadModel` can build. Code that
+ * defines a model of its own can add it with `registerModel`.
  */
 import { ModelFormatError, UsageError } from './errors.js';
 import { MigrationRecommender } from './fusion/migration.js';

@@ -59,7 +59,7 @@ const COMPONENTS = new Map<string, ComponentFactory>([
 /** Components that need a source domain. */
 const CROSS_DOMAIN = new Set(['bridge-user', 'bridge-item', 'emcdr', 'ptupcdr']);
 
-/** Register a component model (the transfer models register themselves this way). */
+/** Register a component model of your own (it joins the default components of new fused models). */
 export function registerComponent(name: string, factory: ComponentFactory): void {
   COMPONENTS.set(name, factory);
 }

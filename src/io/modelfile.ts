@@ -138,13 +138,15 @@ export function decodeModelFile(bytes: Uint8Array, label: string, expectedModel?
   return { model: manifest.model as string, meta: manifest.meta as Record<string, unknown>, sections };
 }
 
+let saveSerial = 0;
+
 /**
  * Write a model file atomically (temporary file + rename).
  * @throws {StorageError} when the path cannot be written.
  */
 export async function writeModelFile(path: string, content: ModelFileContent): Promise<void> {
   const bytes = encodeModelFile(content);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++saveSerial}.tmp`);
   try {
     await fs.writeFile(tmp, bytes);
     await fs.rename(tmp, path);
@@ -195,7 +197,7 @@ export function unpackStrings(offsets: Uint32Array, bytes: Uint8Array, label: st
 }
 
 function align8(n: number): number {
-  return (n + 7) & ~7;
+  return Math.ceil(n / 8) * 8; // arithmetic, not bitwise: offsets may exceed 2^31
 }
 
 let crcTable: Uint32Array | undefined;

@@ -15,7 +15,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { meanNdcg, validationTruth } from '../eval/validate.js';
-import { DataError, ModelFormatError } from '../errors.js';
+import { DataError, ModelFormatError, UnknownIdError } from '../errors.js';
 import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { columnNorms, rowNorms, transposeCsr } from '../kernels/csr.js';
 import type { Csr, Neighbours, TopKRows } from '../kernels/types.js';
@@ -288,7 +288,7 @@ export class Bridge extends Recommender {
 
   private plan(t: number): TargetPlan {
     const p = this.plans[t];
-    if (!p) throw new DataError({ file: '<bridge>' }, `domain "${this.fitted().vocab.domains.id(t)}" has no source domain to bridge from`);
+    if (!p) throw new UnknownIdError('domain', this.fitted().vocab.domains.id(t), 'the bridge was not fitted for this target domain (no source domain, or not in options.targets)');
     return p;
   }
 

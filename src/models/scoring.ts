@@ -152,22 +152,3 @@ export function hstack(ms: readonly SparseRows[]): Csr {
   }
   return { nRows, nCols: ms.reduce((s, m) => s + m.nCols, 0), indptr, indices, data };
 }
-
-/** Stack matrices with the same columns on top of each other. */
-export function vstack(ms: readonly SparseRows[]): SparseRows {
-  if (ms.length === 1) return ms[0];
-  const nRows = ms.reduce((s, m) => s + m.nRows, 0);
-  const indptr = new Uint32Array(nRows + 1);
-  const indices = new Uint32Array(ms.reduce((s, m) => s + m.indices.length, 0));
-  const data = new Float32Array(indices.length);
-  let r0 = 0;
-  let q = 0;
-  for (const m of ms) {
-    for (let r = 0; r < m.nRows; r++) indptr[r0 + r + 1] = q + m.indptr[r + 1];
-    indices.set(m.indices, q);
-    data.set(m.data, q);
-    q += m.indices.length;
-    r0 += m.nRows;
-  }
-  return { nRows, nCols: ms[0].nCols, indptr, indices, data };
-}

@@ -6,7 +6,7 @@
  * target's mean user. Items are scored by dot product through the dense scoring kernel.
  */
 import type { Dataset } from '../data/dataset.js';
-import { DataError, ModelFitError, ModelFormatError } from '../errors.js';
+import { DataError, ModelFitError, ModelFormatError, UnknownIdError } from '../errors.js';
 import type { SectionArray } from '../io/modelfile.js';
 import { transposeCsr } from '../kernels/csr.js';
 import type { Csr, TopKRows } from '../kernels/types.js';
@@ -211,7 +211,7 @@ export abstract class CrossDomainModel extends Recommender {
 
   private plan(t: number): void {
     if (!this.factors[t] || (this.pairs[t] ?? []).length === 0) {
-      throw new DataError({ file: `<${this.name}>` }, `domain "${this.fitted().vocab.domains.id(t)}" has no source domain to transfer from`);
+      throw new UnknownIdError('domain', this.fitted().vocab.domains.id(t), `${this.name} was not fitted for this target domain (no source domain, or not in options.targets)`);
     }
   }
 
