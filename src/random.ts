@@ -17,9 +17,12 @@ export class Rng {
   constructor(seed: number) {
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer (got ${seed})`);
     // SplitMix32 expands the seed into four non-zero words.
-    // Fold the high 32 bits in through a multiply, so that x and -x-1 (equal low and high words up
-    // to a flip) do not collide; seeds in [0, 2^32) keep their low word as is.
-    let s = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0, 0x9e3779b1);
+    // Mix the high 32 bits through a hash finaliser before folding them in, so that simple patterns
+    // (x and -x-1, x and x + 2^32) do not collide; seeds in [0, 2^32) keep their low word as is.
+    const hi = Math.floor(seed / 4294967296) >>> 0;
+    let h = Math.imul(hi ^ (hi >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    let s = (seed >>> 0) ^ (h ^ (h >>> 16));
     const next = () => {
       s = (s + 0x9e3779b9) | 0;
       let z = s;
