@@ -158,7 +158,7 @@ export abstract class Recommender implements IndexModel {
   private defaultDomainName: string | undefined;
   protected data: ModelData | undefined;
   /** Behaviour folded in after fitting: user -> domain -> item -> weight. */
-  private readonly overlay = new Map<number, Map<number, Map<number, number>>>();
+  private readonly overlay: Overlay = new Map();
   /** Per domain: training popularity and items by it (for the popularity fallback), built on first use. */
   private popularity: Array<{ pop: Float32Array; order: Uint32Array } | undefined> | undefined;
   /** The item catalog given to fit (or loaded), aligned with the training items. */
@@ -611,14 +611,25 @@ export abstract class Recommender implements IndexModel {
 
   /** Rows of a batch of user indices, built lazily per domain (training + folded-in). */
   protected batch(users: Uint32Array): UserBatch {
-    // Rows of every domain are gathered now, so behaviour folded in while a batch is being scored
-    // (between its awaits) never mixes into it: each call sees one consistent state.
-    const rows = this.fitted().nItems.map((_, d) => this.gatherRows(users, d));
-    return new UserBatch(users, rows);
+    // The batch users' folded-in behaviour is copied now, so behaviour folded in while a batch is
+    // being scored (between its awaits) never mixes into it: each call sees one consistent state.
+    // Rows are then gathered per domain on first use (a single-domain model reads one domain).
+    const data = this.fitted();
+    let snapshot: Overlay | undefined;
+    if (this.overlay.size > 0) {
+      for (const u of users) {
+        const byDomain = this.overlay.get(u);
+        if (!byDomain) continue;
+        snapshot ??= new Map();
+        snapshot.set(u, new Map([...byDomain].map(([d, items]) => [d, new Map(items)])));
+      }
+    }
+    const frozen = snapshot ?? NO_OVERLAY;
+    return new UserBatch(users, data.nItems.length, (d) => this.gatherRows(users, d, frozen));
   }
 
   /** One CSR row per requested user: training rows merged with folded-in behaviour. */
-  protected gatherRows(users: Uint32Array, d: number): Csr {
+  protected gatherRows(users: Uint32Array, d: number, overlay: Overlay | undefined = this.overlay): Csr {
     const data = this.fitted();
     const m = data.matrices[d];
     const n = users.length;
@@ -627,7 +638,7 @@ export abstract class Recommender implements IndexModel {
     const indptr = new Uint32Array(n + 1);
     for (let b = 0; b < n; b++) {
       const u = users[b];
-      const extra = this.overlay.size > 0 ? this.overlay.get(u)?.get(d) : undefined;
+      const extra = overlay && overlay.size > 0 ? overlay.get(u)?.get(d) : undefined;
       let len = u < m.nRows ? m.indptr[u + 1] - m.indptr[u] : 0;
       if (extra) {
         const base = u < m.nRows ? { idx: m.indices.subarray(m.indptr[u], m.indptr[u + 1]), val: m.data.subarray(m.indptr[u], m.indptr[u + 1]) } : EMPTY_ROW;
@@ -766,21 +777,31 @@ export abstract class Recommender implements IndexModel {
 
 }
 
-/** A batch of user indices with their rows in every domain (training + folded-in behaviour). */
+/** Behaviour folded in after fitting: user -> domain -> item -> weight. */
+type Overlay = Map<number, Map<number, Map<number, number>>>;
+
+/** A batch of user indices with their rows per domain (training + folded-in behaviour), gathered on first use. */
 export class UserBatch {
+  private readonly cache: Array<Csr | undefined>;
+
   constructor(
     /** User indices. */
     readonly users: Uint32Array,
-    private readonly byDomain: readonly Csr[],
-  ) {}
+    nDomains: number,
+    private readonly gather: (d: number) => Csr,
+  ) {
+    this.cache = new Array(nDomains);
+  }
 
   /** One row per batch user in domain d. */
   rows(d: number): Csr {
-    const m = this.byDomain[d];
-    if (!m) throw new RangeError(`domain index ${d} is outside the batch's ${this.byDomain.length} domains`);
-    return m;
+    if (!Number.isInteger(d) || d < 0 || d >= this.cache.length) throw new RangeError(`domain index ${d} is outside the batch's ${this.cache.length} domains`);
+    return (this.cache[d] ??= this.gather(d));
   }
 }
+
+/** The overlay of a batch none of whose users has folded-in behaviour. */
+const NO_OVERLAY: Overlay = new Map();
 
 const EMPTY_ROW = { idx: new Uint32Array(0), val: new Float32Array(0) };
 
