@@ -7,6 +7,7 @@
  * user gets a list.
  */
 import type { Dataset } from '../data/dataset.js';
+import { columnSums } from '../data/matrix.js';
 import { validationTruth } from '../eval/validate.js';
 import { ModelFormatError, NotSupportedError, UnknownIdError } from '../errors.js';
 import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
@@ -206,9 +207,7 @@ export class MigrationRecommender extends Recommender {
   private longTailBoost(t: number, longTail = this.opts.longTail): Float32Array | undefined {
     const { percentile, boost } = longTail;
     if (boost === 0) return undefined;
-    const m = this.fitted().matrices[t];
-    const pop = new Float64Array(m.nCols);
-    for (let q = 0; q < m.indices.length; q++) pop[m.indices[q]] += m.data[q];
+    const pop = columnSums(this.fitted().matrices[t]);
     const sorted = Array.from(pop).sort((a, b) => a - b);
     const cut = sorted[Math.min(sorted.length - 1, Math.floor(percentile * sorted.length))] ?? 0;
     return Float32Array.from(pop, (p) => (p < cut ? 1 + boost : 1));

@@ -9,6 +9,7 @@
 import { Dataset } from '../data/dataset.js';
 import type { EventTable } from '../data/events.js';
 import type { ItemCatalog } from '../data/catalog.js';
+import { columnSums } from '../data/matrix.js';
 import { Vocabularies, Vocabulary } from '../data/vocab.js';
 import { DEFAULT_BEHAVIOR_WEIGHTS } from '../data/weights.js';
 import { DataError, ModelFitError, ModelFormatError, NotFittedError, NotSupportedError, UnknownIdError } from '../errors.js';
@@ -759,10 +760,8 @@ export abstract class Recommender implements IndexModel {
     let cached = this.popularity[q.d];
     if (!cached) {
       // Training rows only, computed once per domain.
-      const m = data.matrices[q.d];
-      const pop = new Float32Array(m.nCols);
-      for (let t = 0; t < m.indices.length; t++) pop[m.indices[t]] += m.data[t];
-      this.popularity[q.d] = cached = { pop, order: getKernels(this.backend).topk(pop, m.nCols).indices };
+      const pop = Float32Array.from(columnSums(data.matrices[q.d]));
+      this.popularity[q.d] = cached = { pop, order: getKernels(this.backend).topk(pop, pop.length).indices };
     }
     const { pop, order } = cached;
     const items: string[] = [];

@@ -4,6 +4,7 @@
  * number of interactions). Ties break by the lower item index.
  */
 import type { Dataset } from '../data/dataset.js';
+import { columnSums } from '../data/matrix.js';
 import { ModelFormatError } from '../errors.js';
 import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { getKernels } from '../kernels/index.js';
@@ -30,10 +31,7 @@ export class Popularity extends Recommender {
   protected async fitModel(data: Dataset, _options: FitOptions): Promise<void> {
     const pop: Float32Array[] = [];
     for (let d = 0; d < data.nDomains; d++) {
-      const m = data.matrix(d);
-      const p = new Float32Array(m.nCols);
-      for (let t = 0; t < m.indices.length; t++) p[m.indices[t]] += m.data[t];
-      pop.push(p);
+      pop.push(Float32Array.from(columnSums(data.matrix(d))));
     }
     this.setPopularity(pop);
   }
