@@ -76,7 +76,7 @@ describe('refits', () => {
     await expect(m.fit(checkerboard().data)).rejects.toThrow(/^itemknn: the neighbour table .* over the memory budget of 16 bytes/);
   });
 
-  it('a failed refit of the bridge keeps the previous plans', async () => {
+  it('a bridge refit refused up front (one domain) keeps the previously fitted model working', async () => {
     const b = new Bridge({ variant: 'user', neighbors: 10 });
     await b.fit(twoDomains().data);
     const before = b.recommend('cold-a', { domain: 'tgt', k: 2 });
