@@ -45,7 +45,12 @@ export interface BridgeOptions extends ModelOptions {
   shrink?: number;
   /** Similarities are raised to this power before use (larger: trust the closest neighbours more). @default 1, or chosen from [1, 2] on validation data */
   exponent?: number;
-  /** User variant: weight source items by inverse document frequency, log(users / users of the item), before user similarity. @default false, or chosen on validation data */
+  /**
+   * Inverse-frequency weighting, chosen on validation data when not given. User variant: weight
+   * source items by log(users / users of the item) before user similarity. Item variant: weight
+   * each shared user by log(items / items of the user) before item similarity, so heavy users count
+   * less. @default false, or chosen on validation data
+   */
   idf?: boolean;
   /** Item variant: asymmetric cosine dot / (|source item|^(2 alpha) |target item|^(2 (1 - alpha)) + shrink); 0.5 is the plain cosine. @default 0.5, or chosen from [0.5, 0.8, 1] on validation data */
   alpha?: number;
@@ -177,9 +182,9 @@ export class Bridge extends Recommender {
           }
           return { ...prep, ...c };
         }
-        const key = `${c.alpha}/${c.shrink}`;
+        const key = `${c.alpha}/${c.shrink}/${c.idf}`;
         let sim = itemSims.get(key);
-        if (!sim) itemSims.set(key, (sim = await this.itemSimilarity(sources, t, maxItemK, c.alpha, c.shrink)));
+        if (!sim) itemSims.set(key, (sim = await this.itemSimilarity(sources, t, maxItemK, c.alpha, c.shrink, c.idf)));
         return { ...c, sources, sim: powData(truncateRows(sim, c.neighbors), c.exponent) };
       };
       let best = candidates[0];
@@ -227,7 +232,7 @@ export class Bridge extends Recommender {
       for (const neighbors of ksFor(variant)) {
         for (const exponent of exps) {
           if (variant === 'user') for (const idf of idfs) out.push({ variant, neighbors, idf, exponent, alpha: alphas[0], shrink: o.shrink ?? 0 });
-          else for (const alpha of alphas) for (const shrink of shrinks) out.push({ variant, neighbors, idf: idfs[0], exponent, alpha, shrink });
+          else for (const idf of idfs) for (const alpha of alphas) for (const shrink of shrinks) out.push({ variant, neighbors, idf, exponent, alpha, shrink });
         }
       }
     }
@@ -247,14 +252,19 @@ export class Bridge extends Recommender {
     plan.userNorms = rowNorms(xs);
   }
 
-  /** Source items (concatenated) x target items cosine top-k through shared users. */
-  private async itemSimilarity(sources: number[], t: number, k: number, alpha: number, shrink: number): Promise<Neighbours> {
+  /** Source items (concatenated) x target items cosine top-k through shared users (each user weighted by its IDF with `idf`). */
+  private async itemSimilarity(sources: number[], t: number, k: number, alpha: number, shrink: number, idf: boolean): Promise<Neighbours> {
     const data = this.fitted();
     const rows = sources.reduce((n, s) => n + data.nItems[s], 0);
     this.reserve(rows * k * 8, `the cross-domain similarity table (${rows} source items x ${k} neighbours)`);
-    const xs = hstack(sources.map((s) => data.matrices[s]));
+    let xs = hstack(sources.map((s) => data.matrices[s]));
+    let xt = data.matrices[t];
+    if (idf) {
+      const w = userIdfWeights(xs, xt);
+      xs = scaleRows(xs, w);
+      xt = scaleRows(xt, w);
+    }
     const xsT = transposeCsr(xs);
-    const xt = data.matrices[t];
     // Asymmetric cosine: the kernel divides by normsLeft[i] * normsRight[j] + shrink.
     const nl = rowNorms(xsT).map((x) => Math.pow(x, 2 * alpha));
     const nr = columnNorms(xt).map((x) => Math.pow(x, 2 * (1 - alpha)));
@@ -390,6 +400,29 @@ function idfWeights(m: Csr): Float32Array {
   return Float32Array.from(df, (n) => (n > 0 ? Math.max(0, Math.log(rows / n)) : 0));
 }
 
+/**
+ * Per user (row of the source and target matrices side by side): log(items with any entry / items
+ * of the user), floored at 0; 0 for a user with no rows.
+ */
+function userIdfWeights(xs: Csr, xt: Csr): Float32Array {
+  const seen = new Uint8Array(xs.nCols + xt.nCols);
+  for (let q = 0; q < xs.indices.length; q++) seen[xs.indices[q]] = 1;
+  for (let q = 0; q < xt.indices.length; q++) seen[xs.nCols + xt.indices[q]] = 1;
+  let items = 0;
+  for (const x of seen) items += x;
+  return Float32Array.from({ length: xs.nRows }, (_, u) => {
+    const n = xs.indptr[u + 1] - xs.indptr[u] + xt.indptr[u + 1] - xt.indptr[u];
+    return n > 0 ? Math.max(0, Math.log(items / n)) : 0;
+  });
+}
+
+/** A copy of `m` with row r multiplied by w[r]. */
+function scaleRows<T extends Csr>(m: T, w: Float32Array): T {
+  const data = new Float32Array(m.data.length);
+  for (let r = 0; r < m.nRows; r++) for (let q = m.indptr[r]; q < m.indptr[r + 1]; q++) data[q] = m.data[q] * w[r];
+  return { ...m, data };
+}
+
 /** A copy of `m` with column j multiplied by w[j]. */
 function scaleColumns<T extends Csr>(m: T, w: Float32Array): T {
   const data = new Float32Array(m.data.length);
@@ -407,5 +440,5 @@ function powData<T extends { data: Float32Array }>(m: T, p: number): T {
 function planKey(c: PlanParams): string {
   return c.variant === 'user'
     ? `user k=${c.neighbors} idf=${c.idf} exp=${c.exponent}`
-    : `item k=${c.neighbors} alpha=${c.alpha} shrink=${c.shrink} exp=${c.exponent}`;
+    : `item k=${c.neighbors} idf=${c.idf} alpha=${c.alpha} shrink=${c.shrink} exp=${c.exponent}`;
 }
