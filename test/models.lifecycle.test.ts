@@ -1,5 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Bridge, Dataset, ItemKnn, MigrationRecommender, NotFittedError, parseEvents } from '../src/index.js';
+import { Bridge, Dataset, ItemKnn, MigrationRecommender, ModelFormatError, NotFittedError, parseEvents } from '../src/index.js';
+import { readModelFile, writeModelFile } from '../src/io/modelfile.js';
 import { checkerboard, twoDomains } from './helpers/fixtures.js';
 
 describe('model lifecycle and faults', () => {
@@ -82,5 +86,39 @@ describe('refits', () => {
     const before = b.recommend('cold-a', { domain: 'tgt', k: 2 });
     await expect(b.fit(checkerboard().data)).rejects.toThrow('the bridge needs at least two domains');
     expect(b.recommend('cold-a', { domain: 'tgt', k: 2 })).toEqual(before);
+  });
+
+  it('fused scores are divided by per-target scales chosen on validation users; they survive save/load, and old files without them load', async () => {
+    const { events, data } = twoDomains();
+    const valid = parseEvents('user,item,domain\ncold-a,t0,tgt\ncold-b,t1,tgt\n', { vocab: events.vocab, label: 'valid.csv' });
+    const m = new MigrationRecommender({ target: 'tgt', sources: ['src'], components: ['popularity', 'bridge-user', 'bridge-item'], bagging: 1 });
+    await m.fit(data, { valid });
+    const { scales, components } = m.weights().tgt;
+    expect(components).toEqual(['popularity', 'bridge-user', 'bridge-item']);
+    // Every component's scores are >= 0 here, so each gets a divisor: its mean top score on the two users.
+    expect(scales.every((x) => x > 0)).toBe(true);
+    const recs = ['cold-a', 'cold-b'].map((u) => m.recommend(u, { k: 3 }));
+    expect(recs[0].items[0]).toBe('t0');
+    expect(recs[1].items[0]).toBe('t1');
+    const dir = mkdtempSync(join(tmpdir(), 'migrec-scales-'));
+    const path = join(dir, 'm.migrec');
+    await m.save(path);
+    const loaded = await MigrationRecommender.load(path);
+    expect(loaded.weights().tgt.scales).toEqual(scales);
+    expect(['cold-a', 'cold-b'].map((u) => loaded.recommend(u, { k: 3 }))).toEqual(recs);
+    // A file from before the scales existed: every component is scaled per user.
+    const content = await readModelFile(path);
+    const fusion = ((content.meta.model as Record<string, unknown>).fusion as Array<Record<string, unknown> | null>).map((f) => (f ? { ...f, scales: undefined } : f));
+    const old = join(dir, 'old.migrec');
+    await writeModelFile(old, { ...content, meta: { ...content.meta, model: { ...(content.meta.model as object), fusion } } });
+    const legacy = await MigrationRecommender.load(old);
+    expect(legacy.weights().tgt.scales).toEqual([0, 0, 0]);
+    expect(legacy.recommend('cold-a', { k: 1 }).items).toEqual(['t0']);
+    // A negative divisor is damage, not a scale.
+    const bad = join(dir, 'bad.migrec');
+    const broken = fusion.map((f) => (f ? { ...f, scales: [1, -1, 1] } : f));
+    await writeModelFile(bad, { ...content, meta: { ...content.meta, model: { ...(content.meta.model as object), fusion: broken } } });
+    await expect(MigrationRecommender.load(bad)).rejects.toThrow(new ModelFormatError(`${bad}: fusion scales of domain 1 are invalid`));
+    await Promise.all([m.close(), loaded.close(), legacy.close()]);
   });
 });

@@ -31,4 +31,25 @@ describe.skipIf(!amazon.available)(`Amazon Toys<->Video Games (${amazon.path})`,
       for (const [metric, value] of Object.entries(ref)) expect(Math.abs(row[metric] - value), `${domain} ${metric}`).toBeLessThan(1e-3);
     }
   });
+
+  // Acceptance of the fused model (issue 6): above the best single model of the same run, and at
+  // least 1.1x the best reference of the data README. Fits every component (about 40 s on 2 cores).
+  it('migrec beats the bridge and the 1.1x reference floor on cold test users in both directions', async () => {
+    const r = await cli(
+      'eval',
+      '--train', `${amazon.path}/train.csv`,
+      '--valid', `${amazon.path}/valid.csv`,
+      '--test', `${amazon.path}/test.csv`,
+      '--models', 'bridge,migrec',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const ndcg = (model: string, domain: string): number =>
+      out.results.find((x: { model: string; domain: string; segment: string }) => x.model === model && x.domain === domain && x.segment === 'cold')['ndcg@10'];
+    for (const [domain, floor] of [['videogames', 0.076], ['toys', 0.043]] as const) {
+      expect(ndcg('migrec', domain), `${domain} migrec vs bridge`).toBeGreaterThan(ndcg('bridge', domain));
+      expect(ndcg('migrec', domain), `${domain} migrec vs floor`).toBeGreaterThanOrEqual(floor);
+    }
+  }, 300_000);
 });

@@ -1,8 +1,13 @@
 /**
- * Per-user gating: each component model's candidate list is normalised per user (scores divided by
- * the list's largest score, or min-max scaled when a list has negative scores) and the fused score
- * is a weighted sum whose weights depend on the user's bucket (how much target and source history
- * the user has). Weights are chosen on validation users by coordinate ascent on NDCG@10.
+ * Per-user gating: each component model's candidate scores are put on a common scale and the fused
+ * score is a weighted sum whose weights depend on the user's bucket (how much target and source
+ * history the user has). Weights are chosen on validation users by coordinate ascent on NDCG@10.
+ *
+ * Scales: a component whose scores are never negative is divided by one number per target, the
+ * mean top score of its validation lists (`globalScales`), so a user for whom the component is
+ * confident (a high top score) keeps that confidence in the fusion. A component with negative
+ * scores, or any component when there is no validation data, is scaled per user instead: divided
+ * by the list's largest score, or min-max scaled when the list has negative scores.
  */
 import type { TopKRows } from '../kernels/types.js';
 import { ndcg } from '../eval/metrics.js';
@@ -32,8 +37,37 @@ export interface UserCandidates {
   listed: Uint8Array;
 }
 
-/** Per-user candidate unions from component slots, scores scaled into [0, 1] per list. */
-export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number): UserCandidates[] {
+/**
+ * Per component: the mean over users of the list's top score when every listed score is >= 0 (and
+ * some user has a positive top score), else 0, which means "scale per user".
+ */
+export function globalScales(lists: readonly TopKRows[], nUsers: number): number[] {
+  return lists.map((l) => {
+    let sum = 0;
+    let users = 0;
+    for (let b = 0; b < nUsers; b++) {
+      const n = l.counts[b];
+      if (n === 0) continue;
+      let max = -Infinity;
+      for (let t = 0; t < n; t++) {
+        const x = l.scores[b * l.k + t];
+        if (!(x >= 0)) return 0;
+        if (x > max) max = x;
+      }
+      sum += max;
+      users++;
+    }
+    const mean = users > 0 ? sum / users : 0;
+    return mean > 0 && Number.isFinite(mean) ? mean : 0;
+  });
+}
+
+/**
+ * Per-user candidate unions from component slots. Component c's scores are divided by `scales[c]`
+ * when it is > 0, else scaled into [0, 1] per user (divided by the list's largest score, or min-max
+ * scaled when the list has negative scores). Without `scales` every component is scaled per user.
+ */
+export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number, scales?: ArrayLike<number>): UserCandidates[] {
   const m = lists.length;
   const out: UserCandidates[] = [];
   const row = new Map<number, number>();
@@ -50,6 +84,15 @@ export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number)
     lists.forEach((l, c) => {
       const s = b * l.k;
       const n = l.counts[b];
+      const scale = scales?.[c] ?? 0;
+      if (scale > 0) {
+        for (let t = 0; t < n; t++) {
+          const r = row.get(l.indices[s + t])!;
+          scores[r * m + c] = l.scores[s + t] / scale;
+          listed[r * m + c] = 1;
+        }
+        return;
+      }
       let max = -Infinity;
       let min = Infinity;
       for (let t = 0; t < n; t++) {

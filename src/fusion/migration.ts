@@ -2,9 +2,9 @@
  * MigrationRecommender: the fused model. For each target domain it fits the collaborative models
  * of the target (popularity, item kNN, user kNN), the cross-domain bridges (user and item variants)
  * and any registered transfer models, then learns on validation users how to fuse their candidate
- * lists: per-user normalised scores, combined with weights that depend on the user's bucket (cold
- * with source history, cold without, sparse, warm). Popularity is always a component, so every
- * user gets a list.
+ * lists: scores on a common scale (each component divided by its mean top score on validation
+ * users), combined with weights that depend on the user's bucket (cold with source history, cold
+ * without, sparse, warm). Popularity is always a component, so every user gets a list.
  */
 import type { Dataset } from '../data/dataset.js';
 import { columnSums } from '../data/matrix.js';
@@ -22,7 +22,7 @@ import type { KernelPool } from '../pool/index.js';
 import { Emcdr } from '../transfer/emcdr.js';
 import { Ptupcdr } from '../transfer/ptupcdr.js';
 import { Rng } from '../random.js';
-import { baggedWeights, BUCKETS, bucketOf, fuseUser, normalisedCandidates, type Bucket } from './gating.js';
+import { baggedWeights, BUCKETS, bucketOf, fuseUser, globalScales, normalisedCandidates, type Bucket } from './gating.js';
 
 /** Options of `MigrationRecommender`. */
 export interface MigrationOptions extends ModelOptions {
@@ -74,6 +74,8 @@ export function componentNames(): string[] {
 interface TargetFusion {
   sources: number[];
   weights: Record<Bucket, number[]>;
+  /** Per component: the divisor of its scores (mean top score on validation users), or 0 to scale per user. */
+  scales: number[];
   /** Validation NDCG@10 per bucket (and 'all'), and how many validation users each had. */
   validation: Record<string, { users: number; ndcg: number }>;
   /** Long-tail factor per item (undefined when no boost). */
@@ -133,12 +135,12 @@ export class MigrationRecommender extends Recommender {
     return names.map((c) => COMPONENTS.get(c)!(o));
   }
 
-  /** Per target domain: components, bucket weights and validation scores behind them. */
-  weights(): Record<string, { components: string[]; weights: Record<Bucket, number[]>; validation: Record<string, { users: number; ndcg: number }> }> {
+  /** Per target domain: components, bucket weights, score divisors (0: scaled per user) and the validation scores behind them. */
+  weights(): Record<string, { components: string[]; weights: Record<Bucket, number[]>; scales: number[]; validation: Record<string, { users: number; ndcg: number }> }> {
     const data = this.fitted();
     const out: ReturnType<MigrationRecommender['weights']> = {};
     this.fusion.forEach((f, t) => {
-      if (f) out[data.vocab.domains.id(t)] = { components: this.active, weights: f.weights, validation: f.validation };
+      if (f) out[data.vocab.domains.id(t)] = { components: this.active, weights: f.weights, scales: f.scales, validation: f.validation };
     });
     return out;
   }
@@ -175,13 +177,14 @@ export class MigrationRecommender extends Recommender {
     const data = this.fitted();
     const nComp = components.length;
     const ones = new Array<number>(nComp).fill(1);
-    const fusion: TargetFusion = { sources, weights: Object.fromEntries(BUCKETS.map((b) => [b, ones.slice()])) as Record<Bucket, number[]>, validation: {} };
+    const fusion: TargetFusion = { sources, weights: Object.fromEntries(BUCKETS.map((b) => [b, ones.slice()])) as Record<Bucket, number[]>, scales: new Array<number>(nComp).fill(0), validation: {} };
     fusion.boost = this.longTailBoost(t);
     const truth = options.valid ? validationTruth(options.valid, t, data.nItems[t]) : undefined;
     if (!truth || truth.users.length === 0) return fusion;
     const batch = this.batch(truth.users);
     const lists = await Promise.all(components.map((c) => Recommender.componentScore(c, batch, t, this.opts.candidates, { filterSeen: true }, this.pool)));
-    const cands = normalisedCandidates(lists, truth.users.length);
+    fusion.scales = globalScales(lists, truth.users.length).map((x) => Math.fround(x));
+    const cands = normalisedCandidates(lists, truth.users.length, fusion.scales);
     const buckets = this.bucketsOf(batch, t, sources);
     const rng = Rng.derive(this.seed, `fusion:${t}`);
     const all = baggedWeights(cands, truth.relevant, nComp, 10, this.opts.bagging, rng);
@@ -235,7 +238,7 @@ export class MigrationRecommender extends Recommender {
     const lists = this.components.map((c) => Recommender.componentScore(c, batch, t, per, filter, pool));
     const finish = (ls: TopKRows[]): TopKRows => {
       const m = batch.users.length;
-      const cands = normalisedCandidates(ls, m);
+      const cands = normalisedCandidates(ls, m, f.scales);
       const buckets = this.bucketsOf(batch, t, f.sources);
       const out: TopKRows = { k: n, counts: new Uint32Array(m), indices: new Uint32Array(m * n), scores: new Float32Array(m * n) };
       for (let b = 0; b < m; b++) {
@@ -272,8 +275,9 @@ export class MigrationRecommender extends Recommender {
       const scores = list.scores.subarray(0, n);
       const max = Math.max(...scores);
       const min = Math.min(...scores);
-      const lo = min >= 0 ? 0 : min;
-      const span = max - lo;
+      // The same scaling as normalisedCandidates: the target's divisor, else per user.
+      const lo = f.scales[m] > 0 || min >= 0 ? 0 : min;
+      const span = f.scales[m] > 0 ? f.scales[m] : max - lo;
       const share = weights[m] * (span > 0 ? (scores[at] - lo) / span : 1);
       const parts = Recommender.componentExplain(c, batch, t, item);
       const scale = parts.score !== 0 ? share / parts.score : 0;
@@ -301,7 +305,7 @@ export class MigrationRecommender extends Recommender {
       componentMeta[name] = s.meta;
       for (const [k, v] of Object.entries(s.sections)) sections[`${name}.${k}`] = v;
     });
-    const fusion = this.fusion.map((f) => (f ? { sources: f.sources, weights: f.weights, validation: f.validation } : null));
+    const fusion = this.fusion.map((f) => (f ? { sources: f.sources, weights: f.weights, scales: f.scales, validation: f.validation } : null));
     return { meta: { options: this.opts, components: this.active, componentMeta, fusion }, sections };
   }
 
@@ -332,7 +336,12 @@ export class MigrationRecommender extends Recommender {
           throw new ModelFormatError(`${label}: fusion weights of domain ${t} are invalid`);
         }
       }
-      return { sources: f.sources, weights: f.weights, validation: f.validation ?? {}, boost: this.longTailBoost(t, longTail) };
+      // Files written before per-target scales existed scale every component per user.
+      const scales = f.scales ?? new Array<number>(names.length).fill(0);
+      if (!Array.isArray(scales) || scales.length !== names.length || scales.some((x) => typeof x !== 'number' || !(x >= 0) || !Number.isFinite(x))) {
+        throw new ModelFormatError(`${label}: fusion scales of domain ${t} are invalid`);
+      }
+      return { sources: f.sources, weights: f.weights, scales, validation: f.validation ?? {}, boost: this.longTailBoost(t, longTail) };
     });
     // Everything checked: now take it.
     Object.assign(this.opts, saved);

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { baggedWeights, fuseUser, globalScales, normalisedCandidates, searchWeights } from '../src/fusion/gating.js';
+import type { TopKRows } from '../src/kernels/types.js';
+import { Rng } from '../src/random.js';
+
+/** Slots of k per user from per-user [item, score] lists. */
+function slots(k: number, users: Array<Array<[number, number]>>): TopKRows {
+  const out: TopKRows = { k, counts: new Uint32Array(users.length), indices: new Uint32Array(users.length * k), scores: new Float32Array(users.length * k) };
+  users.forEach((list, b) => {
+    out.counts[b] = list.length;
+    list.forEach(([i, s], t) => {
+      out.indices[b * k + t] = i;
+      out.scores[b * k + t] = s;
+    });
+  });
+  return out;
+}
+
+describe('fusion gating', () => {
+  const a = slots(3, [[[5, 0.8], [2, 0.4]], [[1, 0.2]], []]);
+  const b = slots(2, [[[2, -1], [7, -3]], [[1, 2], [4, 1]], [[9, 1]]]);
+
+  it('globalScales: mean top score of non-negative lists, 0 for a list with negative scores or no users', () => {
+    const s = globalScales([a, b], 3);
+    expect(s[0]).toBeCloseTo((0.8 + 0.2) / 2, 6); // the empty third user does not count
+    expect(s[1]).toBe(0);
+    expect(globalScales([slots(2, [[], []])], 2)).toEqual([0]);
+    expect(globalScales([slots(1, [[[3, 0]]])], 1)).toEqual([0]); // all zero: nothing to divide by
+  });
+
+  it('normalisedCandidates: divides by the scale when given, else scales per user; unions are sorted', () => {
+    const perUser = normalisedCandidates([a, b], 3);
+    expect(Array.from(perUser[0].items)).toEqual([2, 5, 7]);
+    // user 0: a divided by its max 0.8; b min-max scaled from [-3, -1]
+    expect(Array.from(perUser[0].scores)).toEqual([0.5, 1, 1, 0, 0, 0].map(Math.fround));
+    expect(Array.from(perUser[0].listed)).toEqual([1, 1, 1, 0, 0, 1]);
+    const scaled = normalisedCandidates([a, b], 3, [0.5, 0]);
+    expect(scaled[0].scores[0]).toBeCloseTo(0.8, 6); // item 2: 0.4 / 0.5
+    expect(scaled[0].scores[2]).toBeCloseTo(1.6, 6); // item 5: 0.8 / 0.5, above 1: the user's confidence is kept
+    expect(scaled[1].scores[0]).toBeCloseTo(0.4, 6); // item 1 from a: 0.2 / 0.5 (per-user scaling would give 1)
+    expect(scaled[2].items.length).toBe(1);
+  });
+
+  it('fuseUser: weighted sum over listing components, ties to the lower item, zero weights drop a component', () => {
+    const c = normalisedCandidates([slots(3, [[[4, 1], [3, 1], [8, 0.5]]]), slots(1, [[[8, 1]]])], 1)[0];
+    expect(Array.from(fuseUser(c, [1, 0], 3).items)).toEqual([3, 4, 8]);
+    expect(Array.from(fuseUser(c, [1, 1], 3).items)).toEqual([8, 3, 4]);
+    expect(Array.from(fuseUser(c, [0, 1], 3).items)).toEqual([8]);
+    const boost = new Float32Array(9).fill(1);
+    boost[4] = 2;
+    expect(Array.from(fuseUser(c, [1, 0], 2, boost).items)).toEqual([4, 3]);
+  });
+
+  it('searchWeights finds the component that ranks the relevant items; bagging is seeded and reproducible', () => {
+    // Component 0 ranks the relevant item first for every user, component 1 last.
+    const users = Array.from({ length: 40 }, (_, u) => [
+      slots(2, [[[u, 1], [u + 100, 0.5]]]),
+      slots(2, [[[u + 100, 1], [u, 0.5]]]),
+    ]);
+    const cands = users.map(([x, y]) => normalisedCandidates([x, y], 1)[0]);
+    const relevant = users.map((_, u) => new Set([u]));
+    const r = searchWeights(cands, relevant, 2, 10);
+    expect(r.ndcg).toBe(1);
+    expect(r.weights[0]).toBeGreaterThan(r.weights[1]);
+    const one = baggedWeights(cands, relevant, 2, 10, 4, new Rng(1));
+    const two = baggedWeights(cands, relevant, 2, 10, 4, new Rng(1));
+    expect(Array.from(one.weights)).toEqual(Array.from(two.weights));
+    expect(one.ndcg).toBe(1);
+  });
+});
