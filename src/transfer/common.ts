@@ -25,7 +25,7 @@ export interface FactorOptions {
   iterations?: number;
   /** L2 regularisation of the factors. @default 0.05 */
   regularization?: number;
-  /** Confidence slope, c = 1 + alpha * weight. @default 10 */
+  /** Confidence slope, c = 1 + alpha * weight (40, as in Hu et al. 2008; on the Amazon validation users 40 beat 10 and 20). @default 40 */
   alpha?: number;
   /** Conjugate-gradient steps per row and half-iteration. @default 3 */
   cgSteps?: number;
@@ -40,7 +40,7 @@ export function resolveFactorOptions(o: FactorOptions): FactorSettings {
     factors: o.factors ?? 64,
     iterations: o.iterations ?? 12,
     regularization: o.regularization ?? 0.05,
-    alpha: o.alpha ?? 10,
+    alpha: o.alpha ?? 40,
     cgSteps: o.cgSteps ?? 3,
   };
   positiveInt('factors', s.factors);

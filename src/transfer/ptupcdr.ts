@@ -40,8 +40,10 @@ export interface PtupcdrOptions extends CrossDomainOptions {
   negatives?: number;
   /** L2 penalty on the meta network and the shared map's change. @default 0.0001 */
   l2?: number;
-  /** Ridge strength of the initial shared map. @default 100 */
+  /** Ridge strength of the initial shared map. @default chosen from `ridgeGrid` on validation data (like EMCDR's linear map), else 100 */
   ridge?: number;
+  /** Candidates for `ridge` when it is not given and there is validation data. @default [1, 10, 100, 1000] */
+  ridgeGrid?: readonly number[];
 }
 
 interface Weights {
@@ -60,7 +62,7 @@ interface Weights {
 /** PTUPCDR: personalised transfer of user preferences. */
 export class Ptupcdr extends CrossDomainModel {
   readonly name = 'ptupcdr' as const;
-  private readonly opts: Required<Pick<PtupcdrOptions, 'rank' | 'hidden' | 'attentionHidden' | 'maxHistory' | 'epochs' | 'learningRate' | 'batchSize' | 'negatives' | 'l2' | 'ridge'>>;
+  private readonly opts: Required<Pick<PtupcdrOptions, 'rank' | 'hidden' | 'attentionHidden' | 'maxHistory' | 'epochs' | 'learningRate' | 'batchSize' | 'negatives' | 'l2'>> & { ridge: number | undefined; ridgeGrid: number[] };
   private itemCache = new Map<number, { dim: number; items: Float32Array }>();
 
   constructor(options: PtupcdrOptions = {}) {
@@ -75,12 +77,15 @@ export class Ptupcdr extends CrossDomainModel {
       batchSize: options.batchSize ?? 128,
       negatives: options.negatives ?? 2048,
       l2: options.l2 ?? 1e-4,
-      ridge: options.ridge ?? 100,
+      ridge: options.ridge,
+      ridgeGrid: [...(options.ridgeGrid ?? [1, 10, 100, 1000])],
     };
     for (const k of ['rank', 'hidden', 'attentionHidden', 'maxHistory', 'epochs', 'batchSize', 'negatives'] as const) positiveInt(k, this.opts[k]);
     positive('learningRate', this.opts.learningRate);
     nonNegative('l2', this.opts.l2);
-    nonNegative('ridge', this.opts.ridge);
+    if (this.opts.ridge !== undefined) nonNegative('ridge', this.opts.ridge);
+    if (this.opts.ridgeGrid.length === 0) throw new RangeError('options.ridgeGrid must not be empty');
+    this.opts.ridgeGrid.forEach((g) => nonNegative('ridgeGrid[]', g));
   }
 
   /** Load a PTUPCDR model file. @throws {ModelFormatError} {StorageError} */
@@ -154,7 +159,9 @@ export class Ptupcdr extends CrossDomainModel {
       x1[q * (ds + 1) + ds] = 1;
       for (let a = 0; a < dt; a++) y64[q * dt + a] = ft.users[u * dt + a];
     });
-    const wr = ridge(x1, y64, n, ds + 1, dt, this.opts.ridge, true);
+    const v = ctx.valid;
+    const ridges = this.opts.ridge !== undefined ? [this.opts.ridge] : v ? this.opts.ridgeGrid : [100];
+    const wr = ridge(x1, y64, n, ds + 1, dt, ridges[0], true);
     const glorot = (a: number, b: number, scale = 1) => {
       const lim = Math.sqrt(6 / (a + b)) * scale;
       return Float32Array.from({ length: a * b }, () => (rng.next() * 2 - 1) * lim);
@@ -173,17 +180,8 @@ export class Ptupcdr extends CrossDomainModel {
     };
     const shapes: Record<keyof Weights, number[]> = { wa: [ds, ha], ba: [ha], va: [ha, 1], m1: [ds, h], b1: [h], m2: [h, nOut], b2: [nOut], w0: [ds, dt], c0: [dt], bias: [nT] };
     const keys = Object.keys(init) as Array<keyof Weights>;
-    const vars = Object.fromEntries(keys.map((k) => [k, tf.tidy(() => tf.variable(tf.tensor(init[k], shapes[k])))])) as Record<keyof Weights, ReturnType<Tf['variable']>>;
-    const w0Init = tf.tensor2d(init.w0, [ds, dt]);
-    // Source item factors with a zero row for padding; target item factors (frozen).
-    const esPad = new Float32Array((nS + 1) * ds);
-    esPad.set(fs.items);
-    const esT = tf.tensor2d(esPad, [nS + 1, ds]);
-    const vtT = tf.tensor2d(ft.items, [nT, dt]);
-    const opt = tf.train.adam(this.opts.learningRate);
     const snapshot = (): Weights => Object.fromEntries(keys.map((k) => [k, vars[k].dataSync().slice()])) as unknown as Weights;
     const mapping = (w: Weights) => new PtMapping(w, fs.items, ds, dt, r, h, ha, L);
-    const v = ctx.valid;
     const score = (m: PtMapping): number => {
       if (!v) return 0;
       const vec = new Float32Array(v.users.length * (dt + 1));
@@ -200,10 +198,36 @@ export class Ptupcdr extends CrossDomainModel {
       const seen = { nRows: v.users.length, nCols: nT, indptr: new Uint32Array(v.users.length + 1), indices: new Uint32Array(0), data: new Float32Array(0) };
       return validNdcg(this.backend, vec, items, dt + 1, seen, v.relevant);
     };
-    const order = Uint32Array.from(overlap);
-    const curve: Array<{ epoch: number; validNdcg10: number; loss: number }> = [];
+    // The start: the shared map of the ridge strength that scores best on the validation users.
+    const ridgeScores: Record<string, number> = {};
     let best = mapping(init);
     let bestScore = v ? score(best) : -Infinity;
+    let chosenRidge = ridges[0];
+    ridgeScores[String(ridges[0])] = bestScore;
+    for (const mu of ridges.slice(1)) {
+      const w = ridge(x1, y64, n, ds + 1, dt, mu, true);
+      const start = { ...init, w0: w.slice(0, ds * dt), c0: w.slice(ds * dt) };
+      const m = mapping(start);
+      const sc = score(m);
+      ridgeScores[String(mu)] = sc;
+      if (sc > bestScore) {
+        bestScore = sc;
+        best = m;
+        chosenRidge = mu;
+        init.w0 = start.w0;
+        init.c0 = start.c0;
+      }
+    }
+    const vars = Object.fromEntries(keys.map((k) => [k, tf.tidy(() => tf.variable(tf.tensor(init[k], shapes[k])))])) as Record<keyof Weights, ReturnType<Tf['variable']>>;
+    const w0Init = tf.tensor2d(init.w0, [ds, dt]);
+    // Source item factors with a zero row for padding; target item factors (frozen).
+    const esPad = new Float32Array((nS + 1) * ds);
+    esPad.set(fs.items);
+    const esT = tf.tensor2d(esPad, [nS + 1, ds]);
+    const vtT = tf.tensor2d(ft.items, [nT, dt]);
+    const opt = tf.train.adam(this.opts.learningRate);
+    const order = Uint32Array.from(overlap);
+    const curve: Array<{ epoch: number; validNdcg10: number; loss: number }> = [];
     let bestEpoch = 0;
     curve.push({ epoch: 0, validNdcg10: bestScore, loss: NaN });
     let since = 0;
@@ -297,7 +321,7 @@ export class Ptupcdr extends CrossDomainModel {
       opt.dispose();
     }
     const secs = (performance.now() - t0) / 1000;
-    best.report = { overlap: n, validUsers: v?.users.length ?? 0, bestEpoch, epochsRun, epochsPerSecond: epochsRun / secs, validCurve: curve };
+    best.report = { overlap: n, validUsers: v?.users.length ?? 0, ridge: chosenRidge, ridgeValidNdcg10: v ? ridgeScores : undefined, bestEpoch, epochsRun, epochsPerSecond: epochsRun / secs, validCurve: curve };
     return best;
   }
 
