@@ -42,6 +42,9 @@ describe('options: wrong types and ranges name the option', () => {
     ['epochs', () => new Emcdr({ epochs: 1.5 }), 'options.epochs must be a positive integer (got 1.5)'],
     ['rank', () => new Ptupcdr({ rank: 0 }), 'options.rank must be a positive integer (got 0)'],
     ['learningRate', () => new Ptupcdr({ learningRate: 0 }), 'options.learningRate must be a positive number (got 0)'],
+    ['ridge (ptupcdr)', () => new Ptupcdr({ ridge: -1 }), 'options.ridge must be a finite number >= 0 (got -1)'],
+    ['ridgeGrid (ptupcdr)', () => new Ptupcdr({ ridgeGrid: [] }), 'options.ridgeGrid must not be empty'],
+    ['ridgeGrid entry (ptupcdr)', () => new Ptupcdr({ ridgeGrid: [1, Number.POSITIVE_INFINITY] }), 'options.ridgeGrid[] must be a finite number >= 0 (got Infinity)'],
   ];
   for (const [name, make, message] of cases) {
     it(name, () => {

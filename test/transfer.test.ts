@@ -94,6 +94,23 @@ for (const name of ['mf', 'emcdr', 'ptupcdr']) {
   });
 }
 
+describe('ptupcdr start', () => {
+  it('starts from the ridge strength that scores best on valid (reported), or the given one', async () => {
+    const { data } = twoDomains();
+    const m = makers.ptupcdr() as Ptupcdr;
+    await m.fit(data, { valid: validFor(data) });
+    const r = m.choices()['src->tgt'] as { ridge: number; ridgeValidNdcg10: Record<string, number>; validCurve: Array<{ epoch: number; validNdcg10: number }> };
+    expect(Object.keys(r.ridgeValidNdcg10).map(Number)).toEqual([1, 10, 100, 1000]);
+    const best = Math.max(...Object.values(r.ridgeValidNdcg10));
+    expect(r.ridgeValidNdcg10[String(r.ridge)]).toBe(best);
+    expect(r.validCurve[0].validNdcg10).toBe(best); // epoch 0 is the chosen start
+    const fixed = new Ptupcdr({ ...small, domain: 'tgt', epochs: 1, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2, ridge: 10 });
+    await fixed.fit(data, { valid: validFor(data) });
+    expect(Object.keys((fixed.choices()['src->tgt'] as { ridgeValidNdcg10: object }).ridgeValidNdcg10)).toEqual(['10']);
+    await Promise.all([m.close(), fixed.close()]);
+  });
+});
+
 describe('typed errors', () => {
   it('a source domain with no overlapping users', async () => {
     const ev = parseEvents('user,item,domain\nx1,s1,src\nx1,s2,src\nx2,s2,src\ny1,t1,tgt\ny1,t2,tgt\ny2,t1,tgt\n', { label: 'nooverlap.csv' });
