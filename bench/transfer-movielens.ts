@@ -5,7 +5,7 @@
  * every user with test ratings on tail movies, the tail movies are ranked (candidates = tail,
  * training items excluded) and HR/NDCG@10 and Recall@20 are averaged.
  *
- *   npx tsx bench/transfer-movielens.ts [--seed 0]
+ *   npx tsx bench/transfer-movielens.ts [--seed 0] [--alpha A (ALS confidence; default: the library's)]
  */
 import { readFileSync } from 'node:fs';
 import { Dataset, parseEvents, Vocabularies, hitRate, ndcg, recall } from '../src/index.js';
@@ -15,6 +15,8 @@ import { Mf } from '../src/transfer/index.js';
 const dir = '../shared/data/movielens-100k';
 const seedAt = process.argv.indexOf('--seed');
 const seed = seedAt >= 0 ? Number(process.argv[seedAt + 1]) : 0;
+const alphaAt = process.argv.indexOf('--alpha');
+const alpha = alphaAt >= 0 ? Number(process.argv[alphaAt + 1]) : undefined;
 const items = readFileSync(`${dir}/u.item`, 'latin1').split('\n').filter(Boolean).map((l) => l.split('|'));
 const ids = items.map((f) => `m${f[0]}`);
 const genres = items.flatMap((f) => f.slice(5, 24).map(Number));
@@ -49,7 +51,7 @@ for (const [label, opts] of [
   ['mf (no encoder)', {}],
   ['mf + genre encoder', { itemFeatures: { items: ids, width: 19, values: genres } }],
 ] as const) {
-  const model = new Mf({ seed, factors: 32, iterations: 10, ...opts });
+  const model = new Mf({ seed, factors: 32, iterations: 10, alpha, ...opts });
   const t0 = performance.now();
   await model.fit(data);
   const fit = (performance.now() - t0) / 1000;
