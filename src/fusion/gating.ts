@@ -70,45 +70,60 @@ export function globalScales(lists: readonly TopKRows[], nUsers: number): number
 export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number, scales?: ArrayLike<number>): UserCandidates[] {
   const m = lists.length;
   const out: UserCandidates[] = [];
-  const row = new Map<number, number>();
+  // Row of each item in the current user's union: a dense scratch indexed by item (-1: not in the
+  // union), reset after each user, so no per-item map is built.
+  let row = new Int32Array(0);
+  let total = 0;
+  for (const l of lists) total += l.k;
+  const union = new Uint32Array(total);
   for (let b = 0; b < nUsers; b++) {
-    row.clear();
+    let size = 0;
     for (const l of lists) {
       const s = b * l.k;
-      for (let t = 0; t < l.counts[b]; t++) if (!row.has(l.indices[s + t])) row.set(l.indices[s + t], 0);
+      for (let t = 0; t < l.counts[b]; t++) {
+        const it = l.indices[s + t];
+        if (it >= row.length) {
+          const grown = new Int32Array(Math.max(it + 1, row.length * 2)).fill(-1);
+          grown.set(row);
+          row = grown;
+        }
+        if (row[it] < 0) {
+          row[it] = 0;
+          union[size++] = it;
+        }
+      }
     }
-    const items = Uint32Array.from(row.keys()).sort();
-    items.forEach((it, r) => row.set(it, r));
-    const scores = new Float32Array(items.length * m);
-    const listed = new Uint8Array(items.length * m);
-    lists.forEach((l, c) => {
+    const items = union.slice(0, size).sort();
+    for (let r = 0; r < size; r++) row[items[r]] = r;
+    const scores = new Float32Array(size * m);
+    const listed = new Uint8Array(size * m);
+    for (let c = 0; c < m; c++) {
+      const l = lists[c];
       const s = b * l.k;
       const n = l.counts[b];
       const scale = scales?.[c] ?? 0;
-      if (scale > 0) {
+      // A positive scale divides every score; otherwise non-negative lists are divided by their
+      // maximum and lists with negative scores are min-max scaled, per user.
+      let lo = 0;
+      let span = scale;
+      if (!(scale > 0)) {
+        let max = -Infinity;
+        let min = Infinity;
         for (let t = 0; t < n; t++) {
-          const r = row.get(l.indices[s + t])!;
-          scores[r * m + c] = l.scores[s + t] / scale;
-          listed[r * m + c] = 1;
+          const x = l.scores[s + t];
+          if (x > max) max = x;
+          if (x < min) min = x;
         }
-        return;
+        lo = min >= 0 ? 0 : min;
+        span = max - lo;
       }
-      let max = -Infinity;
-      let min = Infinity;
       for (let t = 0; t < n; t++) {
-        const x = l.scores[s + t];
-        if (x > max) max = x;
-        if (x < min) min = x;
-      }
-      // Non-negative lists are divided by their maximum; lists with negative scores are min-max scaled.
-      const lo = min >= 0 ? 0 : min;
-      const span = max - lo;
-      for (let t = 0; t < n; t++) {
-        const r = row.get(l.indices[s + t])!;
+        const r = row[l.indices[s + t]];
         scores[r * m + c] = span > 0 ? (l.scores[s + t] - lo) / span : 1;
         listed[r * m + c] = 1;
       }
-    });
+    }
+    for (let r = 0; r < size; r++) row[items[r]] = -1;
     out.push({ m, items, scores, listed });
   }
   return out;
