@@ -41,6 +41,18 @@ describe('fusion gating', () => {
     expect(scaled[2].items.length).toBe(1);
   });
 
+  it('normalisedCandidates: an item listed for several users gets its own row for each (the scratch is reset)', () => {
+    const x = slots(2, [[[3, 1], [9, 0.5]], [[9, 1]], [[2000, 1], [3, 0.5]]]);
+    const y = slots(1, [[[9, 2]], [[3, 4]], []]);
+    const c = normalisedCandidates([x, y], 3);
+    expect(c.map((u) => Array.from(u.items))).toEqual([[3, 9], [3, 9], [3, 2000]]);
+    expect(Array.from(c[1].scores)).toEqual([0, 1, 1, 0]); // item 3 only from y, item 9 only from x
+    expect(Array.from(c[1].listed)).toEqual([0, 1, 1, 0]);
+    expect(Array.from(c[2].scores)).toEqual([0.5, 0, 1, 0]);
+    // A later call sees a clean scratch too.
+    expect(Array.from(normalisedCandidates([y], 3)[0].items)).toEqual([9]);
+  });
+
   it('fuseUser: weighted sum over listing components, ties to the lower item, zero weights drop a component', () => {
     const c = normalisedCandidates([slots(3, [[[4, 1], [3, 1], [8, 0.5]]]), slots(1, [[[8, 1]]])], 1)[0];
     expect(Array.from(fuseUser(c, [1, 0], 3).items)).toEqual([3, 4, 8]);

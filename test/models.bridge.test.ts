@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Bridge, Dataset, parseEvents } from '../src/index.js';
+import { twoDomains } from './helpers/fixtures.js';
 
 describe('bridge item variant with IDF user weighting', () => {
   // Source item s0 meets target t0 through two light users and t1 through three heavy users (each
@@ -22,5 +23,21 @@ describe('bridge item variant with IDF user weighting', () => {
     expect(plain.recommend('cold', { domain: 'tgt', k: 1 }).items).toEqual(['t1']);
     expect(idf.recommend('cold', { domain: 'tgt', k: 1 }).items).toEqual(['t0']);
     expect(idf.choices().tgt).toMatchObject({ variant: 'item', idf: true });
+  });
+});
+
+describe('bridge neighbour count with validation data', () => {
+  it('a given neighbors is the only candidate; without it the grid is searched', async () => {
+    const { events, data } = twoDomains();
+    const valid = parseEvents('user,item,domain\ncold-a,t0,tgt\ncold-b,t1,tgt\n', { vocab: events.vocab, label: 'valid.csv' });
+    const fixed = new Bridge({ variant: 'user', neighbors: 3 });
+    await fixed.fit(data, { valid });
+    expect(fixed.choices().tgt.neighbors).toBe(3);
+    expect(Object.keys(fixed.choices().tgt.validation ?? {}).every((k) => k.startsWith('user k=3 '))).toBe(true);
+    const searched = new Bridge({ variant: 'user' });
+    await searched.fit(data, { valid });
+    expect(new Set(Object.keys(searched.choices().tgt.validation ?? {}).map((k) => k.split(' ')[1]))).toEqual(
+      new Set(['k=25', 'k=50', 'k=100', 'k=200', 'k=400', 'k=800']),
+    );
   });
 });

@@ -114,6 +114,14 @@ describe('refits', () => {
     const legacy = await MigrationRecommender.load(old);
     expect(legacy.weights().tgt.scales).toEqual([0, 0, 0]);
     expect(legacy.recommend('cold-a', { k: 1 }).items).toEqual(['t0']);
+    // The scales are what the scores are divided by: per-user scaling (the old file) gives other
+    // fused scores for the same weights.
+    expect(legacy.recommend('cold-a', { k: 3 }).scores).not.toEqual(recs[0].scores);
+    // explain() scales the same way as recommend(), for the validation users and for others.
+    for (const u of ['cold-a', 'cold-b', 'a1', 'a4', 'b2', 'b7']) {
+      const r = m.recommend(u, { k: 3 });
+      r.items.forEach((item, q) => expect(m.explain(u, item).score, `${u} ${item}`).toBeCloseTo(r.scores[q], 5));
+    }
     // A negative divisor is damage, not a scale.
     const bad = join(dir, 'bad.migrec');
     const broken = fusion.map((f) => (f ? { ...f, scales: [1, -1, 1] } : f));

@@ -100,9 +100,12 @@ describe('ptupcdr start', () => {
     const m = makers.ptupcdr() as Ptupcdr;
     await m.fit(data, { valid: validFor(data) });
     const r = m.choices()['src->tgt'] as { ridge: number; ridgeValidNdcg10: Record<string, number>; validCurve: Array<{ epoch: number; validNdcg10: number }> };
-    expect(Object.keys(r.ridgeValidNdcg10).map(Number)).toEqual([1, 10, 100, 1000]);
+    expect(Object.keys(r.ridgeValidNdcg10).map(Number).sort((a, b) => a - b)).toEqual([1, 10, 100, 1000]);
     const best = Math.max(...Object.values(r.ridgeValidNdcg10));
     expect(r.ridgeValidNdcg10[String(r.ridge)]).toBe(best);
+    // Ties go to the strongest ridge among the best.
+    const tied = Object.entries(r.ridgeValidNdcg10).filter(([, v]) => v === best).map(([k]) => Number(k));
+    expect(r.ridge).toBe(Math.max(...tied));
     expect(r.validCurve[0].validNdcg10).toBe(best); // epoch 0 is the chosen start
     const fixed = new Ptupcdr({ ...small, domain: 'tgt', epochs: 1, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2, ridge: 10 });
     await fixed.fit(data, { valid: validFor(data) });

@@ -3,11 +3,13 @@
  * score is a weighted sum whose weights depend on the user's bucket (how much target and source
  * history the user has). Weights are chosen on validation users by coordinate ascent on NDCG@10.
  *
- * Scales: a component whose scores are never negative is divided by one number per target, the
- * mean top score of its validation lists (`globalScales`), so a user for whom the component is
- * confident (a high top score) keeps that confidence in the fusion. A component with negative
- * scores, or any component when there is no validation data, is scaled per user instead: divided
- * by the list's largest score, or min-max scaled when the list has negative scores.
+ * Scales: a component whose validation lists had no negative score is divided by one number per
+ * target, the mean top score of those lists (`globalScales`), so a user for whom the component is
+ * confident (a high top score) keeps that confidence: such a user's scaled scores can exceed 1,
+ * and a negative score met later stays negative (divided like the others). A component whose
+ * validation lists had a negative score, or any component when there is no validation data, is
+ * scaled per user instead: divided by the list's largest score, or min-max scaled when the list
+ * has negative scores.
  */
 import type { TopKRows } from '../kernels/types.js';
 import { ndcg } from '../eval/metrics.js';
@@ -62,6 +64,9 @@ export function globalScales(lists: readonly TopKRows[], nUsers: number): number
   });
 }
 
+/** The item -> row scratch of `normalisedCandidates` (all -1 between calls; grown on demand). */
+let scratch = new Int32Array(1024).fill(-1);
+
 /**
  * Per-user candidate unions from component slots. Component c's scores are divided by `scales[c]`
  * when it is > 0, else scaled into [0, 1] per user (divided by the list's largest score, or min-max
@@ -71,8 +76,8 @@ export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number,
   const m = lists.length;
   const out: UserCandidates[] = [];
   // Row of each item in the current user's union: a dense scratch indexed by item (-1: not in the
-  // union), reset after each user, so no per-item map is built.
-  let row = new Int32Array(0);
+  // union), shared by every call and reset after each user, so no per-item map is built.
+  let row = scratch;
   let total = 0;
   for (const l of lists) total += l.k;
   const union = new Uint32Array(total);
@@ -85,7 +90,7 @@ export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number,
         if (it >= row.length) {
           const grown = new Int32Array(Math.max(it + 1, row.length * 2)).fill(-1);
           grown.set(row);
-          row = grown;
+          row = scratch = grown;
         }
         if (row[it] < 0) {
           row[it] = 0;

@@ -31,7 +31,7 @@ export type BridgeVariant = 'user' | 'item';
 export interface BridgeOptions extends ModelOptions {
   /** `user`, `item`, or `auto` (chosen on validation data per target; `user` without it). @default 'auto' */
   variant?: BridgeVariant | 'auto';
-  /** Neighbours (users for `user`, target items per source item for `item`). With `variant: 'auto'` and validation data, chosen from `neighborGrid`. @default 100 */
+  /** Neighbours (users for `user`, target items per source item for `item`). When not given and there is validation data, chosen from `neighborGrid` / `itemNeighborGrid`. @default 100 */
   neighbors?: number;
   /** Candidates for `neighbors` of the user variant when choosing on validation data. @default [25, 50, 100, 200, 400, 800] */
   neighborGrid?: readonly number[];
@@ -101,10 +101,12 @@ export class Bridge extends Recommender {
     super(options);
     const variant = options.variant ?? 'auto';
     if (!['auto', 'user', 'item'].includes(variant)) throw new RangeError(`options.variant must be auto, user or item (got ${JSON.stringify(variant)})`);
-    const grid = [...(options.neighborGrid ?? [25, 50, 100, 200, 400, 800])];
+    // A given neighbour count is the only candidate unless a grid is given too.
+    const given = options.neighbors !== undefined ? [options.neighbors] : undefined;
+    const grid = [...(options.neighborGrid ?? given ?? [25, 50, 100, 200, 400, 800])];
     if (grid.length === 0) throw new RangeError('options.neighborGrid must not be empty');
     grid.forEach((k) => checkK(k, 'options.neighborGrid[]'));
-    const itemGrid = [...(options.itemNeighborGrid ?? options.neighborGrid ?? [25, 50, 100, 200])];
+    const itemGrid = [...(options.itemNeighborGrid ?? options.neighborGrid ?? given ?? [25, 50, 100, 200])];
     if (itemGrid.length === 0) throw new RangeError('options.itemNeighborGrid must not be empty');
     itemGrid.forEach((k) => checkK(k, 'options.itemNeighborGrid[]'));
     const shrink = options.shrink;

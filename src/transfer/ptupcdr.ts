@@ -40,7 +40,7 @@ export interface PtupcdrOptions extends CrossDomainOptions {
   negatives?: number;
   /** L2 penalty on the meta network and the shared map's change. @default 0.0001 */
   l2?: number;
-  /** Ridge strength of the initial shared map. @default chosen from `ridgeGrid` on validation data (like EMCDR's linear map), else 100 */
+  /** Ridge strength of the initial shared map. @default chosen from `ridgeGrid` on validation data (ties to the stronger ridge), else 100 */
   ridge?: number;
   /** Candidates for `ridge` when it is not given and there is validation data. @default [1, 10, 100, 1000] */
   ridgeGrid?: readonly number[];
@@ -180,7 +180,6 @@ export class Ptupcdr extends CrossDomainModel {
     };
     const shapes: Record<keyof Weights, number[]> = { wa: [ds, ha], ba: [ha], va: [ha, 1], m1: [ds, h], b1: [h], m2: [h, nOut], b2: [nOut], w0: [ds, dt], c0: [dt], bias: [nT] };
     const keys = Object.keys(init) as Array<keyof Weights>;
-    const snapshot = (): Weights => Object.fromEntries(keys.map((k) => [k, vars[k].dataSync().slice()])) as unknown as Weights;
     const mapping = (w: Weights) => new PtMapping(w, fs.items, ds, dt, r, h, ha, L);
     const score = (m: PtMapping): number => {
       if (!v) return 0;
@@ -210,7 +209,8 @@ export class Ptupcdr extends CrossDomainModel {
       const m = mapping(start);
       const sc = score(m);
       ridgeScores[String(mu)] = sc;
-      if (sc > bestScore) {
+      // Ties go to the stronger ridge (the simpler map).
+      if (sc > bestScore || (sc === bestScore && mu > chosenRidge)) {
         bestScore = sc;
         best = m;
         chosenRidge = mu;
@@ -218,14 +218,10 @@ export class Ptupcdr extends CrossDomainModel {
         init.c0 = start.c0;
       }
     }
-    const vars = Object.fromEntries(keys.map((k) => [k, tf.tidy(() => tf.variable(tf.tensor(init[k], shapes[k])))])) as Record<keyof Weights, ReturnType<Tf['variable']>>;
-    const w0Init = tf.tensor2d(init.w0, [ds, dt]);
-    // Source item factors with a zero row for padding; target item factors (frozen).
-    const esPad = new Float32Array((nS + 1) * ds);
-    esPad.set(fs.items);
-    const esT = tf.tensor2d(esPad, [nS + 1, ds]);
-    const vtT = tf.tensor2d(ft.items, [nT, dt]);
-    const opt = tf.train.adam(this.opts.learningRate);
+    // Everything allocated from here on is disposed in the finally below, even when a later
+    // allocation fails.
+    const owned: Array<{ dispose(): void }> = [];
+    const own = <T extends { dispose(): void }>(x: T): T => (owned.push(x), x);
     const order = Uint32Array.from(overlap);
     const curve: Array<{ epoch: number; validNdcg10: number; loss: number }> = [];
     let bestEpoch = 0;
@@ -234,6 +230,15 @@ export class Ptupcdr extends CrossDomainModel {
     const t0 = performance.now();
     let epochsRun = 0;
     try {
+      const vars = Object.fromEntries(keys.map((k) => [k, own(tf.tidy(() => tf.variable(tf.tensor(init[k], shapes[k]))))])) as Record<keyof Weights, ReturnType<Tf['variable']>>;
+      const w0Init = own(tf.tensor2d(init.w0, [ds, dt]));
+      // Source item factors with a zero row for padding; target item factors (frozen).
+      const esPad = new Float32Array((nS + 1) * ds);
+      esPad.set(fs.items);
+      const esT = own(tf.tensor2d(esPad, [nS + 1, ds]));
+      const vtT = own(tf.tensor2d(ft.items, [nT, dt]));
+      const opt = own(tf.train.adam(this.opts.learningRate));
+      const snapshot = (): Weights => Object.fromEntries(keys.map((k) => [k, vars[k].dataSync().slice()])) as unknown as Weights;
       for (let epoch = 1; epoch <= this.opts.epochs; epoch++) {
         rng.shuffle(order);
         let lossSum = 0;
@@ -314,11 +319,7 @@ export class Ptupcdr extends CrossDomainModel {
         } else if (++since >= 2) break;
       }
     } finally {
-      for (const k of keys) vars[k].dispose();
-      w0Init.dispose();
-      esT.dispose();
-      vtT.dispose();
-      opt.dispose();
+      for (const x of owned) x.dispose();
     }
     const secs = (performance.now() - t0) / 1000;
     best.report = { overlap: n, validUsers: v?.users.length ?? 0, ridge: chosenRidge, ridgeValidNdcg10: v ? ridgeScores : undefined, bestEpoch, epochsRun, epochsPerSecond: epochsRun / secs, validCurve: curve };
