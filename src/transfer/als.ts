@@ -30,15 +30,51 @@ export function randomFactors(rows: number, d: number, rng: Rng, scale = 0.01): 
   return a;
 }
 
-/** Gram matrix Y^T Y + reg I (d x d, f64). */
+/**
+ * Gram matrix Y^T Y + reg I (d x d, f64). All-zero rows (users with no rows in the domain) are
+ * skipped; the others go four at a time, so each cell is loaded and stored once per four rows.
+ * Every cell still adds its row products in ascending row order, so the result is bit-identical
+ * to the one-row-at-a-time sum.
+ */
 export function gram(y: Float32Array, d: number, reg: number): Float64Array {
   const g = new Float64Array(d * d);
   const n = y.length / d;
+  const rows: number[] = [];
   for (let i = 0; i < n; i++) {
     const o = i * d;
     for (let a = 0; a < d; a++) {
+      if (y[o + a] !== 0) {
+        rows.push(o);
+        break;
+      }
+    }
+  }
+  let q = 0;
+  for (; q + 4 <= rows.length; q += 4) {
+    const o0 = rows[q];
+    const o1 = rows[q + 1];
+    const o2 = rows[q + 2];
+    const o3 = rows[q + 3];
+    for (let a = 0; a < d; a++) {
+      const y0 = y[o0 + a];
+      const y1 = y[o1 + a];
+      const y2 = y[o2 + a];
+      const y3 = y[o3 + a];
+      const ga = a * d;
+      for (let b = a; b < d; b++) {
+        let acc = g[ga + b];
+        acc += y0 * y[o0 + b];
+        acc += y1 * y[o1 + b];
+        acc += y2 * y[o2 + b];
+        acc += y3 * y[o3 + b];
+        g[ga + b] = acc;
+      }
+    }
+  }
+  for (; q < rows.length; q++) {
+    const o = rows[q];
+    for (let a = 0; a < d; a++) {
       const ya = y[o + a];
-      if (ya === 0) continue;
       const ga = a * d;
       for (let b = a; b < d; b++) g[ga + b] += ya * y[o + b];
     }
@@ -66,12 +102,41 @@ export function alsHalfStep(x: Float32Array, y: Float32Array, r: Csr, s: AlsSett
  * One half-iteration with every row's conjugate-gradient steps run in lock-step, so the dense
  * part (rows times the Gram matrix) is one tfjs matrix product per step on the wasm backend; the
  * sparse part (the observed items' confidence terms) stays in plain loops. Same arithmetic as
- * `alsHalfStep`.
+ * `alsHalfStep`. Rows with no entries and zero factors (users absent from the domain) have nothing
+ * to solve and are left out of the products.
  */
 export function alsHalfStepBatched(tf: Tf, x: Float32Array, y: Float32Array, r: Csr, s: AlsSettings): void {
   const d = s.factors;
-  const n = r.nRows;
-  if (n === 0) return;
+  if (r.nRows === 0) return;
+  const active: number[] = [];
+  for (let u = 0; u < r.nRows; u++) {
+    if (r.indptr[u + 1] > r.indptr[u]) active.push(u);
+    else for (let a = 0; a < d; a++) if (x[u * d + a] !== 0) {
+      active.push(u);
+      break;
+    }
+  }
+  if (active.length === 0) return;
+  if (active.length === r.nRows) {
+    cgRows(tf, x, y, r.indptr.subarray(0, r.nRows), r.indptr.subarray(1), r, s);
+    return;
+  }
+  const xc = new Float32Array(active.length * d);
+  const starts = new Uint32Array(active.length);
+  const ends = new Uint32Array(active.length);
+  active.forEach((u, q) => {
+    xc.set(x.subarray(u * d, (u + 1) * d), q * d);
+    starts[q] = r.indptr[u];
+    ends[q] = r.indptr[u + 1];
+  });
+  cgRows(tf, xc, y, starts, ends, r, s);
+  active.forEach((u, q) => x.set(xc.subarray(q * d, (q + 1) * d), u * d));
+}
+
+/** The lock-step CG of `alsHalfStepBatched` over rows whose entries are r[starts[q]..ends[q]). */
+function cgRows(tf: Tf, x: Float32Array, y: Float32Array, starts: Uint32Array, ends: Uint32Array, r: Csr, s: AlsSettings): void {
+  const d = s.factors;
+  const n = starts.length;
   const g = Float32Array.from(gram(y, d, s.regularization));
   const gT = tf.tensor2d(g, [d, d]);
   const timesGram = (v: Float32Array): Float32Array => {
@@ -83,13 +148,13 @@ export function alsHalfStepBatched(tf: Tf, x: Float32Array, y: Float32Array, r: 
     return a;
   };
   try {
-    const { indptr, indices, data } = r;
+    const { indices, data } = r;
     // 1. residual R = B - A X
     const res = timesGram(x);
     for (let t = 0; t < res.length; t++) res[t] = -res[t];
     for (let u = 0; u < n; u++) {
       const o = u * d;
-      for (let e = indptr[u]; e < indptr[u + 1]; e++) {
+      for (let e = starts[u]; e < ends[u]; e++) {
         const conf = 1 + s.alpha * data[e];
         const yo = indices[e] * d;
         let yx = 0;
@@ -108,7 +173,7 @@ export function alsHalfStepBatched(tf: Tf, x: Float32Array, y: Float32Array, r: 
       for (let u = 0; u < n; u++) {
         if (!(rs[u] > 1e-20)) continue;
         const o = u * d;
-        for (let e = indptr[u]; e < indptr[u + 1]; e++) {
+        for (let e = starts[u]; e < ends[u]; e++) {
           const conf = 1 + s.alpha * data[e];
           const yo = indices[e] * d;
           let yp = 0;
