@@ -59,8 +59,9 @@ export {
   evaluate,
   METRIC_NAMES,
   CONTRACT_METRICS,
+  bootstrapMean,
 } from './eval/index.js';
-export type { EvaluateOptions, EvalReport, EvalResult, MetricName, Segment } from './eval/index.js';
+export type { EvaluateOptions, EvalReport, EvalResult, MetricName, Segment, BootstrapInterval, BootstrapOptions } from './eval/index.js';
 export {
   Recommender,
   RecommendationBatch,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Dataset, DataError, evaluate, parseEvents, Popularity, RandomModel } from '../src/index.js';
+import { bootstrapMean, Dataset, DataError, evaluate, parseEvents, Popularity, RandomModel } from '../src/index.js';
 
 // Item i3 is the most popular, then i2, then i1.
 const train = parseEvents(
@@ -53,5 +53,57 @@ describe('evaluate', () => {
   it('rejects bad cut-offs', async () => {
     const test = parseEvents('user,item,domain\na,i1,d\n', { vocab: train.vocab });
     await expect(evaluate(data, test, [new Popularity()], { ks: [0] })).rejects.toThrow('options.ks must be positive integers (got 0)');
+  });
+});
+
+describe('evaluate with perUser', () => {
+  it('returns each user\'s values per segment, in ascending user order, averaging to the metrics', async () => {
+    const test = parseEvents('user,item,domain\nz,i2,d\na,i1,d\nb,i1,d\n', { vocab: train.vocab, label: 'test.csv' });
+    const r = await evaluate(data, test, [new Popularity()], { ks: [1, 2], perUser: true });
+    for (const res of r.results) {
+      const p = res.perUser!;
+      expect(p.users.length).toBe(res.users);
+      expect(Array.from(p.users)).toEqual([...p.users].sort((x, y) => x - y));
+      for (const [name, v] of Object.entries(p.values)) {
+        expect(v.length).toBe(res.users);
+        expect(v.reduce((s, x) => s + x, 0) / v.length).toBeCloseTo(res.metrics[name], 12);
+      }
+    }
+    const cold = r.results.find((x) => x.segment === 'cold')!;
+    expect(Array.from(cold.perUser!.users, (u) => train.vocab.users.id(u))).toEqual(['z']);
+    expect(Array.from(cold.perUser!.values['mrr@2'])).toEqual([0.5]);
+    const warm = r.results.find((x) => x.segment === 'warm')!;
+    expect(Array.from(warm.perUser!.users, (u) => train.vocab.users.id(u)).sort()).toEqual(['a', 'b']);
+    // Without the option nothing extra is returned (the CLI's JSON stays as it is).
+    const plain = await evaluate(data, test, [new Popularity()], { ks: [1] });
+    expect(plain.results.every((x) => x.perUser === undefined)).toBe(true);
+  });
+});
+
+describe('bootstrapMean', () => {
+  it('brackets the mean, is seeded, and is exact for constant values', () => {
+    const values = Float64Array.from({ length: 200 }, (_, i) => (i % 7 === 0 ? 1 : i % 5 === 0 ? 0.5 : 0));
+    const a = bootstrapMean(values, { seed: 3 });
+    const mean = values.reduce((s, x) => s + x, 0) / values.length;
+    expect(a.mean).toBeCloseTo(mean, 12);
+    expect(a.low).toBeLessThan(mean);
+    expect(a.high).toBeGreaterThan(mean);
+    // the normal-theory half width is 1.96 * sd / sqrt(n); the percentile interval is close to it
+    const sd = Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (values.length - 1));
+    expect((a.high - a.low) / 2).toBeGreaterThan(0.8 * 1.96 * sd / Math.sqrt(200));
+    expect((a.high - a.low) / 2).toBeLessThan(1.2 * 1.96 * sd / Math.sqrt(200));
+    expect(bootstrapMean(values, { seed: 3 })).toEqual(a);
+    expect(bootstrapMean(values, { seed: 4 })).not.toEqual(a);
+    expect(bootstrapMean([0.25, 0.25, 0.25], { resamples: 50 })).toEqual({ mean: 0.25, low: 0.25, high: 0.25, level: 0.95, resamples: 50 });
+    const narrow = bootstrapMean(values, { seed: 3, level: 0.5 });
+    expect(narrow.low).toBeGreaterThanOrEqual(a.low);
+    expect(narrow.high).toBeLessThanOrEqual(a.high);
+  });
+
+  it('refuses no values, non-finite values and bad options', () => {
+    expect(() => bootstrapMean([])).toThrow(new RangeError('bootstrapMean needs at least one value'));
+    expect(() => bootstrapMean([0.1, NaN])).toThrow(new RangeError('value 1 is NaN: bootstrapMean needs finite values'));
+    expect(() => bootstrapMean([1], { resamples: 0 })).toThrow(new RangeError('options.resamples must be a positive integer (got 0)'));
+    expect(() => bootstrapMean([1], { level: 1 })).toThrow(new RangeError('options.level must be in (0, 1) (got 1)'));
   });
 });

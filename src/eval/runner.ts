@@ -34,6 +34,8 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Called with a line of progress (model and stage). */
   onProgress?: (message: string) => void;
+  /** Also return every user's metric values (`EvalResult.perUser`), e.g. for `bootstrapMean`. @default false */
+  perUser?: boolean;
 }
 
 /** One row of results: a model on one domain and segment. */
@@ -44,6 +46,8 @@ export interface EvalResult {
   users: number;
   /** `hr@10`, `ndcg@20`, ... */
   metrics: Record<string, number>;
+  /** With `options.perUser`: the users (ascending internal ids) and each metric's value per user, in that order. */
+  perUser?: { users: Uint32Array; values: Record<string, Float64Array> };
 }
 
 /** What `evaluate` returns. */
@@ -90,6 +94,8 @@ export async function evaluate(train: Dataset, test: EventTable, models: readonl
     options.onProgress?.(`${model.name}: rank`);
     for (const truth of truths) {
       const sums = { cold: newSums(ks, metrics), warm: newSums(ks, metrics), all: newSums(ks, metrics) };
+      const perUser = options.perUser ? new Map<string, Float64Array>() : undefined;
+      if (perUser) for (const k of ks) for (const m of metrics) perUser.set(`${m}@${k}`, new Float64Array(truth.users.length));
       for (let s = 0; s < truth.users.length; s += batchSize) {
         const batch = truth.users.subarray(s, Math.min(truth.users.length, s + batchSize));
         const lists = await model.rank(batch, truth.domain, maxK, { filterSeen: true });
@@ -102,6 +108,7 @@ export async function evaluate(train: Dataset, test: EventTable, models: readonl
               const v = metricValue(m, ranked, rel, k);
               seg.values[`${m}@${k}`] += v;
               sums.all.values[`${m}@${k}`] += v;
+              if (perUser) perUser.get(`${m}@${k}`)![s + i] = v;
             }
           }
           seg.users++;
@@ -114,7 +121,15 @@ export async function evaluate(train: Dataset, test: EventTable, models: readonl
         if (acc.users === 0) continue;
         const out: Record<string, number> = {};
         for (const k of ks) for (const m of metrics) out[`${m}@${k}`] = acc.values[`${m}@${k}`] / acc.users;
-        results.push({ model: model.name, domain: domainName, segment, users: acc.users, metrics: out });
+        const result: EvalResult = { model: model.name, domain: domainName, segment, users: acc.users, metrics: out };
+        if (perUser) {
+          const keep: number[] = [];
+          for (let i = 0; i < truth.users.length; i++) if (segment === 'all' || (segment === 'cold') === (truth.cold[i] === 1)) keep.push(i);
+          const values: Record<string, Float64Array> = {};
+          for (const [name, all] of perUser) values[name] = Float64Array.from(keep, (i) => all[i]);
+          result.perUser = { users: Uint32Array.from(keep, (i) => truth.users[i]), values };
+        }
+        results.push(result);
       }
     }
     const t2 = performance.now();

@@ -1,0 +1,57 @@
+/**
+ * Percentile bootstrap intervals for per-user means. With about 200 test users per direction (the
+ * Amazon cold-start split), an NDCG@10 of 0.05 has a 95% interval several hundredths wide: print
+ * the interval before reading anything into a difference in the third decimal.
+ */
+import { Rng } from '../random.js';
+
+/** Options of `bootstrapMean`. */
+export interface BootstrapOptions {
+  /** Resamples drawn with replacement. @default 2000 */
+  resamples?: number;
+  /** Central coverage of the interval, in (0, 1). @default 0.95 */
+  level?: number;
+  /** Seed of the resampling. @default 0 */
+  seed?: number;
+}
+
+/** A mean with its percentile bootstrap interval. */
+export interface BootstrapInterval {
+  mean: number;
+  low: number;
+  high: number;
+  level: number;
+  resamples: number;
+}
+
+/**
+ * The mean of `values` and a percentile bootstrap interval for it: `resamples` means of n values
+ * drawn with replacement, cut at (1 - level) / 2 and (1 + level) / 2. For a paired comparison of
+ * two models, pass the per-user differences (same users in the same order).
+ * @throws {RangeError} for no values, a non-finite value, or bad options.
+ */
+export function bootstrapMean(values: ArrayLike<number>, options: BootstrapOptions = {}): BootstrapInterval {
+  const resamples = options.resamples ?? 2000;
+  const level = options.level ?? 0.95;
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`options.resamples must be a positive integer (got ${resamples})`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`options.level must be in (0, 1) (got ${level})`);
+  const n = values.length;
+  if (n === 0) throw new RangeError('bootstrapMean needs at least one value');
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) throw new RangeError(`value ${i} is ${v}: bootstrapMean needs finite values`);
+    sum += v;
+  }
+  const rng = new Rng(seed);
+  const means = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += values[rng.int(n)];
+    means[r] = s / n;
+  }
+  means.sort();
+  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))];
+  return { mean: sum / n, low: at((1 - level) / 2), high: at((1 + level) / 2), level, resamples };
+}
