@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Csr } from '../src/kernels/types.js';
 import { Rng } from '../src/random.js';
 import { alsHalfStep, alsHalfStepBatched, gram, type AlsSettings } from '../src/transfer/als.js';
-import { initTensorflow, type Tf } from '../src/transfer/tf.js';
+import { initTensorflow, matMul2d, type Tf } from '../src/transfer/tf.js';
 
 let tf: Tf;
 beforeAll(async () => {
@@ -65,5 +65,29 @@ describe('ALS building blocks', () => {
       for (let t = 0; t < a.length; t++) expect(b[t]).toBeCloseTo(a[t], 3);
       for (let u = 0; u < 30; u += 2) if (r.indptr[u + 1] === r.indptr[u]) expect(Array.from(b.subarray(u * d, (u + 1) * d)).every((v) => v === 0)).toBe(true);
     }
+  });
+});
+
+describe('matMul2d', () => {
+  it('equals tf.matMul in value and gradients, with and without a transposed right operand, and leaks no tensors', () => {
+    const rng = Rng.derive(9, 'mm');
+    const rand = (r: number, c: number) => tf.tensor2d(Float32Array.from({ length: r * c }, () => rng.normal()), [r, c]);
+    const a = rand(5, 7);
+    const b = rand(7, 3);
+    const bt = rand(3, 7);
+    const before = tf.memory().numTensors;
+    for (const [right, tb] of [[b, false], [bt, true]] as const) {
+      const ours = tf.tidy(() => {
+        const g = tf.grads((x, y) => tf.sum(tf.square(matMul2d(tf, x, y, tb))))([a, right]);
+        return [matMul2d(tf, a, right, tb), ...g].map((t) => Array.from(t.dataSync()));
+      });
+      const ref = tf.tidy(() => {
+        const g = tf.grads((x, y) => tf.sum(tf.square(tf.matMul(x as never, y as never, false, tb))))([a, right]);
+        return [tf.matMul(a, right, false, tb), ...g].map((t) => Array.from(t.dataSync()));
+      });
+      ours.forEach((v, i) => v.forEach((x, j) => expect(x).toBeCloseTo(ref[i][j], 3)));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, b, bt]);
   });
 });

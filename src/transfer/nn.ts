@@ -4,7 +4,7 @@
  * initialisation and our own seeded shuffling. Every tensor is created inside `tf.tidy` or disposed.
  */
 import { Rng } from '../random.js';
-import type { Tf } from './tf.js';
+import { matMul2d, type Tf } from './tf.js';
 
 /** One dense layer, `out = act(in W + b)`, W row-major `nIn x nOut`. */
 export interface Dense {
@@ -123,9 +123,9 @@ export function trainMlp(
           const xt = tf.tensor2d(xb.subarray(0, m * nIn), [m, nIn]);
           const yt = tf.tensor2d(yb.subarray(0, m * nOut), [m, nOut]);
           const f = () => {
-            let h = tf.add(tf.matMul(xt, w1), b1);
+            let h = tf.add(matMul2d(tf, xt, w1), b1);
             h = act === 'tanh' ? tf.tanh(h) : act === 'relu' ? tf.relu(h) : h;
-            const pred = tf.add(tf.matMul(h, w2), b2);
+            const pred = tf.add(matMul2d(tf, h, w2), b2);
             let l = tf.mean(tf.squaredDifference(pred, yt));
             if (o.l2 > 0) l = tf.add(l, tf.mul(o.l2, tf.add(tf.sum(tf.square(w1)), tf.sum(tf.square(w2)))));
             return l as ReturnType<Tf['scalar']>;

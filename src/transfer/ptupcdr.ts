@@ -18,7 +18,7 @@ import { Rng } from '../random.js';
 import { nonNegative, positive, positiveInt, validNdcg, type DomainFactors } from './common.js';
 import { asFitError, CrossDomainModel, f32Section, type CrossDomainOptions, type PairContext, type PairMapping } from './cross.js';
 import { ridge } from './linalg.js';
-import type { Tf } from './tf.js';
+import { matMul2d, type Tf } from './tf.js';
 
 /** Options of `Ptupcdr`. */
 export interface PtupcdrOptions extends CrossDomainOptions {
@@ -282,16 +282,16 @@ export class Ptupcdr extends CrossDomainModel {
             const vc = tf.gather(vtT, candT); // C x dt
             const f = () => {
               const e = tf.gather(esT, histT); // B x len x ds
-              const att = tf.reshape(tf.matMul(tf.tanh(tf.add(tf.matMul(tf.reshape(e, [B * len, ds]), vars.wa as never), vars.ba)), vars.va as never), [B, len]);
+              const att = tf.reshape(matMul2d(tf, tf.tanh(tf.add(matMul2d(tf, tf.reshape(e, [B * len, ds]), vars.wa), vars.ba)), vars.va), [B, len]);
               const alpha = tf.softmax(tf.add(att, tf.mul(tf.sub(maskT, 1), 1e9)));
               const p = tf.sum(tf.mul(tf.expandDims(alpha, 2), e), 1); // B x ds
-              const z = tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(p, vars.m1 as never), vars.b1)), vars.m2 as never), vars.b2); // B x nOut
+              const z = tf.add(matMul2d(tf, tf.relu(tf.add(matMul2d(tf, p, vars.m1), vars.b1)), vars.m2), vars.b2); // B x nOut
               const a = tf.reshape(tf.slice(z, [0, 0], [B, ds * r]), [B, ds, r]);
               const bm = tf.reshape(tf.slice(z, [0, ds * r], [B, r * dt]), [B, r, dt]);
               const xr = tf.reshape(xsT, [B, 1, ds]);
               const personal = tf.reshape(tf.matMul(tf.matMul(xr, a), bm), [B, dt]);
-              const xt = tf.add(tf.add(tf.matMul(xsT, vars.w0 as never), vars.c0), personal);
-              const logits = tf.add(tf.matMul(xt, vc, false, true), tf.gather(vars.bias, candT));
+              const xt = tf.add(tf.add(matMul2d(tf, xsT, vars.w0), vars.c0), personal);
+              const logits = tf.add(matMul2d(tf, xt, vc, true), tf.gather(vars.bias, candT));
               const ce = tf.neg(tf.mean(tf.sum(tf.mul(yT, tf.logSoftmax(logits)), 1)));
               const reg = tf.mul(this.opts.l2, tf.add(tf.add(tf.sum(tf.square(vars.m2)), tf.sum(tf.square(vars.m1))), tf.sum(tf.square(tf.sub(vars.w0, w0Init)))));
               return tf.add(ce, reg) as ReturnType<Tf['scalar']>;
