@@ -23,7 +23,7 @@ export interface EmcdrOptions extends CrossDomainOptions {
   mapping?: MappingKind | 'auto';
   /** Ridge strength of the linear map (the intercept is not penalised). @default 10 */
   ridge?: number;
-  /** Ridge strengths tried on validation data. @default [1, 10, 100, 1000] */
+  /** Ridge strengths tried on validation data (equal scores keep the stronger ridge). @default [1, 10, 100, 1000] */
   ridgeGrid?: readonly number[];
   /** Hidden units of the MLP map. @default 2 * factors */
   hidden?: number;
@@ -121,9 +121,16 @@ export class Emcdr extends CrossDomainModel {
         bestName = name;
       }
     };
-    if (this.opts.mapping !== 'mlp') for (const mu of this.opts.ridgeGrid) {
-      const m = linear(mu);
-      consider(`linear@ridge=${mu}`, m, score(m));
+    if (this.opts.mapping !== 'mlp') {
+      // Strongest ridge first, so that equal scores keep the stronger ridge (the simpler map), as
+      // PTUPCDR's start does; the report lists the grid in the order given.
+      const order = [...this.opts.ridgeGrid].sort((a, b) => b - a);
+      const scored = new Map(order.map((mu) => {
+        const m = linear(mu);
+        return [mu, { m, s: score(m) }] as const;
+      }));
+      for (const mu of this.opts.ridgeGrid) validation[`linear@ridge=${mu}`] = scored.get(mu)!.s;
+      for (const mu of order) consider(`linear@ridge=${mu}`, scored.get(mu)!.m, scored.get(mu)!.s);
     }
     let curve: Array<{ epoch: number; score: number }> | undefined;
     if (this.opts.mapping !== 'linear') {
