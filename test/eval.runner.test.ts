@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../src/random.js';
 import { bootstrapMean, Dataset, DataError, evaluate, parseEvents, Popularity, RandomModel } from '../src/index.js';
 
 // Item i3 is the most popular, then i2, then i1.
@@ -59,7 +60,8 @@ describe('evaluate', () => {
 describe('evaluate with perUser', () => {
   it('returns each user\'s values per segment, in ascending user order, averaging to the metrics', async () => {
     const test = parseEvents('user,item,domain\nz,i2,d\na,i1,d\nb,i1,d\n', { vocab: train.vocab, label: 'test.csv' });
-    const r = await evaluate(data, test, [new Popularity()], { ks: [1, 2], perUser: true });
+    // batchSize 2: the users span two ranking batches, so the per-user offsets are exercised.
+    const r = await evaluate(data, test, [new Popularity()], { ks: [1, 2], perUser: true, batchSize: 2 });
     for (const res of r.results) {
       const p = res.perUser!;
       expect(p.users.length).toBe(res.users);
@@ -93,9 +95,28 @@ describe('bootstrapMean', () => {
     expect((a.high - a.low) / 2).toBeGreaterThan(0.8 * 1.96 * sd / Math.sqrt(200));
     expect((a.high - a.low) / 2).toBeLessThan(1.2 * 1.96 * sd / Math.sqrt(200));
     expect(bootstrapMean(values, { seed: 3 })).toEqual(a);
+    // Symmetric cut: 2.5% of the 2,000 resampled means (50) on each side.
+    expect(a.resamples).toBe(2000);
     expect(bootstrapMean(values, { seed: 4 })).not.toEqual(a);
     expect(bootstrapMean([0.25, 0.25, 0.25], { resamples: 50 })).toEqual({ mean: 0.25, low: 0.25, high: 0.25, level: 0.95, resamples: 50 });
     const narrow = bootstrapMean(values, { seed: 3, level: 0.5 });
+    // Re-draw the resampled means with the same generator and check the cut positions.
+    const spread = Float64Array.from({ length: 60 }, (_, i) => ((i * 37) % 60) / 60 + i * 1e-7); // distinct resampled means
+    for (const [level, resamples] of [[0.95, 2000], [0.9, 1000], [0.5, 7]] as const) {
+      const r = new Rng(3);
+      const means: number[] = [];
+      for (let k = 0; k < resamples; k++) {
+        let t = 0;
+        for (let i = 0; i < spread.length; i++) t += spread[r.int(spread.length)];
+        means.push(t / spread.length);
+      }
+      means.sort((x, y) => x - y);
+      const b = bootstrapMean(spread, { seed: 3, level, resamples });
+      // The same number of sorted means below low's position as above high's.
+      const tail = Math.floor(((1 - level) / 2) * resamples + 1e-9);
+      expect(b.low).toBe(means[tail]);
+      expect(b.high).toBe(means[resamples - 1 - tail]);
+    }
     expect(narrow.low).toBeGreaterThanOrEqual(a.low);
     expect(narrow.high).toBeLessThanOrEqual(a.high);
   });

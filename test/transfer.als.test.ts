@@ -16,6 +16,13 @@ function factors(rows: number, d: number, rng: Rng): Float32Array {
   return y;
 }
 
+/** Like `factors`, and some cells of the non-zero rows are +0 or -0 too. */
+function factorsWithZeros(rows: number, d: number, rng: Rng): Float32Array {
+  const y = factors(rows, d, rng);
+  for (let t = 0; t < y.length; t++) if (rng.next() < 0.2) y[t] = rng.next() < 0.5 ? 0 : -0;
+  return y;
+}
+
 /** The plain definition: every row's outer product added in row order, in f64. */
 function naiveGram(y: Float32Array, d: number, reg: number): Float64Array {
   const g = new Float64Array(d * d);
@@ -43,50 +50,82 @@ function randomCsr(nRows: number, nCols: number, rng: Rng): Csr {
 describe('ALS building blocks', () => {
   it('gram is bit-identical to the row-order f64 sum, with zero rows and any row count', () => {
     const rng = Rng.derive(3, 'gram');
-    for (const [rows, d] of [[0, 4], [1, 3], [5, 8], [13, 7], [40, 16]]) {
-      const y = factors(rows, d, rng);
+    for (const [rows, d] of [[0, 4], [1, 3], [5, 8], [13, 7], [40, 16], [41, 9]]) {
+      const y = factorsWithZeros(rows, d, rng);
       expect(Array.from(gram(y, d, 0.25))).toEqual(Array.from(naiveGram(y, d, 0.25)));
     }
   });
 
-  it('the batched half-step matches the row-by-row reference, and leaves empty zero rows at zero', () => {
+  it('the batched half-step matches the row-by-row reference, with and without rows left out', () => {
     const rng = Rng.derive(5, 'als');
     const d = 6;
     const s: AlsSettings = { factors: d, regularization: 0.1, alpha: 10, cgSteps: 3 };
-    for (let trial = 0; trial < 5; trial++) {
+    for (let trial = 0; trial < 6; trial++) {
       const r = randomCsr(30, 12, rng);
       const y = factors(12, d, rng);
       const start = factors(30, d, rng);
-      for (let u = 0; u < 30; u++) if (r.indptr[u + 1] === r.indptr[u] && u % 2 === 0) start.fill(0, u * d, (u + 1) * d);
+      // Empty rows are u % 4 == 2; half of them start at zero (left out), half do not (kept and solved).
+      // Trial 0 keeps every row, so the path without compaction is compared too.
+      if (trial > 0) for (let u = 2; u < 30; u += 8) start.fill(0, u * d, (u + 1) * d);
       const a = start.slice();
       const b = start.slice();
       alsHalfStep(a, y, r, s);
       alsHalfStepBatched(tf, b, y, r, s);
       for (let t = 0; t < a.length; t++) expect(b[t]).toBeCloseTo(a[t], 3);
-      for (let u = 0; u < 30; u += 2) if (r.indptr[u + 1] === r.indptr[u]) expect(Array.from(b.subarray(u * d, (u + 1) * d)).every((v) => v === 0)).toBe(true);
+      let solvedEmpty = 0;
+      for (let u = 2; u < 30; u += 4) {
+        const row = Array.from(b.subarray(u * d, (u + 1) * d));
+        const was = Array.from(start.subarray(u * d, (u + 1) * d));
+        if (was.every((v) => v === 0)) expect(row.every((v) => v === 0)).toBe(true);
+        else {
+          expect(row.some((v, k) => v !== was[k])).toBe(true); // an empty row with factors is solved (shrinks)
+          solvedEmpty++;
+        }
+      }
+      expect(solvedEmpty).toBeGreaterThan(0);
     }
   });
 });
 
 describe('matMul2d', () => {
-  it('equals tf.matMul in value and gradients, with and without a transposed right operand, and leaks no tensors', () => {
+  it('equals tf.matMul in value and gradients for every option, and leaks no tensors', () => {
     const rng = Rng.derive(9, 'mm');
     const rand = (r: number, c: number) => tf.tensor2d(Float32Array.from({ length: r * c }, () => rng.normal()), [r, c]);
     const a = rand(5, 7);
     const b = rand(7, 3);
     const bt = rand(3, 7);
     const before = tf.memory().numTensors;
-    for (const [right, tb] of [[b, false], [bt, true]] as const) {
-      const ours = tf.tidy(() => {
-        const g = tf.grads((x, y) => tf.sum(tf.square(matMul2d(tf, x, y, tb))))([a, right]);
-        return [matMul2d(tf, a, right, tb), ...g].map((t) => Array.from(t.dataSync()));
-      });
+    for (const [right, transposeB] of [[b, false], [bt, true]] as const) {
       const ref = tf.tidy(() => {
-        const g = tf.grads((x, y) => tf.sum(tf.square(tf.matMul(x as never, y as never, false, tb))))([a, right]);
-        return [tf.matMul(a, right, false, tb), ...g].map((t) => Array.from(t.dataSync()));
+        const g = tf.grads((x, y) => tf.sum(tf.square(tf.matMul(x as never, y as never, false, transposeB))))([a, right]);
+        return [tf.matMul(a, right, false, transposeB), ...g].map((t) => Array.from(t.dataSync()));
       });
-      ours.forEach((v, i) => v.forEach((x, j) => expect(x).toBeCloseTo(ref[i][j], 3)));
+      const same = (got: number[], want: number[]) => {
+        expect(got.length).toBe(want.length);
+        got.forEach((x, j) => expect(x).toBeCloseTo(want[j], 3));
+      };
+      for (const constant of [undefined, 'a', 'b'] as const) {
+        const ours = tf.tidy(() => {
+          const value = Array.from(matMul2d(tf, a, right, { transposeB, constant }).dataSync());
+          // Gradient with respect to the non-constant operand(s) only.
+          // A constant made inside the differentiated function, as in PTUPCDR's forward pass: it is
+          // disposed before the backward pass unless matMul2d keeps it.
+          const f = (x: ReturnType<Tf['tensor']>, y: ReturnType<Tf['tensor']>) => {
+            const xa = constant === 'a' ? tf.mul(x, 1) : x;
+            const yb = constant === 'b' ? tf.mul(y, 1) : y;
+            return tf.sum(tf.square(matMul2d(tf, xa, yb, { transposeB, constant })));
+          };
+          const ga = constant === 'a' ? undefined : Array.from(tf.grad((x) => f(x, right))(a).dataSync());
+          const gb = constant === 'b' ? undefined : Array.from(tf.grad((y) => f(a, y))(right).dataSync());
+          return { value, ga, gb };
+        });
+        same(ours.value, ref[0]);
+        if (ours.ga) same(ours.ga, ref[1]);
+        if (ours.gb) same(ours.gb, ref[2]);
+      }
     }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => tf.tidy(() => matMul2d(tf, tf.zeros([2, 2, 2]), b))).toThrow(new RangeError('matMul2d needs 2-D operands (got ranks 3 and 2)'));
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([a, b, bt]);
   });

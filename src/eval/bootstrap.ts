@@ -26,7 +26,8 @@ export interface BootstrapInterval {
 
 /**
  * The mean of `values` and a percentile bootstrap interval for it: `resamples` means of n values
- * drawn with replacement, cut at (1 - level) / 2 and (1 + level) / 2. For a paired comparison of
+ * drawn with replacement, sorted, and cut so that floor((1 - level) / 2 * resamples) of them lie
+ * below the interval and as many above. For a paired comparison of
  * two models, pass the per-user differences (same users in the same order).
  * @throws {RangeError} for no values, a non-finite value, or bad options.
  */
@@ -52,6 +53,7 @@ export function bootstrapMean(values: ArrayLike<number>, options: BootstrapOptio
     means[r] = s / n;
   }
   means.sort();
-  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))];
-  return { mean: sum / n, low: at((1 - level) / 2), high: at((1 + level) / 2), level, resamples };
+  // As many resampled means strictly below `low` as strictly above `high` (by position).
+  const tail = Math.min(Math.floor(((1 - level) / 2) * resamples + 1e-9), Math.floor((resamples - 1) / 2));
+  return { mean: sum / n, low: means[tail], high: means[resamples - 1 - tail], level, resamples };
 }

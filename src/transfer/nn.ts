@@ -123,7 +123,7 @@ export function trainMlp(
           const xt = tf.tensor2d(xb.subarray(0, m * nIn), [m, nIn]);
           const yt = tf.tensor2d(yb.subarray(0, m * nOut), [m, nOut]);
           const f = () => {
-            let h = tf.add(matMul2d(tf, xt, w1), b1);
+            let h = tf.add(matMul2d(tf, xt, w1, { constant: 'a' }), b1);
             h = act === 'tanh' ? tf.tanh(h) : act === 'relu' ? tf.relu(h) : h;
             const pred = tf.add(matMul2d(tf, h, w2), b2);
             let l = tf.mean(tf.squaredDifference(pred, yt));

@@ -282,7 +282,7 @@ export class Ptupcdr extends CrossDomainModel {
             const vc = tf.gather(vtT, candT); // C x dt
             const f = () => {
               const e = tf.gather(esT, histT); // B x len x ds
-              const att = tf.reshape(matMul2d(tf, tf.tanh(tf.add(matMul2d(tf, tf.reshape(e, [B * len, ds]), vars.wa), vars.ba)), vars.va), [B, len]);
+              const att = tf.reshape(matMul2d(tf, tf.tanh(tf.add(matMul2d(tf, tf.reshape(e, [B * len, ds]), vars.wa, { constant: 'a' }), vars.ba)), vars.va), [B, len]);
               const alpha = tf.softmax(tf.add(att, tf.mul(tf.sub(maskT, 1), 1e9)));
               const p = tf.sum(tf.mul(tf.expandDims(alpha, 2), e), 1); // B x ds
               const z = tf.add(matMul2d(tf, tf.relu(tf.add(matMul2d(tf, p, vars.m1), vars.b1)), vars.m2), vars.b2); // B x nOut
@@ -290,8 +290,8 @@ export class Ptupcdr extends CrossDomainModel {
               const bm = tf.reshape(tf.slice(z, [0, ds * r], [B, r * dt]), [B, r, dt]);
               const xr = tf.reshape(xsT, [B, 1, ds]);
               const personal = tf.reshape(tf.matMul(tf.matMul(xr, a), bm), [B, dt]);
-              const xt = tf.add(tf.add(matMul2d(tf, xsT, vars.w0), vars.c0), personal);
-              const logits = tf.add(matMul2d(tf, xt, vc, true), tf.gather(vars.bias, candT));
+              const xt = tf.add(tf.add(matMul2d(tf, xsT, vars.w0, { constant: 'a' }), vars.c0), personal);
+              const logits = tf.add(matMul2d(tf, xt, vc, { transposeB: true, constant: 'b' }), tf.gather(vars.bias, candT));
               const ce = tf.neg(tf.mean(tf.sum(tf.mul(yT, tf.logSoftmax(logits)), 1)));
               const reg = tf.mul(this.opts.l2, tf.add(tf.add(tf.sum(tf.square(vars.m2)), tf.sum(tf.square(vars.m1))), tf.sum(tf.square(tf.sub(vars.w0, w0Init)))));
               return tf.add(ce, reg) as ReturnType<Tf['scalar']>;

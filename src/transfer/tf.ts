@@ -50,14 +50,50 @@ export function initTensorflow(): Promise<Tf> {
 type MatMul2d = (a: TF.Tensor, b: TF.Tensor) => TF.Tensor2D;
 let plainMatMul: { tf: Tf; f: MatMul2d } | undefined;
 
+/** Options of `matMul2d`. */
+export interface MatMul2dOptions {
+  /** Multiply by `b` transposed. @default false */
+  transposeB?: boolean;
+  /** An operand that needs no gradient (data, not weights): its gradient product is skipped. */
+  constant?: 'a' | 'b';
+}
+
 /**
  * `a x b` (or `a x b^T`) for 2-D tensors, differentiable, with every product of the forward and
  * the backward pass on untransposed operands. On the wasm backend a product with a transposed
  * operand (what tfjs's own gradient of matMul uses) is 7 to 15 times slower than an explicit
  * transpose followed by a plain product (256 x 256 operands, this machine), so training through
  * this helper is several times faster than through `tf.matMul`; values agree to float32 rounding.
+ * @throws {RangeError} when an operand is not 2-D.
  */
-export function matMul2d(tf: Tf, a: TF.Tensor, b: TF.Tensor, transposeB = false): TF.Tensor2D {
+export function matMul2d(tf: Tf, a: TF.Tensor, b: TF.Tensor, options: MatMul2dOptions = {}): TF.Tensor2D {
+  if (a.rank !== 2 || b.rank !== 2) throw new RangeError(`matMul2d needs 2-D operands (got ranks ${a.rank} and ${b.rank})`);
+  const right = (options.transposeB ? tf.transpose(b) : b) as TF.Tensor2D;
+  const left = a as TF.Tensor2D;
+  if (options.constant === 'a') {
+    // The constant goes through `save`: a tensor made inside the caller's forward pass is disposed
+    // before the backward pass unless saved.
+    const f = tf.customGrad((y, save) => {
+      (save as TF.GradSaveFunc)([left]);
+      return {
+        value: tf.matMul(left, y as TF.Tensor2D),
+        gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => [tf.matMul(tf.transpose(saved[0] as TF.Tensor2D), dy as TF.Tensor2D)],
+      };
+    }) as unknown as (y: TF.Tensor) => TF.Tensor2D;
+    return f(right);
+  }
+  if (options.constant === 'b') {
+    // d(a b')/da = dy b'^T, and b'^T is b itself when b' = b^T.
+    const f = tf.customGrad((x, save) => {
+      const rt = (options.transposeB ? b : tf.transpose(right)) as TF.Tensor2D;
+      (save as TF.GradSaveFunc)([rt]);
+      return {
+        value: tf.matMul(x as TF.Tensor2D, right),
+        gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => [tf.matMul(dy as TF.Tensor2D, saved[0] as TF.Tensor2D)],
+      };
+    }) as unknown as (x: TF.Tensor) => TF.Tensor2D;
+    return f(left);
+  }
   if (plainMatMul?.tf !== tf) {
     const f = tf.customGrad((x, y, save) => {
       const xt = x as TF.Tensor2D;
@@ -70,7 +106,7 @@ export function matMul2d(tf: Tf, a: TF.Tensor, b: TF.Tensor, transposeB = false)
     }) as unknown as MatMul2d;
     plainMatMul = { tf, f };
   }
-  return plainMatMul.f(a, transposeB ? tf.transpose(b as TF.Tensor2D) : b);
+  return plainMatMul.f(left, right);
 }
 
 /** Minimal view of the wasm backend used by the kernel below. */
