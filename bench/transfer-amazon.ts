@@ -7,7 +7,9 @@
  * so far; at the end, paired bootstrap intervals of the NDCG@10 differences between the models and
  * where 1.5x the reference EMCDR of ../shared/data/README.md falls.
  *
- *   npx tsx bench/transfer-amazon.ts [--models popularity,mf,emcdr,ptupcdr] [--factors 128] [--iterations 6]
+ *   npx tsx bench/transfer-amazon.ts [--models popularity,mf,emcdr,ptupcdr] [--factors 128] [--iterations 6] [--coupling 1]
+ *
+ * `--coupling W` sets emcdr's and ptupcdr's `coupling: { weight: W }` (off by default).
  */
 import { bootstrapMean, Dataset, evaluate, loadEvents, Popularity, type IndexModel } from '../src/index.js';
 import { Emcdr, Mf, Ptupcdr } from '../src/transfer/index.js';
@@ -22,6 +24,7 @@ const models = arg('models', 'popularity,mf,emcdr,ptupcdr').split(',');
 const factors = Number(arg('factors', '128'));
 const iterations = Number(arg('iterations', '6'));
 const seed = Number(arg('seed', '0'));
+const couplingWeight = Number(arg('coupling', '0'));
 
 const train = await loadEvents(`${dir}/train.csv`);
 const valid = await loadEvents(`${dir}/valid.csv`, { vocab: train.vocab });
@@ -30,6 +33,7 @@ const data = Dataset.fromEvents(train);
 console.log(`data: train ${train.length} valid ${valid.length} test ${test.length} rows; users ${data.nUsers}; items ${data.vocab.domains.list().map((d, i) => `${d}=${data.nItems(i)}`).join(' ')}`);
 
 const mfOpts = { seed, factors, iterations };
+const crossOpts = couplingWeight > 0 ? { ...mfOpts, coupling: { weight: couplingWeight } } : mfOpts;
 /** Reference EMCDR NDCG@10 on the cold test users (../shared/data/README.md), by target domain. */
 const referenceEmcdr: Record<string, number> = { toys: 0.0138, videogames: 0.0355 };
 const ci = (v: Float64Array) => {
@@ -39,7 +43,7 @@ const ci = (v: Float64Array) => {
 const ndcgByModel = new Map<string, Map<string, Float64Array>>();
 for (const name of models) {
   const model: IndexModel & { choices?: () => unknown; lastFitStats?: Record<string, unknown> } =
-    name === 'popularity' ? new Popularity({ seed }) : name === 'mf' ? new Mf(mfOpts) : name === 'emcdr' ? new Emcdr(mfOpts) : new Ptupcdr(mfOpts);
+    name === 'popularity' ? new Popularity({ seed }) : name === 'mf' ? new Mf(mfOpts) : name === 'emcdr' ? new Emcdr(crossOpts) : new Ptupcdr(crossOpts);
   const report = await evaluate(data, test, [model], { valid, seed, perUser: true });
   const rss = process.resourceUsage().maxRSS / 1024;
   for (const r of report.results.filter((x) => x.segment === 'cold')) {

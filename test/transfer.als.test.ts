@@ -87,6 +87,61 @@ describe('ALS building blocks', () => {
   });
 });
 
+describe('ALS row prior', () => {
+  /** Dense solve of (Y^T C_u Y + (reg + w) I) x = Y^T C_u p_u + w prior, by Gaussian elimination. */
+  function exactRow(y: Float32Array, d: number, idx: ArrayLike<number>, alpha: number, reg: number, w: number, prior: ArrayLike<number>): number[] {
+    const a = Array.from({ length: d }, () => new Float64Array(d + 1));
+    for (let i = 0; i < y.length / d; i++) for (let p = 0; p < d; p++) for (let q = 0; q < d; q++) a[p][q] += y[i * d + p] * y[i * d + q];
+    for (let t = 0; t < idx.length; t++) {
+      const o = idx[t] * d;
+      for (let p = 0; p < d; p++) {
+        for (let q = 0; q < d; q++) a[p][q] += alpha * y[o + p] * y[o + q];
+        a[p][d] += (1 + alpha) * y[o + p];
+      }
+    }
+    for (let p = 0; p < d; p++) {
+      a[p][p] += reg + w;
+      a[p][d] += w * prior[p];
+    }
+    for (let c = 0; c < d; c++) {
+      for (let r = c + 1; r < d; r++) {
+        const f = a[r][c] / a[c][c];
+        for (let k = c; k <= d; k++) a[r][k] -= f * a[c][k];
+      }
+    }
+    const x = new Array<number>(d).fill(0);
+    for (let r = d - 1; r >= 0; r--) {
+      let t = a[r][d];
+      for (let k = r + 1; k < d; k++) t -= a[r][k] * x[k];
+      x[r] = t / a[r][r];
+    }
+    return x;
+  }
+
+  it('solves each row with its prior exactly (enough CG steps), rows without a prior as plain ALS', () => {
+    const rng = Rng.derive(11, 'prior');
+    const d = 5;
+    const s: AlsSettings = { factors: d, regularization: 0.3, alpha: 4, cgSteps: 40 };
+    const r = randomCsr(16, 9, rng);
+    const y = factors(9, d, rng);
+    const values = factors(16, d, rng);
+    const has = Uint8Array.from({ length: 16 }, (_, u) => (u % 3 === 0 ? 1 : 0)); // includes u=6, a row with no entries
+    for (const w of [0.5, 20]) {
+      const x = new Float32Array(16 * d);
+      alsHalfStepBatched(tf, x, y, r, s, { weight: w, has, values });
+      for (let u = 0; u < 16; u++) {
+        const idx = r.indices.subarray(r.indptr[u], r.indptr[u + 1]);
+        const want = has[u] ? exactRow(y, d, idx, s.alpha, s.regularization, w, values.subarray(u * d, (u + 1) * d)) : exactRow(y, d, idx, s.alpha, s.regularization, 0, new Float32Array(d));
+        for (let a = 0; a < d; a++) expect(x[u * d + a]).toBeCloseTo(want[a], 3);
+      }
+    }
+    // A strong prior pins the row to it.
+    const x = new Float32Array(16 * d);
+    alsHalfStepBatched(tf, x, y, r, s, { weight: 1e5, has, values });
+    for (let a = 0; a < d; a++) expect(x[3 * d + a]).toBeCloseTo(values[3 * d + a], 2);
+  });
+});
+
 describe('matMul2d', () => {
   it('equals tf.matMul in value and gradients for every option, and leaks no tensors', () => {
     const rng = Rng.derive(9, 'mm');

@@ -109,6 +109,55 @@ describe('emcdr mapping choice', () => {
   });
 });
 
+describe('coupled target factors (options.coupling)', () => {
+  const scores = (m: Recommender) => users.map((u) => Array.from(m.recommend(u, { k: 6 }).scores));
+
+  it('weight 0 is the same as no coupling; weight 1 changes the factors, deterministically, and leaves the shared plain factors alone', async () => {
+    const data = twoDomains().data;
+    const fit = async (o: object) => {
+      const m = new Emcdr({ ...small, domain: 'tgt', epochs: 10, ...o });
+      await m.fit(data, { valid: validFor(data) });
+      return m;
+    };
+    const plain = await fit({});
+    const zero = await fit({ coupling: { weight: 0 } });
+    expect(scores(zero)).toEqual(scores(plain));
+    const coupled = await fit({ coupling: { weight: 1, rounds: 3 } });
+    expect(scores(coupled)).not.toEqual(scores(plain));
+    expect(coupled.lastFitStats.coupling).toEqual({ weight: 1, rounds: 3, ridge: 100 });
+    // Same data and settings again (the cache is keyed by them), and a fresh dataset (recomputed): same scores.
+    expect(scores(await fit({ coupling: { weight: 1, rounds: 3 } }))).toEqual(scores(coupled));
+    const fresh = twoDomains().data;
+    const again = new Emcdr({ ...small, domain: 'tgt', epochs: 10, coupling: { weight: 1, rounds: 3 } });
+    await again.fit(fresh, { valid: validFor(fresh) });
+    expect(scores(again)).toEqual(scores(coupled));
+    // The plain factors shared through the cache were not modified by the coupled fit.
+    expect(scores(await fit({}))).toEqual(scores(plain));
+    // Cold users still reach their source-side neighbours' items.
+    expect(coupled.recommend('cold-a', { k: 1 }).items[0]).toBe('t0');
+    expect(coupled.recommend('cold-b', { k: 1 }).items[0]).toBe('t1');
+    await Promise.all([plain, zero, coupled, again].map((m) => m.close()));
+  });
+
+  it('a coupled model saves and loads to identical scores', async () => {
+    const data = twoDomains().data;
+    const m = new Ptupcdr({ ...small, domain: 'tgt', epochs: 2, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2, coupling: { weight: 2 } });
+    await m.fit(data, { valid: validFor(data) });
+    const p = join(dir, 'coupled.migrec');
+    await m.save(p);
+    const back = await Ptupcdr.load(p);
+    expect(users.map((u) => Array.from(back.recommend(u, { k: 6, domain: 'tgt' }).scores))).toEqual(scores(m));
+    await Promise.all([m.close(), back.close()]);
+  });
+
+  it('refuses bad coupling options', () => {
+    expect(() => new Emcdr({ coupling: { weight: -1 } })).toThrow(new RangeError('options.coupling.weight must be a finite number >= 0 (got -1)'));
+    expect(() => new Emcdr({ coupling: { weight: 1, rounds: 0 } })).toThrow(RangeError);
+    expect(() => new Ptupcdr({ coupling: { weight: Number.NaN } })).toThrow(RangeError);
+    expect(() => new Emcdr({ coupling: 1 as never })).toThrow(new TypeError('options.coupling must be an object { weight, rounds?, ridge? }'));
+  });
+});
+
 describe('ptupcdr start', () => {
   it('starts from the ridge strength that scores best on valid (reported), or the given one', async () => {
     const { data } = twoDomains();

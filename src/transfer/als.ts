@@ -105,12 +105,12 @@ export function alsHalfStep(x: Float32Array, y: Float32Array, r: Csr, s: AlsSett
  * `alsHalfStep`. Rows with no entries and zero factors (users absent from the domain) have nothing
  * to solve and are left out of the products.
  */
-export function alsHalfStepBatched(tf: Tf, x: Float32Array, y: Float32Array, r: Csr, s: AlsSettings): void {
+export function alsHalfStepBatched(tf: Tf, x: Float32Array, y: Float32Array, r: Csr, s: AlsSettings, prior?: RowPrior): void {
   const d = s.factors;
   if (r.nRows === 0) return;
   const active: number[] = [];
   for (let u = 0; u < r.nRows; u++) {
-    if (r.indptr[u + 1] > r.indptr[u]) active.push(u);
+    if (r.indptr[u + 1] > r.indptr[u] || (prior && prior.has[u])) active.push(u);
     else for (let a = 0; a < d; a++) if (x[u * d + a] !== 0) {
       active.push(u);
       break;
@@ -118,23 +118,39 @@ export function alsHalfStepBatched(tf: Tf, x: Float32Array, y: Float32Array, r: 
   }
   if (active.length === 0) return;
   if (active.length === r.nRows) {
-    cgRows(tf, x, y, r.indptr.subarray(0, r.nRows), r.indptr.subarray(1), r, s);
+    cgRows(tf, x, y, r.indptr.subarray(0, r.nRows), r.indptr.subarray(1), r, s, prior);
     return;
   }
   const xc = new Float32Array(active.length * d);
   const starts = new Uint32Array(active.length);
   const ends = new Uint32Array(active.length);
+  const pc = prior ? { weight: prior.weight, has: new Uint8Array(active.length), values: new Float32Array(active.length * d) } : undefined;
   active.forEach((u, q) => {
     xc.set(x.subarray(u * d, (u + 1) * d), q * d);
     starts[q] = r.indptr[u];
     ends[q] = r.indptr[u + 1];
+    if (pc && prior!.has[u]) {
+      pc.has[q] = 1;
+      pc.values.set(prior!.values.subarray(u * d, (u + 1) * d), q * d);
+    }
   });
-  cgRows(tf, xc, y, starts, ends, r, s);
+  cgRows(tf, xc, y, starts, ends, r, s, pc);
   active.forEach((u, q) => x.set(xc.subarray(q * d, (q + 1) * d), u * d));
 }
 
+/**
+ * A Gaussian prior on some rows: row u with `has[u]` minimises the ALS objective plus
+ * `weight * |x_u - values_u|^2`, i.e. solves (A_u + weight I) x = b_u + weight * values_u.
+ */
+export interface RowPrior {
+  weight: number;
+  has: ArrayLike<number>;
+  /** `nRows x d`, read only where `has` is set. */
+  values: Float32Array;
+}
+
 /** The lock-step CG of `alsHalfStepBatched` over rows whose entries are r[starts[q]..ends[q]). */
-function cgRows(tf: Tf, x: Float32Array, y: Float32Array, starts: Uint32Array, ends: Uint32Array, r: Csr, s: AlsSettings): void {
+function cgRows(tf: Tf, x: Float32Array, y: Float32Array, starts: Uint32Array, ends: Uint32Array, r: Csr, s: AlsSettings, prior?: RowPrior): void {
   const d = s.factors;
   const n = starts.length;
   const g = Float32Array.from(gram(y, d, s.regularization));
@@ -163,6 +179,14 @@ function cgRows(tf: Tf, x: Float32Array, y: Float32Array, starts: Uint32Array, e
         for (let a = 0; a < d; a++) res[o + a] += c * y[yo + a];
       }
     }
+    if (prior) {
+      const w = prior.weight;
+      for (let u = 0; u < n; u++) {
+        if (!prior.has[u]) continue;
+        const o = u * d;
+        for (let a = 0; a < d; a++) res[o + a] += w * (prior.values[o + a] - x[o + a]);
+      }
+    }
     const p = res.slice();
     const rs = new Float64Array(n);
     for (let u = 0; u < n; u++) rs[u] = dotRange(res, res, u * d, d);
@@ -181,6 +205,7 @@ function cgRows(tf: Tf, x: Float32Array, y: Float32Array, starts: Uint32Array, e
           const c = (conf - 1) * yp;
           for (let a = 0; a < d; a++) ap[o + a] += c * y[yo + a];
         }
+        if (prior?.has[u]) for (let a = 0; a < d; a++) ap[o + a] += prior.weight * p[o + a];
         const pap = dotRange(p, ap, o, d);
         if (!(pap > 0)) {
           rs[u] = 0;

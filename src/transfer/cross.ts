@@ -13,12 +13,17 @@ import type { Csr, TopKRows } from '../kernels/types.js';
 import { Recommender, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from '../models/base.js';
 import type { FitOptions } from '../models/types.js';
 import type { KernelPool } from '../pool/index.js';
+import { allFinite, alsHalfStepBatched } from './als.js';
+import { ridge } from './linalg.js';
 import {
   batchVectors,
   checkTarget,
   denseTopN,
   exportFactors,
+  finishFactors,
   importFactors,
+  nonNegative,
+  positiveInt,
   resolveFactorOptions,
   rowOf,
   trainFactors,
@@ -30,12 +35,31 @@ import {
 } from './common.js';
 import { initTensorflow, type Tf } from './tf.js';
 
+/** Coupled target factors: see `CrossDomainOptions.coupling`. */
+export interface CouplingOptions {
+  /** Weight of the prior pulling an overlapping user's target factors towards their mapped source factors. */
+  weight: number;
+  /** Rounds of (linear maps, target user half-step with the prior, target item half-step). @default 4 */
+  rounds?: number;
+  /** Ridge strength of the linear maps that make the prior. @default 100 */
+  ridge?: number;
+}
+
 /** Options every cross-domain transfer model takes. */
 export interface CrossDomainOptions extends ModelOptions, FactorOptions {
   /** Source domains of every target. @default every other domain */
   sources?: readonly string[];
   /** Target domains to fit mappings for. @default every domain */
   targets?: readonly string[];
+  /**
+   * Couple the target factors to the sources before the mappings are learned: for a few rounds,
+   * fit a ridge-linear map per source on the users in both domains, then re-solve the target ALS
+   * with a Gaussian prior (this weight) pulling each such user's target factors towards the mean of
+   * their mapped source factors, then re-solve the target items. The target space then holds
+   * factors that the source can predict. Off (plain ALS factors, the EMCDR of the paper) unless set;
+   * on the Amazon validation users weight 1 helped both directions (docs/transfer.md).
+   */
+  coupling?: CouplingOptions;
 }
 
 /** What a pair's fit sees. */
@@ -83,11 +107,78 @@ function sharedFactors(m: Csr, s: FactorSettings, seed: number, label: string): 
   return f;
 }
 
+/** Coupled factors of target t, computed once per (data, sources, settings, coupling, seed) like `sharedFactors`. */
+function sharedCoupled(tf: Tf, data: Dataset, t: number, sources: number[], factors: Array<DomainFactors | undefined>, s: FactorSettings, c: Required<CouplingOptions>, seed: number, label: string): Promise<DomainFactors> {
+  const m = data.matrix(t);
+  let byKey = factorCache.get(m);
+  if (!byKey) factorCache.set(m, (byKey = new Map()));
+  const key = JSON.stringify([s, seed, label, 'coupled', c, sources]);
+  let f = byKey.get(key);
+  if (!f) {
+    f = Promise.resolve().then(() => coupleTarget(tf, data, t, sources, factors, s, c, label));
+    byKey.set(key, f);
+    f.catch(() => byKey!.delete(key));
+  }
+  return f;
+}
+
+/**
+ * Rounds of: a ridge-linear map per source (with intercept) from source to target factors on the
+ * users with rows in both; the target user half-step with a prior of the given weight towards the
+ * mean mapped factors of each such user; the target item half-step. Works on copies: the shared
+ * plain factors stay as they are.
+ * @throws {ModelFitError} when a factor becomes NaN or infinite.
+ */
+function coupleTarget(tf: Tf, data: Dataset, t: number, sources: number[], factors: Array<DomainFactors | undefined>, s: FactorSettings, c: Required<CouplingOptions>, label: string): DomainFactors {
+  const ft = factors[t]!;
+  const d = ft.d;
+  const users = ft.users.slice();
+  const items = ft.items.slice();
+  const mt = data.matrix(t);
+  const mtT = transposeCsr(mt);
+  const als = { factors: d, regularization: s.regularization, alpha: s.alpha, cgSteps: s.cgSteps };
+  const nU = data.nUsers;
+  for (let round = 1; round <= c.rounds; round++) {
+    const values = new Float32Array(nU * d);
+    const count = new Uint16Array(nU);
+    for (const src of sources) {
+      const fs = factors[src]!;
+      const ms = data.matrix(src);
+      const ds = fs.d;
+      const both: number[] = [];
+      for (let u = 0; u < nU; u++) if (ms.indptr[u + 1] > ms.indptr[u] && mt.indptr[u + 1] > mt.indptr[u]) both.push(u);
+      if (both.length === 0) continue;
+      const x1 = new Float64Array(both.length * (ds + 1));
+      const y = new Float64Array(both.length * d);
+      both.forEach((u, q) => {
+        for (let a = 0; a < ds; a++) x1[q * (ds + 1) + a] = fs.users[u * ds + a];
+        x1[q * (ds + 1) + ds] = 1;
+        for (let a = 0; a < d; a++) y[q * d + a] = users[u * d + a];
+      });
+      const w = ridge(x1, y, both.length, ds + 1, d, c.ridge, true);
+      both.forEach((u, q) => {
+        for (let b = 0; b < d; b++) {
+          let acc = 0;
+          for (let a = 0; a <= ds; a++) acc += x1[q * (ds + 1) + a] * w[a * d + b];
+          values[u * d + b] += acc;
+        }
+        count[u]++;
+      });
+    }
+    for (let u = 0; u < nU; u++) if (count[u] > 1) for (let a = 0; a < d; a++) values[u * d + a] /= count[u];
+    alsHalfStepBatched(tf, users, items, mt, als, { weight: c.weight, has: count, values });
+    alsHalfStepBatched(tf, items, users, mtT, als);
+    if (!allFinite(users) || !allFinite(items)) throw new ModelFitError(`${label}: coupled ALS produced NaN or infinite factors in round ${round} (check coupling.weight)`);
+  }
+  return finishFactors(mt, users, items, d, s.regularization);
+}
+
 /** Base of EMCDR and PTUPCDR. */
 export abstract class CrossDomainModel extends Recommender {
   protected readonly factorSettings: FactorSettings;
   private readonly sourceNames: string[] | undefined;
   private readonly targetNames: string[] | undefined;
+  private readonly coupling: Required<CouplingOptions> | undefined;
   protected factors: Array<DomainFactors | undefined> = [];
   protected pairs: Array<Array<{ source: number; mapping: PairMapping }>> = [];
   /** Seconds spent per stage of the last fit. */
@@ -104,6 +195,14 @@ export abstract class CrossDomainModel extends Recommender {
       throw new TypeError('options.targets must be a non-empty array of domain names');
     }
     this.targetNames = options.targets ? [...options.targets] : undefined;
+    if (options.coupling !== undefined) {
+      const c = options.coupling;
+      if (c === null || typeof c !== 'object') throw new TypeError('options.coupling must be an object { weight, rounds?, ridge? }');
+      this.coupling = { weight: c.weight, rounds: c.rounds ?? 4, ridge: c.ridge ?? 100 };
+      nonNegative('coupling.weight', this.coupling.weight);
+      positiveInt('coupling.rounds', this.coupling.rounds);
+      nonNegative('coupling.ridge', this.coupling.ridge);
+    }
   }
 
   /** Learn the mapping of one pair. */
@@ -152,6 +251,14 @@ export abstract class CrossDomainModel extends Recommender {
       factors.push(await sharedFactors(m, this.factorSettings, seed, `cross:${data.vocab.domains.id(d)}`));
       alsSeconds[data.vocab.domains.id(d)] = (performance.now() - s) / 1000;
     }
+    // 1b. Optionally, target factors coupled to their sources.
+    const tc = performance.now();
+    if (this.coupling && this.coupling.weight > 0) {
+      for (const t of targets) {
+        const sources = (sourceIdx ?? [...Array(nD).keys()]).filter((s) => s !== t && data.nItems(s) > 0);
+        if (sources.length > 0) factors[t] = await sharedCoupled(tf, data, t, sources, factors, this.factorSettings, this.coupling, seed, `cross:${data.vocab.domains.id(t)}`);
+      }
+    }
     const t1 = performance.now();
     // 2. A mapping per (source -> target) pair.
     const pairs: Array<Array<{ source: number; mapping: PairMapping }>> = Array.from({ length: nD }, () => []);
@@ -183,7 +290,7 @@ export abstract class CrossDomainModel extends Recommender {
     // 3. Only now replace the previous state (a failure above leaves it untouched).
     this.factors = factors;
     this.pairs = pairs;
-    this.lastFitStats = { als_s: (t1 - t0) / 1000, als_by_domain_s: alsSeconds, iterations: this.factorSettings.iterations, mapping_s: (performance.now() - t1) / 1000 };
+    this.lastFitStats = { als_s: (tc - t0) / 1000, als_by_domain_s: alsSeconds, iterations: this.factorSettings.iterations, coupling_s: (t1 - tc) / 1000, coupling: this.coupling, mapping_s: (performance.now() - t1) / 1000 };
   }
 
   /** The scoring vector of batch user b in target t. */
