@@ -25,6 +25,7 @@ const factors = Number(arg('factors', '128'));
 const iterations = Number(arg('iterations', '6'));
 const seed = Number(arg('seed', '0'));
 const couplingWeight = Number(arg('coupling', '0'));
+if (!(couplingWeight >= 0) || !Number.isFinite(couplingWeight)) throw new RangeError(`--coupling must be a finite number >= 0 (got ${arg('coupling', '0')})`);
 
 const train = await loadEvents(`${dir}/train.csv`);
 const valid = await loadEvents(`${dir}/valid.csv`, { vocab: train.vocab });

@@ -118,7 +118,7 @@ describe('ALS row prior', () => {
     return x;
   }
 
-  it('solves each row with its prior exactly (enough CG steps), rows without a prior as plain ALS', () => {
+  it('solves each row with its prior exactly (enough CG steps), rows without a prior as plain ALS, from zero or warm starts', () => {
     const rng = Rng.derive(11, 'prior');
     const d = 5;
     const s: AlsSettings = { factors: d, regularization: 0.3, alpha: 4, cgSteps: 40 };
@@ -126,8 +126,10 @@ describe('ALS row prior', () => {
     const y = factors(9, d, rng);
     const values = factors(16, d, rng);
     const has = Uint8Array.from({ length: 16 }, (_, u) => (u % 3 === 0 ? 1 : 0)); // includes u=6, a row with no entries
-    for (const w of [0.5, 20]) {
-      const x = new Float32Array(16 * d);
+    // Zero starts (rows without entries, prior or factors are left out) and warm starts (every row
+    // kept, and the prior's "- x" term in the residual matters), as in the coupling rounds.
+    for (const [w, warm] of [[0.5, false], [20, false], [0.5, true], [20, true]] as const) {
+      const x = warm ? factors(16, d, rng).map((v) => v + 0.5) : new Float32Array(16 * d);
       alsHalfStepBatched(tf, x, y, r, s, { weight: w, has, values });
       for (let u = 0; u < 16; u++) {
         const idx = r.indices.subarray(r.indptr[u], r.indptr[u + 1]);

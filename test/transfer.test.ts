@@ -120,6 +120,7 @@ describe('coupled target factors (options.coupling)', () => {
       return m;
     };
     const plain = await fit({});
+    const plainScores = scores(plain); // taken before any coupled fit
     const zero = await fit({ coupling: { weight: 0 } });
     expect(scores(zero)).toEqual(scores(plain));
     const coupled = await fit({ coupling: { weight: 1, rounds: 3 } });
@@ -132,11 +133,27 @@ describe('coupled target factors (options.coupling)', () => {
     await again.fit(fresh, { valid: validFor(fresh) });
     expect(scores(again)).toEqual(scores(coupled));
     // The plain factors shared through the cache were not modified by the coupled fit.
-    expect(scores(await fit({}))).toEqual(scores(plain));
+    expect(scores(await fit({}))).toEqual(plainScores);
+    expect(scores(plain)).toEqual(plainScores);
     // Cold users still reach their source-side neighbours' items.
     expect(coupled.recommend('cold-a', { k: 1 }).items[0]).toBe('t0');
     expect(coupled.recommend('cold-b', { k: 1 }).items[0]).toBe('t1');
     await Promise.all([plain, zero, coupled, again].map((m) => m.close()));
+  });
+
+  it('does not depend on the order of fits or on options.targets (sources stay plain)', async () => {
+    const opts = { ...small, domain: 'tgt', epochs: 10, coupling: { weight: 1, rounds: 3 } };
+    const a = twoDomains().data;
+    const alone = new Emcdr({ ...opts, targets: ['tgt'] });
+    await alone.fit(a, { valid: validFor(a) });
+    const b = twoDomains().data;
+    const every = new Emcdr(opts); // couples src too, before tgt
+    await every.fit(b, { valid: validFor(b) });
+    const after = new Emcdr({ ...opts, targets: ['tgt'] });
+    await after.fit(b, { valid: validFor(b) });
+    expect(scores(after)).toEqual(scores(alone));
+    expect(scores(every)).toEqual(scores(alone));
+    await Promise.all([alone, every, after].map((m) => m.close()));
   });
 
   it('a coupled model saves and loads to identical scores', async () => {
@@ -147,12 +164,19 @@ describe('coupled target factors (options.coupling)', () => {
     await m.save(p);
     const back = await Ptupcdr.load(p);
     expect(users.map((u) => Array.from(back.recommend(u, { k: 6, domain: 'tgt' }).scores))).toEqual(scores(m));
-    await Promise.all([m.close(), back.close()]);
+    expect(back.lastFitStats).toEqual({});
+    const uncoupled = new Ptupcdr({ ...small, domain: 'tgt', epochs: 2, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2 });
+    await uncoupled.fit(data, { valid: validFor(data) });
+    expect(scores(uncoupled)).not.toEqual(scores(m)); // the coupling did something, and the file kept it
+    await Promise.all([m.close(), back.close(), uncoupled.close()]);
   });
 
   it('refuses bad coupling options', () => {
     expect(() => new Emcdr({ coupling: { weight: -1 } })).toThrow(new RangeError('options.coupling.weight must be a finite number >= 0 (got -1)'));
     expect(() => new Emcdr({ coupling: { weight: 1, rounds: 0 } })).toThrow(RangeError);
+    expect(() => new Emcdr({ coupling: { weight: 1, rounds: null as never } })).toThrow(RangeError);
+    expect(() => new Emcdr({ coupling: { weight: 1, rouds: 3 } as never })).toThrow(new TypeError('options.coupling has an unknown key "rouds" (known: weight, rounds, ridge)'));
+    expect(() => new Emcdr({ coupling: [] as never })).toThrow(TypeError);
     expect(() => new Ptupcdr({ coupling: { weight: Number.NaN } })).toThrow(RangeError);
     expect(() => new Emcdr({ coupling: 1 as never })).toThrow(new TypeError('options.coupling must be an object { weight, rounds?, ridge? }'));
   });

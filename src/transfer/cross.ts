@@ -56,8 +56,9 @@ export interface CrossDomainOptions extends ModelOptions, FactorOptions {
    * fit a ridge-linear map per source on the users in both domains, then re-solve the target ALS
    * with a Gaussian prior (this weight) pulling each such user's target factors towards the mean of
    * their mapped source factors, then re-solve the target items. The target space then holds
-   * factors that the source can predict. Off (plain ALS factors, the EMCDR of the paper) unless set;
-   * on the Amazon validation users weight 1 helped both directions (docs/transfer.md).
+   * factors that the source can predict. Sources always use their plain factors. Off (plain ALS
+   * factors, the EMCDR of the paper) unless set; on the Amazon validation users weight 1 helped
+   * video games -> toys a little and was mixed on toys -> video games (docs/transfer.md).
    */
   coupling?: CouplingOptions;
 }
@@ -179,7 +180,10 @@ export abstract class CrossDomainModel extends Recommender {
   private readonly sourceNames: string[] | undefined;
   private readonly targetNames: string[] | undefined;
   private readonly coupling: Required<CouplingOptions> | undefined;
+  /** Plain ALS factors per domain: the source side of every pair, and the target side unless coupled. */
   protected factors: Array<DomainFactors | undefined> = [];
+  /** Coupled target-side factors per domain (`options.coupling`); undefined where not coupled. */
+  protected coupled: Array<DomainFactors | undefined> = [];
   protected pairs: Array<Array<{ source: number; mapping: PairMapping }>> = [];
   /** Seconds spent per stage of the last fit. */
   lastFitStats: Record<string, unknown> = {};
@@ -197,11 +201,14 @@ export abstract class CrossDomainModel extends Recommender {
     this.targetNames = options.targets ? [...options.targets] : undefined;
     if (options.coupling !== undefined) {
       const c = options.coupling;
-      if (c === null || typeof c !== 'object') throw new TypeError('options.coupling must be an object { weight, rounds?, ridge? }');
+      if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new TypeError('options.coupling must be an object { weight, rounds?, ridge? }');
+      for (const key of Object.keys(c)) {
+        if (!['weight', 'rounds', 'ridge'].includes(key)) throw new TypeError(`options.coupling has an unknown key ${JSON.stringify(key)} (known: weight, rounds, ridge)`);
+      }
+      nonNegative('coupling.weight', c.weight);
+      if (c.rounds !== undefined) positiveInt('coupling.rounds', c.rounds);
+      if (c.ridge !== undefined) nonNegative('coupling.ridge', c.ridge);
       this.coupling = { weight: c.weight, rounds: c.rounds ?? 4, ridge: c.ridge ?? 100 };
-      nonNegative('coupling.weight', this.coupling.weight);
-      positiveInt('coupling.rounds', this.coupling.rounds);
-      nonNegative('coupling.ridge', this.coupling.ridge);
     }
   }
 
@@ -213,6 +220,11 @@ export abstract class CrossDomainModel extends Recommender {
   protected abstract targetItems(t: number): { dim: number; items: Float32Array };
   /** A target-factor vector (warm user or mean) widened to the scoring width. */
   protected abstract widen(t: number, v: Float32Array, cold: boolean): Float32Array;
+
+  /** The factors a target domain is scored in: its coupled factors if any, else its plain ones. */
+  protected targetSide(t: number): DomainFactors | undefined {
+    return this.coupled[t] ?? this.factors[t];
+  }
 
   /** Per target domain and source: the chosen mapping and the validation figures behind it. */
   choices(): Record<string, Record<string, unknown>> {
@@ -238,6 +250,9 @@ export abstract class CrossDomainModel extends Recommender {
     // 1. ALS factors of every domain.
     let cells = 0;
     for (let d = 0; d < nD; d++) if (data.nItems(d) > 0) cells += (data.nUsers + data.nItems(d)) * this.factorSettings.factors;
+    if (this.coupling && this.coupling.weight > 0) {
+      for (const t of targets) cells += (data.nUsers + data.nItems(t)) * this.factorSettings.factors * 2; // the coupled copy and the prior
+    }
     this.reserve(cells * 4 * 2, `the factor matrices (${cells / this.factorSettings.factors} rows x ${this.factorSettings.factors} factors, with ALS scratch)`);
     const factors: Array<DomainFactors | undefined> = [];
     const alsSeconds: Record<string, number> = {};
@@ -251,12 +266,15 @@ export abstract class CrossDomainModel extends Recommender {
       factors.push(await sharedFactors(m, this.factorSettings, seed, `cross:${data.vocab.domains.id(d)}`));
       alsSeconds[data.vocab.domains.id(d)] = (performance.now() - s) / 1000;
     }
-    // 1b. Optionally, target factors coupled to their sources.
+    // 1b. Optionally, target-side factors coupled to their sources (always from the plain factors,
+    // so neither the order of the targets nor other fits change them).
     const tc = performance.now();
-    if (this.coupling && this.coupling.weight > 0) {
+    const coupled: Array<DomainFactors | undefined> = Array.from({ length: nD }, () => undefined);
+    const couplingRan = !!this.coupling && this.coupling.weight > 0;
+    if (couplingRan) {
       for (const t of targets) {
         const sources = (sourceIdx ?? [...Array(nD).keys()]).filter((s) => s !== t && data.nItems(s) > 0);
-        if (sources.length > 0) factors[t] = await sharedCoupled(tf, data, t, sources, factors, this.factorSettings, this.coupling, seed, `cross:${data.vocab.domains.id(t)}`);
+        if (sources.length > 0) coupled[t] = await sharedCoupled(tf, data, t, sources, factors, this.factorSettings, this.coupling!, seed, `cross:${data.vocab.domains.id(t)}`);
       }
     }
     const t1 = performance.now();
@@ -283,14 +301,21 @@ export abstract class CrossDomainModel extends Recommender {
             valid = { users, relevant: keep.map((b) => truth.relevant[b]), sourceRows: this.gatherRows(users, s) };
           }
         }
-        const mapping = await this.fitPair({ tf, data, source: s, target: t, fs: factors[s]!, ft: factors[t]!, overlap: Uint32Array.from(ov), valid, seed, label: `${this.name}:${data.vocab.domains.id(s)}->${data.vocab.domains.id(t)}` });
+        const mapping = await this.fitPair({ tf, data, source: s, target: t, fs: factors[s]!, ft: (coupled[t] ?? factors[t])!, overlap: Uint32Array.from(ov), valid, seed, label: `${this.name}:${data.vocab.domains.id(s)}->${data.vocab.domains.id(t)}` });
         pairs[t].push({ source: s, mapping });
       }
     }
     // 3. Only now replace the previous state (a failure above leaves it untouched).
     this.factors = factors;
+    this.coupled = coupled;
     this.pairs = pairs;
-    this.lastFitStats = { als_s: (tc - t0) / 1000, als_by_domain_s: alsSeconds, iterations: this.factorSettings.iterations, coupling_s: (t1 - tc) / 1000, coupling: this.coupling, mapping_s: (performance.now() - t1) / 1000 };
+    this.lastFitStats = {
+      als_s: (tc - t0) / 1000,
+      als_by_domain_s: alsSeconds,
+      iterations: this.factorSettings.iterations,
+      ...(couplingRan ? { coupling_s: (t1 - tc) / 1000, coupling: { ...this.coupling! } } : {}),
+      mapping_s: (performance.now() - t1) / 1000,
+    };
   }
 
   /** The scoring vector of batch user b in target t. */
@@ -298,7 +323,7 @@ export abstract class CrossDomainModel extends Recommender {
     const data = this.fitted();
     const u = batch.users[b];
     const tr = rowOf(batch.rows(t), b);
-    const ft = this.factors[t]!;
+    const ft = this.targetSide(t)!;
     if (tr.idx.length > 0) return this.widen(t, userFactor(ft, this.factorSettings, data.matrices[t], u, tr.idx, tr.val), false);
     const { dim } = this.targetItems(t);
     const acc = new Float32Array(dim);
@@ -317,7 +342,7 @@ export abstract class CrossDomainModel extends Recommender {
   }
 
   private plan(t: number): void {
-    if (!this.factors[t] || (this.pairs[t] ?? []).length === 0) {
+    if (!this.targetSide(t) || (this.pairs[t] ?? []).length === 0) {
       throw new UnknownIdError('domain', this.fitted().vocab.domains.id(t), `${this.name} was not fitted for this target domain (no source domain, or not in options.targets)`);
     }
   }
@@ -371,8 +396,11 @@ export abstract class CrossDomainModel extends Recommender {
   protected exportState(): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
     const sections: Record<string, SectionArray> = {};
     const dims = exportFactors(this.factors, sections);
+    const coupledSections: Record<string, SectionArray> = {};
+    const coupledDims = this.coupled.some(Boolean) ? exportFactors(this.coupled, coupledSections) : undefined;
+    for (const [k, v] of Object.entries(coupledSections)) sections[`coupled.${k}`] = v;
     const pairs = this.pairs.map((list, t) => list.map((p) => ({ source: p.source, report: p.mapping.report, state: p.mapping.export(`map.${t}.${p.source}`, sections) })));
-    return { meta: { factorSettings: this.factorSettings, dims, pairs, extra: this.exportExtra(sections) }, sections };
+    return { meta: { factorSettings: this.factorSettings, dims, coupledDims, coupling: this.coupling ?? null, pairs, extra: this.exportExtra(sections) }, sections };
   }
 
   /** Model-specific extra state (target item matrices...). */
@@ -389,10 +417,15 @@ export abstract class CrossDomainModel extends Recommender {
     if (!fsSaved || typeof fsSaved.regularization !== 'number') throw new ModelFormatError(`${label}: factor settings are missing`);
     Object.assign(this.factorSettings, fsSaved);
     const factors = importFactors(meta.dims, sections, data.nUsers, data.nItems, fsSaved.regularization, label);
+    // Files without coupled factors (older ones, or coupling off) score in the plain factors.
+    const coupledSections: Record<string, SectionArray> = {};
+    for (const [k, v] of Object.entries(sections)) if (k.startsWith('coupled.')) coupledSections[k.slice('coupled.'.length)] = v;
+    const coupled = meta.coupledDims === undefined ? [] : importFactors(meta.coupledDims, coupledSections, data.nUsers, data.nItems, fsSaved.regularization, `${label} (coupled)`);
     const raw = meta.pairs;
     if (!Array.isArray(raw) || raw.length !== data.nItems.length) throw new ModelFormatError(`${label}: mapping table is missing`);
-    const previous = { factors: this.factors, pairs: this.pairs };
+    const previous = { factors: this.factors, coupled: this.coupled, pairs: this.pairs };
     this.factors = factors;
+    this.coupled = coupled;
     try {
       this.importExtra((meta.extra ?? {}) as Record<string, unknown>, sections, label);
       this.pairs = raw.map((list: unknown, t: number) => {
@@ -400,13 +433,14 @@ export abstract class CrossDomainModel extends Recommender {
         return list.map((p: { source?: unknown; report?: unknown; state?: unknown }) => {
           const s = Number(p.source);
           if (!(s >= 0 && s < data.nItems.length) || !factors[s] || !factors[t]) throw new ModelFormatError(`${label}: mapping ${s}->${t} is invalid`);
-          const mapping = this.importPair((p.state ?? {}) as Record<string, unknown>, `map.${t}.${s}`, sections, factors[t]!, factors[s]!, label);
+          const mapping = this.importPair((p.state ?? {}) as Record<string, unknown>, `map.${t}.${s}`, sections, (coupled[t] ?? factors[t])!, factors[s]!, label);
           mapping.report = (p.report ?? {}) as Record<string, unknown>;
           return { source: s, mapping };
         });
       });
     } catch (e) {
       this.factors = previous.factors;
+      this.coupled = previous.coupled;
       this.pairs = previous.pairs;
       throw e;
     }

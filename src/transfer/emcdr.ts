@@ -69,7 +69,7 @@ export class Emcdr extends CrossDomainModel {
   }
 
   protected targetItems(t: number): { dim: number; items: Float32Array } {
-    const f = this.factors[t]!;
+    const f = this.targetSide(t)!;
     return { dim: f.d, items: f.items };
   }
 

@@ -107,7 +107,7 @@ export class Ptupcdr extends CrossDomainModel {
   protected targetItems(t: number): { dim: number; items: Float32Array } {
     let hit = this.itemCache.get(t);
     if (hit) return hit;
-    const f = this.factors[t]!;
+    const f = this.targetSide(t)!;
     const n = f.items.length / f.d;
     const dim = f.d + 1;
     const items = new Float32Array(n * dim);
