@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataError, Dataset, ModelFitError, parseEvents, type Recommender } from '../src/index.js';
+import { DataError, Dataset, ModelFitError, ModelFormatError, parseEvents, type Recommender } from '../src/index.js';
+import { readModelFile, writeModelFile } from '../src/io/modelfile.js';
 import { Emcdr, initTensorflow, Mf, Ptupcdr, type Tf } from '../src/transfer/index.js';
 import { twoDomains } from './helpers/fixtures.js';
 
@@ -168,7 +169,42 @@ describe('coupled target factors (options.coupling)', () => {
     const uncoupled = new Ptupcdr({ ...small, domain: 'tgt', epochs: 2, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2 });
     await uncoupled.fit(data, { valid: validFor(data) });
     expect(scores(uncoupled)).not.toEqual(scores(m)); // the coupling did something, and the file kept it
+    expect(back.couplingSettings()).toEqual({ weight: 2, rounds: 4, ridge: 100 });
+    expect(uncoupled.couplingSettings()).toBeUndefined();
+    // Damaged coupling settings in the file are a ModelFormatError, not a silent default.
+    const content = await readModelFile(p);
+    const model = content.meta.model as Record<string, unknown>;
+    const bad = join(dir, 'coupled-bad.migrec');
+    await writeModelFile(bad, { ...content, meta: { ...content.meta, model: { ...model, coupling: { weight: -2 } } } });
+    await expect(Ptupcdr.load(bad)).rejects.toThrow(ModelFormatError);
     await Promise.all([m.close(), back.close(), uncoupled.close()]);
+  });
+
+  it('couples against several sources (the mean of their mapped factors), whatever their order (up to rounding)', async () => {
+    // twoDomains plus a second source domain for the a-users and cold-a.
+    const base = twoDomains().events;
+    let text = 'user,item,domain\n';
+    for (let r = 0; r < base.length; r++) text += `${base.vocab.users.id(base.user[r])},${base.vocab.items(base.domain[r]).id(base.item[r])},${base.vocab.domains.id(base.domain[r])}\n`;
+    for (let a = 0; a < 12; a++) for (let q = 0; q < 3; q++) text += `a${a},x${(a + q) % 5},src2\n`;
+    for (let b = 0; b < 20; b += 2) text += `b${b},x${5 + (b % 3)},src2\n`;
+    text += 'cold-a,x0,src2\ncold-a,x1,src2\n';
+    const data = Dataset.fromEvents(parseEvents(text, { label: 'three-domains.csv' }));
+    const valid = parseEvents('user,item,domain\ncold-a,t0,tgt\ncold-b,t1,tgt\n', { vocab: data.vocab, label: 'valid.csv' });
+    const fit = async (sources: string[], weight: number) => {
+      const m = new Emcdr({ ...small, domain: 'tgt', epochs: 10, targets: ['tgt'], sources, coupling: { weight } });
+      await m.fit(data, { valid });
+      return m;
+    };
+    const both = await fit(['src', 'src2'], 1);
+    const reversed = await fit(['src2', 'src'], 1);
+    const one = await fit(['src'], 1);
+    const plain = await fit(['src', 'src2'], 0);
+    // Same up to float32 rounding of the prior's running sum.
+    scores(reversed).forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(scores(both)[i][j], 5)));
+    expect(scores(both)).not.toEqual(scores(one));
+    expect(scores(both)).not.toEqual(scores(plain));
+    expect(both.recommend('cold-a', { k: 1 }).items[0]).toBe('t0');
+    await Promise.all([both, reversed, one, plain].map((m) => m.close()));
   });
 
   it('refuses bad coupling options', () => {

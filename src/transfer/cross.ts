@@ -174,12 +174,28 @@ function coupleTarget(tf: Tf, data: Dataset, t: number, sources: number[], facto
   return finishFactors(mt, users, items, d, s.regularization);
 }
 
+/**
+ * Checked coupling settings with defaults.
+ * @throws {TypeError} for a non-object or an unknown key. {RangeError} for a bad value.
+ */
+function resolveCoupling(c: CouplingOptions): Required<CouplingOptions> {
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new TypeError('options.coupling must be an object { weight, rounds?, ridge? }');
+  for (const key of Object.keys(c)) {
+    if (!['weight', 'rounds', 'ridge'].includes(key)) throw new TypeError(`options.coupling has an unknown key ${JSON.stringify(key)} (known: weight, rounds, ridge)`);
+  }
+  nonNegative('coupling.weight', c.weight);
+  if (c.rounds !== undefined) positiveInt('coupling.rounds', c.rounds);
+  if (c.ridge !== undefined) nonNegative('coupling.ridge', c.ridge);
+  return { weight: c.weight, rounds: c.rounds ?? 4, ridge: c.ridge ?? 100 };
+}
+
 /** Base of EMCDR and PTUPCDR. */
 export abstract class CrossDomainModel extends Recommender {
   protected readonly factorSettings: FactorSettings;
   private readonly sourceNames: string[] | undefined;
   private readonly targetNames: string[] | undefined;
-  private readonly coupling: Required<CouplingOptions> | undefined;
+  /** Settings of `options.coupling` (restored from a model file on load). */
+  private coupling: Required<CouplingOptions> | undefined;
   /** Plain ALS factors per domain: the source side of every pair, and the target side unless coupled. */
   protected factors: Array<DomainFactors | undefined> = [];
   /** Coupled target-side factors per domain (`options.coupling`); undefined where not coupled. */
@@ -199,17 +215,7 @@ export abstract class CrossDomainModel extends Recommender {
       throw new TypeError('options.targets must be a non-empty array of domain names');
     }
     this.targetNames = options.targets ? [...options.targets] : undefined;
-    if (options.coupling !== undefined) {
-      const c = options.coupling;
-      if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new TypeError('options.coupling must be an object { weight, rounds?, ridge? }');
-      for (const key of Object.keys(c)) {
-        if (!['weight', 'rounds', 'ridge'].includes(key)) throw new TypeError(`options.coupling has an unknown key ${JSON.stringify(key)} (known: weight, rounds, ridge)`);
-      }
-      nonNegative('coupling.weight', c.weight);
-      if (c.rounds !== undefined) positiveInt('coupling.rounds', c.rounds);
-      if (c.ridge !== undefined) nonNegative('coupling.ridge', c.ridge);
-      this.coupling = { weight: c.weight, rounds: c.rounds ?? 4, ridge: c.ridge ?? 100 };
-    }
+    if (options.coupling !== undefined) this.coupling = resolveCoupling(options.coupling);
   }
 
   /** Learn the mapping of one pair. */
@@ -220,6 +226,11 @@ export abstract class CrossDomainModel extends Recommender {
   protected abstract targetItems(t: number): { dim: number; items: Float32Array };
   /** A target-factor vector (warm user or mean) widened to the scoring width. */
   protected abstract widen(t: number, v: Float32Array, cold: boolean): Float32Array;
+
+  /** The coupling settings in use (`options.coupling`, or as saved in a loaded model file); undefined when off. */
+  couplingSettings(): Readonly<Required<CouplingOptions>> | undefined {
+    return this.coupling && { ...this.coupling };
+  }
 
   /** The factors a target domain is scored in: its coupled factors if any, else its plain ones. */
   protected targetSide(t: number): DomainFactors | undefined {
@@ -421,11 +432,20 @@ export abstract class CrossDomainModel extends Recommender {
     const coupledSections: Record<string, SectionArray> = {};
     for (const [k, v] of Object.entries(sections)) if (k.startsWith('coupled.')) coupledSections[k.slice('coupled.'.length)] = v;
     const coupled = meta.coupledDims === undefined ? [] : importFactors(meta.coupledDims, coupledSections, data.nUsers, data.nItems, fsSaved.regularization, `${label} (coupled)`);
+    let coupling: Required<CouplingOptions> | undefined;
+    if (meta.coupling !== undefined && meta.coupling !== null) {
+      try {
+        coupling = resolveCoupling(meta.coupling as CouplingOptions);
+      } catch (e) {
+        throw new ModelFormatError(`${label}: coupling settings are invalid (${(e as Error).message})`);
+      }
+    }
     const raw = meta.pairs;
     if (!Array.isArray(raw) || raw.length !== data.nItems.length) throw new ModelFormatError(`${label}: mapping table is missing`);
-    const previous = { factors: this.factors, coupled: this.coupled, pairs: this.pairs };
+    const previous = { factors: this.factors, coupled: this.coupled, pairs: this.pairs, coupling: this.coupling };
     this.factors = factors;
     this.coupled = coupled;
+    this.coupling = coupling;
     try {
       this.importExtra((meta.extra ?? {}) as Record<string, unknown>, sections, label);
       this.pairs = raw.map((list: unknown, t: number) => {
@@ -441,6 +461,7 @@ export abstract class CrossDomainModel extends Recommender {
     } catch (e) {
       this.factors = previous.factors;
       this.coupled = previous.coupled;
+      this.coupling = previous.coupling;
       this.pairs = previous.pairs;
       throw e;
     }
