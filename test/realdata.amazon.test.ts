@@ -12,15 +12,12 @@ const REFERENCE = {
 const amazon = realData('amazon-toys-videogames');
 
 describe.skipIf(!amazon.available)(`Amazon Toys<->Video Games (${amazon.path})`, () => {
+  /** `migrec eval --json` of the given models on the canonical split. */
+  const evalJson = (models: string) =>
+    cli('eval', '--train', `${amazon.path}/train.csv`, '--valid', `${amazon.path}/valid.csv`, '--test', `${amazon.path}/test.csv`, '--models', models, '--json');
+
   it('popularity on cold test users matches the reference to 1e-3', async () => {
-    const r = await cli(
-      'eval',
-      '--train', `${amazon.path}/train.csv`,
-      '--valid', `${amazon.path}/valid.csv`,
-      '--test', `${amazon.path}/test.csv`,
-      '--models', 'popularity',
-      '--json',
-    );
+    const r = await evalJson('popularity');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -35,14 +32,7 @@ describe.skipIf(!amazon.available)(`Amazon Toys<->Video Games (${amazon.path})`,
   // Acceptance of the fused model (issue 6): above the best single model of the same run, and at
   // least 1.1x the best reference of the data README. Fits every component (about 40 s on 2 cores).
   it('migrec beats the bridge and the 1.1x reference floor on cold test users in both directions', async () => {
-    const r = await cli(
-      'eval',
-      '--train', `${amazon.path}/train.csv`,
-      '--valid', `${amazon.path}/valid.csv`,
-      '--test', `${amazon.path}/test.csv`,
-      '--models', 'bridge,migrec',
-      '--json',
-    );
+    const r = await evalJson('bridge,migrec');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     const ndcg = (model: string, domain: string): number =>
