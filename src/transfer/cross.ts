@@ -139,28 +139,34 @@ function coupleTarget(tf: Tf, data: Dataset, t: number, sources: number[], facto
   const mtT = transposeCsr(mt);
   const als = { factors: d, regularization: s.regularization, alpha: s.alpha, cgSteps: s.cgSteps };
   const nU = data.nUsers;
+  // Per source, fixed across rounds: the users in both domains and their source factors with a 1.
+  const designs = sources.map((src) => {
+    const fs = factors[src]!;
+    const ms = data.matrix(src);
+    const ds = fs.d;
+    const both: number[] = [];
+    for (let u = 0; u < nU; u++) if (ms.indptr[u + 1] > ms.indptr[u] && mt.indptr[u + 1] > mt.indptr[u]) both.push(u);
+    const x1 = new Float64Array(both.length * (ds + 1));
+    both.forEach((u, q) => {
+      for (let a = 0; a < ds; a++) x1[q * (ds + 1) + a] = fs.users[u * ds + a];
+      x1[q * (ds + 1) + ds] = 1;
+    });
+    return { both, x1, p: ds + 1 };
+  });
   for (let round = 1; round <= c.rounds; round++) {
     const values = new Float32Array(nU * d);
     const count = new Uint16Array(nU);
-    for (const src of sources) {
-      const fs = factors[src]!;
-      const ms = data.matrix(src);
-      const ds = fs.d;
-      const both: number[] = [];
-      for (let u = 0; u < nU; u++) if (ms.indptr[u + 1] > ms.indptr[u] && mt.indptr[u + 1] > mt.indptr[u]) both.push(u);
+    for (const { both, x1, p } of designs) {
       if (both.length === 0) continue;
-      const x1 = new Float64Array(both.length * (ds + 1));
       const y = new Float64Array(both.length * d);
       both.forEach((u, q) => {
-        for (let a = 0; a < ds; a++) x1[q * (ds + 1) + a] = fs.users[u * ds + a];
-        x1[q * (ds + 1) + ds] = 1;
         for (let a = 0; a < d; a++) y[q * d + a] = users[u * d + a];
       });
-      const w = ridge(x1, y, both.length, ds + 1, d, c.ridge, true);
+      const w = ridge(x1, y, both.length, p, d, c.ridge, true);
       both.forEach((u, q) => {
         for (let b = 0; b < d; b++) {
           let acc = 0;
-          for (let a = 0; a <= ds; a++) acc += x1[q * (ds + 1) + a] * w[a * d + b];
+          for (let a = 0; a < p; a++) acc += x1[q * p + a] * w[a * d + b];
           values[u * d + b] += acc;
         }
         count[u]++;
