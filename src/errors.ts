@@ -133,3 +133,39 @@ export function isMigrecError(e: unknown): e is MigrecError {
     )
   );
 }
+
+/**
+ * A wrong option: an unknown key, or a value of the wrong type. `option` is the dotted path of the
+ * option, e.g. `neighbors` or `components.itemknn.neighbors`.
+ */
+export class OptionTypeError extends TypeError {
+  /** Stable machine-readable code (shared with `OptionRangeError`). */
+  readonly code = 'OPTION' as const;
+  /** Dotted path of the wrong option. */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super(message);
+    this.name = 'OptionTypeError';
+    this.option = option;
+  }
+}
+
+/** An option value of the right type but out of range (too small, not an integer, not one of the allowed values). */
+export class OptionRangeError extends RangeError {
+  /** Stable machine-readable code (shared with `OptionTypeError`). */
+  readonly code = 'OPTION' as const;
+  /** Dotted path of the wrong option. */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super(message);
+    this.name = 'OptionRangeError';
+    this.option = option;
+  }
+}
+
+/** True for `OptionTypeError` and `OptionRangeError`, also across worker boundaries (by name and code). */
+export function isOptionError(e: unknown): e is OptionTypeError | OptionRangeError {
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, code } = e as { name?: unknown; code?: unknown };
+  return code === 'OPTION' && (name === 'OptionTypeError' || name === 'OptionRangeError');
+}
