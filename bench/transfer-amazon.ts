@@ -11,8 +11,8 @@
  *
  * `--coupling W` sets emcdr's and ptupcdr's `coupling: { weight: W }` (off by default).
  */
-import { bootstrapMean, Dataset, evaluate, loadEvents, Popularity, type IndexModel } from '../src/index.js';
-import { Emcdr, Mf, Ptupcdr } from '../src/transfer/index.js';
+import { bootstrapMean, Dataset, evaluate, loadEvents, Popularity } from '../src/index.js';
+import { Emcdr, FitCache, Mf, Ptupcdr } from '../src/index.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -42,10 +42,12 @@ const ci = (v: Float64Array) => {
   return `[${b.low.toFixed(4)}, ${b.high.toFixed(4)}]`;
 };
 const ndcgByModel = new Map<string, Map<string, Float64Array>>();
+// One cache for the run: emcdr and ptupcdr train the same ALS factors once, as `migrec eval` does.
+const cache = new FitCache();
 for (const name of models) {
-  const model: IndexModel & { choices?: () => unknown; lastFitStats?: Record<string, unknown> } =
+  const model =
     name === 'popularity' ? new Popularity({ seed }) : name === 'mf' ? new Mf(mfOpts) : name === 'emcdr' ? new Emcdr(crossOpts) : new Ptupcdr(crossOpts);
-  const report = await evaluate(data, test, [model], { valid, seed, perUser: true });
+  const report = await evaluate(data, test, [model], { valid, seed, perUser: true, cache });
   const rss = process.resourceUsage().maxRSS / 1024;
   for (const r of report.results.filter((x) => x.segment === 'cold')) {
     const m = r.metrics;
@@ -56,12 +58,13 @@ for (const name of models) {
     console.log(`${name.padEnd(10)} ${r.domain.padEnd(10)} cold users ${r.users}  HR@10 ${f('hr@10')} R@10 ${f('recall@10')} NDCG@10 ${f('ndcg@10')} ${ci(per)} MRR@10 ${f('mrr@10')} | HR@20 ${f('hr@20')} R@20 ${f('recall@20')} NDCG@20 ${f('ndcg@20')} MRR@20 ${f('mrr@20')}`);
   }
   const t = report.timings[name];
-  const stats = model.lastFitStats ?? {};
-  const als = Number(stats.als_s ?? 0);
-  const its = Number(stats.iterations ?? 0);
-  console.log(`${name.padEnd(10)} fit ${t.fit_s.toFixed(2)} s, score ${t.score_s.toFixed(2)} s${als > 0 ? `, ALS ${its} iterations x domains in ${als.toFixed(2)} s (${((its * Object.keys((stats.als_by_domain_s as object) ?? {}).length) / als).toFixed(2)} domain-iterations/s)` : ''}, peak RSS ${rss.toFixed(0)} MB`);
-  if (stats && Object.keys(stats).length) console.log(`${name.padEnd(10)} stats ${JSON.stringify(stats)}`);
-  if (model.choices) console.log(`${name.padEnd(10)} choices on valid ${JSON.stringify(model.choices())}`);
+  const fit = model.fitReport();
+  const als = fit.seconds.als ?? 0;
+  const its = Number(fit.stats.iterations ?? 0);
+  const domains = Object.keys(fit.seconds).filter((k) => k.startsWith('als:')).length;
+  console.log(`${name.padEnd(10)} fit ${t.fit_s.toFixed(2)} s, score ${t.score_s.toFixed(2)} s${als > 0 ? `, ALS ${its} iterations x domains in ${als.toFixed(2)} s (${((its * domains) / als).toFixed(2)} domain-iterations/s)` : ''}, peak RSS ${rss.toFixed(0)} MB`);
+  console.log(`${name.padEnd(10)} fit report ${JSON.stringify({ seconds: fit.seconds, stats: fit.stats })}`);
+  if (Object.keys(fit.choices).length) console.log(`${name.padEnd(10)} choices on valid ${JSON.stringify(fit.choices)}`);
 }
 
 // Paired differences (same cold users, same order) and the 1.5x-reference line.

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { Dataset, parseEvents, Vocabularies, hitRate, ndcg, recall } from '../src/index.js';
 import { Rng } from '../src/random.js';
-import { Mf } from '../src/transfer/index.js';
+import { Mf } from '../src/index.js';
 
 const dir = '../shared/data/movielens-100k';
 const seedAt = process.argv.indexOf('--seed');
@@ -65,5 +65,5 @@ for (const [label, opts] of [
     rc += recall(ranked, rel, 20);
   });
   const n = users.length;
-  console.log(`${label.padEnd(20)} tail HR@10 ${(hr / n).toFixed(4)} NDCG@10 ${(nd / n).toFixed(4)} Recall@20 ${(rc / n).toFixed(4)}  fit ${fit.toFixed(2)} s  ${JSON.stringify((model.lastFitStats.movies as { encoder?: unknown }).encoder ?? null)}`);
+  console.log(`${label.padEnd(20)} tail HR@10 ${(hr / n).toFixed(4)} NDCG@10 ${(nd / n).toFixed(4)} Recall@20 ${(rc / n).toFixed(4)}  fit ${fit.toFixed(2)} s  ${JSON.stringify((model.fitReport().stats.movies as { encoder?: unknown }).encoder ?? null)}`);
 }

@@ -10,7 +10,10 @@ export {
   NotSupportedError,
   StorageError,
   UsageError,
+  OptionTypeError,
+  OptionRangeError,
   isMigrecError,
+  isOptionError,
 } from './errors.js';
 export type { MigrecErrorCode, DataLocation } from './errors.js';
 export { Rng } from './random.js';
@@ -62,40 +65,50 @@ export {
   bootstrapMean,
 } from './eval/index.js';
 export type { EvaluateOptions, EvalReport, EvalResult, MetricName, Segment, BootstrapInterval, BootstrapOptions } from './eval/index.js';
-export {
-  Recommender,
-  RecommendationBatch,
-  Popularity,
-  RandomModel,
-  ItemKnn,
-  UserKnn,
-  Bridge,
-  RankedLists,
-  MODEL_NAMES,
-} from './models/index.js';
-export { createModel, loadModel, registerModel, availableModels } from './registry.js';
-export type { AnyModelOptions, ModelEntry } from './registry.js';
-export { MigrationRecommender, registerComponent, componentNames } from './fusion/index.js';
-export type { MigrationOptions, ComponentFactory, Bucket } from './fusion/index.js';
+export { Recommender } from './engine/facade.js';
+export type { RankOptions } from './engine/facade.js';
+export { RecommendationBatch, RankedLists } from './engine/types.js';
+export type { ModelOptions, FitOptions, RecommendOptions, Recommendation, Explanation, Contribution, FoldInEvent, FitReport } from './engine/types.js';
+export { FitCache } from './engine/cache.js';
+export type { Capabilities } from './engine/scorer.js';
+export { Popularity, RandomModel, ItemKnn, UserKnn, Bridge, Mf, MODEL_NAMES, initTensorflow } from './models/index.js';
 export type {
   IndexModel,
   ModelName,
-  FitOptions,
-  RankOptions,
-  ModelOptions,
-  RecommendOptions,
-  Recommendation,
-  Explanation,
-  Contribution,
-  FoldInEvent,
   ItemKnnOptions,
   UserKnnOptions,
   BridgeOptions,
   BridgeVariant,
+  MfOptions,
+  FactorOptions,
+  ItemFeatures,
+  EncoderOptions,
+  EncoderReport,
   Weighting,
 } from './models/index.js';
-export { Mf, Emcdr, Ptupcdr, CrossDomainModel, initTensorflow } from './transfer/index.js';
-export type { MfOptions, EmcdrOptions, PtupcdrOptions, CrossDomainOptions, FactorOptions, ItemFeatures, EncoderOptions, EncoderReport, MappingKind } from './transfer/index.js';
+export { Emcdr, Ptupcdr } from './transfer/index.js';
+export type { EmcdrOptions, PtupcdrOptions, CrossDomainOptions, MappingKind, Coupling } from './transfer/index.js';
+export { MigrationRecommender, componentNames } from './fusion/index.js';
+export type { MigrationOptions, Bucket } from './fusion/index.js';
+export { createModel, loadModel, availableModels } from './registry.js';
+export type { AnyModelOptions } from './registry.js';
+export {
+  MODEL_SCHEMAS,
+  COMMON_OPTIONS,
+  FUSION_COMPONENTS,
+  RENAMED_OPTIONS,
+  modelSchema,
+  componentSchema,
+  resolveOptions,
+  nearestName,
+  kebab,
+  parseOptionText,
+  formatOptionsHelp,
+  optionsMarkdown,
+  describeOption,
+  isCliOption,
+} from './options/index.js';
+export type { OptionKind, OptionSpec, Schema, FusionComponent } from './options/index.js';
 export { createPool, KernelPool } from './pool/index.js';
 export type { PoolOptions } from './pool/index.js';
 export { getKernels, referenceKernels, WasmKernels } from './kernels/index.js';

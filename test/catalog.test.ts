@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataError, ItemKnn, loadCatalog, NotSupportedError, Popularity, UnknownIdError } from '../src/index.js';
+import { DataError, ItemKnn, loadCatalog, NotSupportedError, OptionRangeError, Popularity, UnknownIdError } from '../src/index.js';
 import { cli } from './helpers/cli.js';
 import { tempFiles } from './helpers/data.js';
 import { checkerboard } from './helpers/fixtures.js';
@@ -30,7 +30,7 @@ describe('item catalog filters', () => {
     await m.save(p);
     expect((await Popularity.load(p)).recommend('u1', { k: 40, categories: ['games'], minPrice: 5, maxPrice: 30 }).items).toEqual(r.items);
     expect(() => m.recommend('u1', { categories: ['food'] })).toThrow(new UnknownIdError('category', 'food', 'not in the item catalog'));
-    expect(() => m.recommend('u1', { minPrice: Number.NaN })).toThrow(new RangeError('options.minPrice must be a finite number (got NaN)'));
+    expect(() => m.recommend('u1', { minPrice: Number.NaN })).toThrow(new OptionRangeError('minPrice', 'options.minPrice must be a finite number (got NaN)'));
     const bare = new ItemKnn();
     await bare.fit(data);
     expect(() => bare.recommend('u1', { categories: ['toys'] })).toThrow(NotSupportedError);

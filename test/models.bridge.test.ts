@@ -22,7 +22,7 @@ describe('bridge item variant with IDF user weighting', () => {
     await idf.fit(data);
     expect(plain.recommend('cold', { domain: 'tgt', k: 1 }).items).toEqual(['t1']);
     expect(idf.recommend('cold', { domain: 'tgt', k: 1 }).items).toEqual(['t0']);
-    expect(idf.choices().tgt).toMatchObject({ variant: 'item', idf: true });
+    expect(idf.fitReport().choices.tgt).toMatchObject({ variant: 'item', idf: true });
   });
 });
 
@@ -32,11 +32,11 @@ describe('bridge neighbour count with validation data', () => {
     const valid = parseEvents('user,item,domain\ncold-a,t0,tgt\ncold-b,t1,tgt\n', { vocab: events.vocab, label: 'valid.csv' });
     const fixed = new Bridge({ variant: 'user', neighbors: 3 });
     await fixed.fit(data, { valid });
-    expect(fixed.choices().tgt.neighbors).toBe(3);
-    expect(Object.keys(fixed.choices().tgt.validation ?? {}).every((k) => k.startsWith('user k=3 '))).toBe(true);
+    expect((fixed.fitReport().choices.tgt as { neighbors: number }).neighbors).toBe(3);
+    expect(Object.keys((fixed.fitReport().choices.tgt as { validation?: object }).validation ?? {}).every((k) => k.startsWith('user k=3 '))).toBe(true);
     const searched = new Bridge({ variant: 'user' });
     await searched.fit(data, { valid });
-    expect(new Set(Object.keys(searched.choices().tgt.validation ?? {}).map((k) => k.split(' ')[1]))).toEqual(
+    expect(new Set(Object.keys((searched.fitReport().choices.tgt as { validation?: object }).validation ?? {}).map((k) => k.split(' ')[1]))).toEqual(
       new Set(['k=25', 'k=50', 'k=100', 'k=200', 'k=400', 'k=800']),
     );
   });

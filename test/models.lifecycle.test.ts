@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Bridge, Dataset, ItemKnn, MigrationRecommender, ModelFormatError, NotFittedError, parseEvents } from '../src/index.js';
+import { Bridge, Dataset, ItemKnn, MigrationRecommender, ModelFormatError, NotFittedError, OptionRangeError, OptionTypeError, parseEvents } from '../src/index.js';
 import { readModelFile, writeModelFile } from '../src/io/modelfile.js';
 import { checkerboard, twoDomains } from './helpers/fixtures.js';
 
@@ -19,9 +19,14 @@ describe('model lifecycle and faults', () => {
     await m.close(); // idempotent
   });
 
-  it('options.pool and options.threads are exclusive; threads must be a positive integer', () => {
-    expect(() => new ItemKnn({ threads: 0 })).toThrow(new RangeError('options.threads must be a positive integer (got 0)'));
-    expect(() => new ItemKnn({ threads: 2, pool: {} as never })).toThrow(new TypeError('options.pool and options.threads are exclusive: pass one'));
+  it('options.pool and options.threads are exclusive; threads must be an integer >= 0 (0: this thread)', async () => {
+    expect(() => new ItemKnn({ threads: -1 })).toThrow(new OptionRangeError('threads', 'options.threads must be an integer >= 0 (got -1)'));
+    const inThread = new ItemKnn({ threads: 0, neighbors: 5 });
+    await inThread.fit(checkerboard().data);
+    expect((await inThread.recommendBatch(['u0'], { k: 1 })).get(0).items).toEqual(['i0']);
+    await inThread.close();
+    expect(() => new ItemKnn({ threads: 2, pool: {} as never })).toThrow(new OptionTypeError('threads', 'options.pool and options.threads are exclusive: pass one'));
+    expect(() => new ItemKnn({ pool: {} as never })).toThrow(new OptionTypeError('pool', 'options.pool must be a KernelPool (createPool())'));
   });
 
   it('a user known only in a domain that is not one of the sources gets the popularity fallback bucket', async () => {
@@ -70,9 +75,9 @@ describe('refits', () => {
   it('a fused model fitted on one domain, then on two, uses the cross-domain components again', async () => {
     const m = new MigrationRecommender({ components: ['popularity', 'itemknn', 'bridge-user'] });
     await m.fit(checkerboard().data);
-    expect(m.weights().shop.components).toEqual(['popularity', 'itemknn']);
+    expect(m.fitReport().choices.shop).toMatchObject({ components: ['popularity', 'itemknn'] });
     await m.fit(twoDomains().data);
-    expect(m.weights().tgt.components).toEqual(['popularity', 'itemknn', 'bridge-user']);
+    expect(m.fitReport().choices.tgt).toMatchObject({ components: ['popularity', 'itemknn', 'bridge-user'] });
   });
 
   it('the fused model hands its memory budget to its components', async () => {
@@ -88,12 +93,12 @@ describe('refits', () => {
     expect(b.recommend('cold-a', { domain: 'tgt', k: 2 })).toEqual(before);
   });
 
-  it('fused scores are divided by per-target scales chosen on validation users; they survive save/load, and old files without them load', async () => {
+  it('fused scores are divided by per-target scales chosen on validation users; they survive save/load', async () => {
     const { events, data } = twoDomains();
     const valid = parseEvents('user,item,domain\ncold-a,t0,tgt\ncold-b,t1,tgt\n', { vocab: events.vocab, label: 'valid.csv' });
     const m = new MigrationRecommender({ target: 'tgt', sources: ['src'], components: ['popularity', 'bridge-user', 'bridge-item'], bagging: 1 });
     await m.fit(data, { valid });
-    const { scales, components } = m.weights().tgt;
+    const { scales, components } = m.fitReport().choices.tgt as { scales: number[]; components: string[] };
     expect(components).toEqual(['popularity', 'bridge-user', 'bridge-item']);
     // Every component's scores are >= 0 here, so each gets a divisor: its mean top score on the two users.
     expect(scales.every((x) => x > 0)).toBe(true);
@@ -104,19 +109,10 @@ describe('refits', () => {
     const path = join(dir, 'm.migrec');
     await m.save(path);
     const loaded = await MigrationRecommender.load(path);
-    expect(loaded.weights().tgt.scales).toEqual(scales);
+    expect((loaded.fitReport().choices.tgt as { scales: number[] }).scales).toEqual(scales);
     expect(['cold-a', 'cold-b'].map((u) => loaded.recommend(u, { k: 3 }))).toEqual(recs);
-    // A file from before the scales existed: every component is scaled per user.
     const content = await readModelFile(path);
-    const fusion = ((content.meta.model as Record<string, unknown>).fusion as Array<Record<string, unknown> | null>).map((f) => (f ? { ...f, scales: undefined } : f));
-    const old = join(dir, 'old.migrec');
-    await writeModelFile(old, { ...content, meta: { ...content.meta, model: { ...(content.meta.model as object), fusion } } });
-    const legacy = await MigrationRecommender.load(old);
-    expect(legacy.weights().tgt.scales).toEqual([0, 0, 0]);
-    expect(legacy.recommend('cold-a', { k: 1 }).items).toEqual(['t0']);
-    // The scales are what the scores are divided by: per-user scaling (the old file) gives other
-    // fused scores for the same weights.
-    expect(legacy.recommend('cold-a', { k: 3 }).scores).not.toEqual(recs[0].scores);
+    const fusion = (content.meta.model as Record<string, unknown>).fusion as Array<Record<string, unknown> | null>;
     // explain() scales the same way as recommend(), for the validation users and for others.
     for (const u of ['cold-a', 'cold-b', 'a1', 'a4', 'b2', 'b7']) {
       const r = m.recommend(u, { k: 3 });
@@ -127,6 +123,6 @@ describe('refits', () => {
     const broken = fusion.map((f) => (f ? { ...f, scales: [1, -1, 1] } : f));
     await writeModelFile(bad, { ...content, meta: { ...content.meta, model: { ...(content.meta.model as object), fusion: broken } } });
     await expect(MigrationRecommender.load(bad)).rejects.toThrow(new ModelFormatError(`${bad}: fusion scales of domain 1 are invalid`));
-    await Promise.all([m.close(), loaded.close(), legacy.close()]);
+    await Promise.all([m.close(), loaded.close()]);
   });
 });

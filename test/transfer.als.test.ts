@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Csr } from '../src/kernels/types.js';
 import { Rng } from '../src/random.js';
-import { alsHalfStep, alsHalfStepBatched, gram, type AlsSettings } from '../src/transfer/als.js';
-import { initTensorflow, matMul2d, type Tf } from '../src/transfer/tf.js';
+import { alsHalfStep, alsHalfStepBatched, gram, type AlsSettings } from '../src/models/als.js';
+import { initTensorflow, matMul2d, type Tf } from '../src/models/tf.js';
 
 let tf: Tf;
 beforeAll(async () => {

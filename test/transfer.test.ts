@@ -2,16 +2,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataError, Dataset, ModelFitError, ModelFormatError, parseEvents, type Recommender } from '../src/index.js';
+import { DataError, Dataset, Emcdr, initTensorflow, Mf, ModelFitError, ModelFormatError, OptionRangeError, OptionTypeError, parseEvents, Ptupcdr, type Recommender } from '../src/index.js';
 import { readModelFile, writeModelFile } from '../src/io/modelfile.js';
-import { Emcdr, initTensorflow, Mf, Ptupcdr, type Tf } from '../src/transfer/index.js';
+import type { Tf } from '../src/models/tf.js';
 import { twoDomains } from './helpers/fixtures.js';
 
 const small = { factors: 8, iterations: 3, seed: 7 };
 const makers: Record<string, (seed?: number) => Recommender> = {
   mf: (seed = 7) => new Mf({ ...small, seed, domain: 'tgt' }),
   emcdr: (seed = 7) => new Emcdr({ ...small, seed, domain: 'tgt', epochs: 10 }),
-  ptupcdr: (seed = 7) => new Ptupcdr({ ...small, seed, domain: 'tgt', epochs: 3, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2 }),
+  ptupcdr: (seed = 7) => new Ptupcdr({ ...small, seed, domain: 'tgt', epochs: 3, negatives: 4, metaHidden: 8, attentionHidden: 4, rank: 2 }),
 };
 const loaders: Record<string, (p: string) => Promise<Recommender>> = { mf: (p) => Mf.load(p), emcdr: (p) => Emcdr.load(p), ptupcdr: (p) => Ptupcdr.load(p) };
 const users = ['cold-a', 'cold-b', 'a1', 'b2'];
@@ -100,7 +100,7 @@ describe('emcdr mapping choice', () => {
     const { data } = twoDomains();
     const m = new Emcdr({ ...small, domain: 'tgt', mapping: 'linear', ridgeGrid: [100, 1, 1000, 10] });
     await m.fit(data, { valid: validFor(data) });
-    const r = m.choices()['src->tgt'] as { choice: string; validNdcg10: Record<string, number> };
+    const r = m.fitReport().choices['src->tgt'] as { choice: string; validNdcg10: Record<string, number> };
     expect(Object.keys(r.validNdcg10)).toEqual(['linear@ridge=100', 'linear@ridge=1', 'linear@ridge=1000', 'linear@ridge=10']);
     const best = Math.max(...Object.values(r.validNdcg10));
     const tied = Object.entries(r.validNdcg10).filter(([, v]) => v === best).map(([k]) => Number(k.split('=')[1]));
@@ -126,14 +126,14 @@ describe('coupled target factors (options.coupling)', () => {
     expect(scores(zero)).toEqual(scores(plain));
     const coupled = await fit({ coupling: { weight: 1, rounds: 3 } });
     expect(scores(coupled)).not.toEqual(scores(plain));
-    expect(coupled.lastFitStats.coupling).toEqual({ weight: 1, rounds: 3, ridge: 100 });
-    // Same data and settings again (the cache is keyed by them), and a fresh dataset (recomputed): same scores.
+    expect(coupled.fitReport().stats.coupling).toEqual({ weight: 1, rounds: 3, ridge: 100 });
+    // Same data and settings again, and a fresh dataset: same scores.
     expect(scores(await fit({ coupling: { weight: 1, rounds: 3 } }))).toEqual(scores(coupled));
     const fresh = twoDomains().data;
     const again = new Emcdr({ ...small, domain: 'tgt', epochs: 10, coupling: { weight: 1, rounds: 3 } });
     await again.fit(fresh, { valid: validFor(fresh) });
     expect(scores(again)).toEqual(scores(coupled));
-    // The plain factors shared through the cache were not modified by the coupled fit.
+    // The plain factors were not modified by the coupled fit.
     expect(scores(await fit({}))).toEqual(plainScores);
     expect(scores(plain)).toEqual(plainScores);
     // Cold users still reach their source-side neighbours' items.
@@ -159,23 +159,24 @@ describe('coupled target factors (options.coupling)', () => {
 
   it('a coupled model saves and loads to identical scores', async () => {
     const data = twoDomains().data;
-    const m = new Ptupcdr({ ...small, domain: 'tgt', epochs: 2, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2, coupling: { weight: 2 } });
+    const m = new Ptupcdr({ ...small, domain: 'tgt', epochs: 2, negatives: 4, metaHidden: 8, attentionHidden: 4, rank: 2, coupling: { weight: 2 } });
     await m.fit(data, { valid: validFor(data) });
     const p = join(dir, 'coupled.migrec');
     await m.save(p);
     const back = await Ptupcdr.load(p);
     expect(users.map((u) => Array.from(back.recommend(u, { k: 6, domain: 'tgt' }).scores))).toEqual(scores(m));
-    expect(back.lastFitStats).toEqual({});
-    const uncoupled = new Ptupcdr({ ...small, domain: 'tgt', epochs: 2, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2 });
+    expect(back.fitReport().seconds).toEqual({});
+    expect(back.fitReport().stats).toEqual({});
+    const uncoupled = new Ptupcdr({ ...small, domain: 'tgt', epochs: 2, negatives: 4, metaHidden: 8, attentionHidden: 4, rank: 2 });
     await uncoupled.fit(data, { valid: validFor(data) });
     expect(scores(uncoupled)).not.toEqual(scores(m)); // the coupling did something, and the file kept it
     expect(back.couplingSettings()).toEqual({ weight: 2, rounds: 4, ridge: 100 });
     expect(uncoupled.couplingSettings()).toBeUndefined();
     // Damaged coupling settings in the file are a ModelFormatError, not a silent default.
     const content = await readModelFile(p);
-    const model = content.meta.model as Record<string, unknown>;
+    const options = content.meta.options as Record<string, unknown>;
     const bad = join(dir, 'coupled-bad.migrec');
-    await writeModelFile(bad, { ...content, meta: { ...content.meta, model: { ...model, coupling: { weight: -2 } } } });
+    await writeModelFile(bad, { ...content, meta: { ...content.meta, options: { ...options, coupling: { weight: -2 } } } });
     await expect(Ptupcdr.load(bad)).rejects.toThrow(ModelFormatError);
     await Promise.all([m.close(), back.close(), uncoupled.close()]);
   });
@@ -208,13 +209,14 @@ describe('coupled target factors (options.coupling)', () => {
   });
 
   it('refuses bad coupling options', () => {
-    expect(() => new Emcdr({ coupling: { weight: -1 } })).toThrow(new RangeError('options.coupling.weight must be a finite number >= 0 (got -1)'));
+    expect(() => new Emcdr({ coupling: { weight: -1 } })).toThrow(new OptionRangeError('coupling.weight', 'options.coupling.weight must be a number >= 0 (got -1)'));
     expect(() => new Emcdr({ coupling: { weight: 1, rounds: 0 } })).toThrow(RangeError);
-    expect(() => new Emcdr({ coupling: { weight: 1, rounds: null as never } })).toThrow(RangeError);
-    expect(() => new Emcdr({ coupling: { weight: 1, rouds: 3 } as never })).toThrow(new TypeError('options.coupling has an unknown key "rouds" (known: weight, rounds, ridge)'));
+    expect(() => new Emcdr({ coupling: { weight: 1, rounds: null as never } })).toThrow(TypeError);
+    expect(() => new Emcdr({ coupling: { weight: 1, rouds: 3 } as never })).toThrow(new OptionTypeError('coupling.rouds', 'unknown option "coupling.rouds" for emcdr (did you mean "coupling.rounds"?)'));
+    expect(() => new Emcdr({ coupling: { rounds: 3 } as never })).toThrow(new OptionTypeError('coupling.weight', 'options.coupling.weight is required (a number >= 0)'));
     expect(() => new Emcdr({ coupling: [] as never })).toThrow(TypeError);
     expect(() => new Ptupcdr({ coupling: { weight: Number.NaN } })).toThrow(RangeError);
-    expect(() => new Emcdr({ coupling: 1 as never })).toThrow(new TypeError('options.coupling must be an object { weight, rounds?, ridge? }'));
+    expect(() => new Emcdr({ coupling: 1 as never })).toThrow(new OptionTypeError('coupling', 'options.coupling must be an object (got 1)'));
   });
 });
 
@@ -223,7 +225,7 @@ describe('ptupcdr start', () => {
     const { data } = twoDomains();
     const m = makers.ptupcdr() as Ptupcdr;
     await m.fit(data, { valid: validFor(data) });
-    const r = m.choices()['src->tgt'] as { ridge: number; ridgeValidNdcg10: Record<string, number>; validCurve: Array<{ epoch: number; validNdcg10: number }> };
+    const r = m.fitReport().choices['src->tgt'] as { ridge: number; ridgeValidNdcg10: Record<string, number>; validCurve: Array<{ epoch: number; validNdcg10: number }> };
     expect(Object.keys(r.ridgeValidNdcg10).map(Number).sort((a, b) => a - b)).toEqual([1, 10, 100, 1000]);
     const best = Math.max(...Object.values(r.ridgeValidNdcg10));
     expect(r.ridgeValidNdcg10[String(r.ridge)]).toBe(best);
@@ -231,9 +233,9 @@ describe('ptupcdr start', () => {
     const tied = Object.entries(r.ridgeValidNdcg10).filter(([, v]) => v === best).map(([k]) => Number(k));
     expect(r.ridge).toBe(Math.max(...tied));
     expect(r.validCurve[0].validNdcg10).toBe(best); // epoch 0 is the chosen start
-    const fixed = new Ptupcdr({ ...small, domain: 'tgt', epochs: 1, negatives: 4, hidden: 8, attentionHidden: 4, rank: 2, ridge: 10 });
+    const fixed = new Ptupcdr({ ...small, domain: 'tgt', epochs: 1, negatives: 4, metaHidden: 8, attentionHidden: 4, rank: 2, ridge: 10 });
     await fixed.fit(data, { valid: validFor(data) });
-    expect(Object.keys((fixed.choices()['src->tgt'] as { ridgeValidNdcg10: object }).ridgeValidNdcg10)).toEqual(['10']);
+    expect(Object.keys((fixed.fitReport().choices['src->tgt'] as { ridgeValidNdcg10: object }).ridgeValidNdcg10)).toEqual(['10']);
     await Promise.all([m.close(), fixed.close()]);
   });
 });

@@ -6,6 +6,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { EventTable } from '../data/events.js';
 import { DataError } from '../errors.js';
+import type { FitOptions } from '../engine/types.js';
 import type { IndexModel } from '../models/types.js';
 import { averagePrecision, hitRate, ndcg, precision, recall, reciprocalRank } from './metrics.js';
 
@@ -30,6 +31,8 @@ export interface EvaluateOptions {
   valid?: EventTable;
   /** Seed handed to `fit`. @default 0 */
   seed?: number;
+  /** Results shared between the models' fits (e.g. ALS factors of the transfer models): pass a `new FitCache()` to train them once per run. @default none */
+  cache?: FitOptions['cache'];
   /** Users ranked per `rank` call. @default 1024 */
   batchSize?: number;
   /** Called with a line of progress (model and stage). */
@@ -89,7 +92,7 @@ export async function evaluate(train: Dataset, test: EventTable, models: readonl
   for (const model of models) {
     options.onProgress?.(`${model.name}: fit`);
     const t0 = performance.now();
-    await model.fit(train, { valid: options.valid, seed: options.seed });
+    await model.fit(train, { valid: options.valid, seed: options.seed, cache: options.cache });
     const t1 = performance.now();
     options.onProgress?.(`${model.name}: rank`);
     for (const truth of truths) {

@@ -12,7 +12,7 @@
  * has negative scores.
  */
 import type { TopKRows } from '../kernels/types.js';
-import { ndcg } from '../eval/metrics.js';
+import { ndcg } from '../engine/tuning.js';
 import type { Rng } from '../random.js';
 
 /** A user's bucket: target history x source history. */
@@ -64,20 +64,22 @@ export function globalScales(lists: readonly TopKRows[], nUsers: number): number
   });
 }
 
-/** The item -> row scratch of `normalisedCandidates` (all -1 between calls; grown on demand). */
-let scratch = new Int32Array(1024).fill(-1);
+/** The item -> row scratch of `normalisedCandidates`: all -1 between calls, grown on demand. Owned by one scorer (or fit). */
+export class CandidateScratch {
+  row = new Int32Array(1024).fill(-1);
+}
 
 /**
  * Per-user candidate unions from component slots. Component c's scores are divided by `scales[c]`
  * when it is > 0, else scaled into [0, 1] per user (divided by the list's largest score, or min-max
  * scaled when the list has negative scores). Without `scales` every component is scaled per user.
  */
-export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number, scales?: ArrayLike<number>): UserCandidates[] {
+export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number, scales: ArrayLike<number> | undefined, scratch: CandidateScratch): UserCandidates[] {
   const m = lists.length;
   const out: UserCandidates[] = [];
   // Row of each item in the current user's union: a dense scratch indexed by item (-1: not in the
-  // union), shared by every call and reset after each user, so no per-item map is built.
-  let row = scratch;
+  // union), reset after each user, so no per-item map is built.
+  let row = scratch.row;
   let total = 0;
   for (const l of lists) total += l.k;
   const union = new Uint32Array(total);
@@ -90,7 +92,7 @@ export function normalisedCandidates(lists: readonly TopKRows[], nUsers: number,
         if (it >= row.length) {
           const grown = new Int32Array(Math.max(it + 1, row.length * 2)).fill(-1);
           grown.set(row);
-          row = scratch = grown;
+          row = scratch.row = grown;
         }
         if (row[it] < 0) {
           row[it] = 0;

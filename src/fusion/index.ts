@@ -1,4 +1,5 @@
-export { MigrationRecommender, registerComponent, componentNames } from './migration.js';
-export type { MigrationOptions, ComponentFactory } from './migration.js';
+export { MigrationRecommender } from './migration.js';
+export type { MigrationOptions } from './migration.js';
+export { componentNames } from './components.js';
 export { bucketOf, BUCKETS } from './gating.js';
 export type { Bucket } from './gating.js';

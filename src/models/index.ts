@@ -1,15 +1,17 @@
-
-export { Recommender, RecommendationBatch, UserBatch, checkK } from './base.js';
-export type { ModelOptions, RecommendOptions, Recommendation, Explanation, Contribution, FoldInEvent, ScoreFilter, ModelData } from './base.js';
-export { Popularity } from './popularity.js';
-export { RandomModel } from './random.js';
-export { ItemKnn } from './itemknn.js';
+export { Popularity, POPULARITY } from './popularity.js';
+export { RandomModel, RANDOM } from './random.js';
+export { ItemKnn, ITEMKNN } from './itemknn.js';
 export type { ItemKnnOptions } from './itemknn.js';
-export { UserKnn } from './userknn.js';
+export { UserKnn, USERKNN } from './userknn.js';
 export type { UserKnnOptions } from './userknn.js';
-export { Bridge } from './bridge.js';
+export { Bridge, BRIDGE } from './bridge.js';
 export type { BridgeOptions, BridgeVariant } from './bridge.js';
+export { Mf, MF } from './mf.js';
+export type { MfOptions } from './mf.js';
+export type { FactorOptions } from './factors.js';
+export type { ItemFeatures, EncoderOptions, EncoderReport } from './encoder.js';
+export { initTensorflow } from './tf.js';
+export type { Tf } from './tf.js';
 export type { Weighting } from './weighting.js';
-export { MODEL_NAMES, RankedLists } from './types.js';
-export type { IndexModel, ModelName, FitOptions, RankOptions } from './types.js';
-
+export { MODEL_NAMES } from './types.js';
+export type { IndexModel, ModelName } from './types.js';

@@ -4,18 +4,22 @@
  * weighted interactions), computed by the wasm kernel across the pool. Score: a user's row times
  * the neighbour matrix, score_i = sum_j w_uj S_ji, seen items excluded.
  */
-import type { Dataset } from '../data/dataset.js';
 import { ModelFormatError } from '../errors.js';
 import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { rowNorms, transposeCsr } from '../kernels/csr.js';
-import type { Neighbours, TopKRows } from '../kernels/types.js';
+import type { BackendName, Neighbours, TopKRows } from '../kernels/types.js';
+import { MODEL_SCHEMAS } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
-import { checkK, Recommender, validateCsr, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from './base.js';
-import { cosineTopK, sparseTopN, valueAt } from './scoring.js';
-import type { FitOptions } from './types.js';
+import { Recommender } from '../engine/facade.js';
+import { cosineTopKAny, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
+import { validateCsr } from '../engine/envelope.js';
+import type { ModelData, UserBatch } from '../engine/rows.js';
+import { reserve, type IndexList, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
+import type { FitReport, ModelOptions } from '../engine/types.js';
+import { valueAt } from './sparse.js';
 import { bm25Weight, tfidfWeight, type Weighting } from './weighting.js';
 
-/** Options of `ItemKnn`. */
+/** Options of `ItemKnn` (schema: MODEL_SCHEMAS.itemknn). */
 export interface ItemKnnOptions extends ModelOptions {
   /** Neighbours kept per item. @default 50 */
   neighbors?: number;
@@ -24,69 +28,34 @@ export interface ItemKnnOptions extends ModelOptions {
   /** Weighting of interactions before similarity: none (cosine), tfidf (cosine on TF-IDF), bm25 (dot product on BM25, as implicit). @default 'none' */
   weighting?: Weighting;
   /** BM25 saturation. @default 1.2 */
-  K1?: number;
+  bm25K1?: number;
   /** BM25 length normalisation. @default 0.75 */
-  B?: number;
+  bm25B?: number;
 }
 
-/** Item kNN over every domain of the data. */
-export class ItemKnn extends Recommender {
-  readonly name = 'itemknn' as const;
-  private readonly opts: Required<Pick<ItemKnnOptions, 'neighbors' | 'shrink' | 'weighting' | 'K1' | 'B'>>;
-  private neighbours: Neighbours[] = [];
+/** Per domain, each item's neighbours (rows sorted best first). */
+export class ItemKnnScorer implements Scorer {
+  constructor(
+    readonly neighbours: Neighbours[],
+    private readonly backend: BackendName | 'auto',
+    private readonly data: ModelData,
+  ) {}
 
-  constructor(options: ItemKnnOptions = {}) {
-    super(options);
-    const weighting = options.weighting ?? 'none';
-    if (!['none', 'tfidf', 'bm25'].includes(weighting)) throw new RangeError(`options.weighting must be none, tfidf or bm25 (got ${JSON.stringify(weighting)})`);
-    const shrink = options.shrink ?? 0;
-    if (typeof shrink !== 'number' || !(shrink >= 0) || !Number.isFinite(shrink)) throw new RangeError(`options.shrink must be a finite number >= 0 (got ${String(shrink)})`);
-    const K1 = options.K1 ?? 1.2;
-    const B = options.B ?? 0.75;
-    if (!(K1 > 0) || !Number.isFinite(K1)) throw new RangeError(`options.K1 must be a positive number (got ${String(K1)})`);
-    if (!(B >= 0 && B <= 1)) throw new RangeError(`options.B must be a number in [0, 1] (got ${String(B)})`);
-    this.opts = { neighbors: checkK(options.neighbors ?? 50, 'options.neighbors'), shrink, weighting, K1, B };
-  }
-
-  /** Load an item-kNN model file. @throws {ModelFormatError} {StorageError} */
-  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<ItemKnn> {
-    return new ItemKnn(options).loadInto(path, content);
-  }
-
-  /** The neighbour matrix of a domain (rows sorted best first). */
-  neighborMatrix(domain?: string): Neighbours {
-    return this.neighbours[this.domainIndex(domain)];
-  }
-
-  protected async fitModel(data: Dataset, _options: FitOptions): Promise<void> {
-    const { neighbors, shrink, weighting } = this.opts;
-    let items = 0;
-    for (let d = 0; d < data.nDomains; d++) items += data.nItems(d);
-    // Neighbour lists (u32 index + f32 score per slot) plus each domain's transpose.
-    this.reserve(items * neighbors * 8 + data.events.length * 8, `the neighbour table (${items} items x ${neighbors} neighbours)`);
-    const out: Neighbours[] = [];
-    for (let d = 0; d < data.nDomains; d++) {
-      let x = data.matrix(d);
-      if (weighting === 'tfidf') x = tfidfWeight(x);
-      else if (weighting === 'bm25') x = bm25Weight(x, this.opts);
-      const xt = transposeCsr(x);
-      // BM25 is a plain dot product (as in implicit); the others are cosine.
-      const norms = weighting === 'bm25' ? new Float32Array(xt.nRows).fill(1) : rowNorms(xt);
-      out.push(await cosineTopK(this.pool, this.backend, xt, x, norms, norms, neighbors, shrink));
-    }
-    this.neighbours = out;
-  }
-
-  protected scoreBatch(batch: UserBatch, d: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined): TopKRows | Promise<TopKRows> {
+  score(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows {
     const rows = batch.rows(d);
-    return sparseTopN(pool, this.backend, rows, this.neighbours[d], rows, n, filter);
+    return sparseTopN(this.backend, rows, this.neighbours[d], rows, n, filter);
   }
 
-  protected explainScore(batch: UserBatch, d: number, item: number): { score: number; contributions: Contribution[] } {
+  scorePooled(batch: UserBatch, d: number, n: number, filter: ScoreFilter, pool: KernelPool): Promise<TopKRows> {
     const rows = batch.rows(d);
-    const vocab = this.fitted().vocab.items(d);
-    const domain = this.fitted().vocab.domains.id(d);
-    const contributions: Contribution[] = [];
+    return sparseTopNPooled(pool, this.backend, rows, this.neighbours[d], rows, n, filter);
+  }
+
+  explain(batch: UserBatch, d: number, item: number): ScoreParts {
+    const rows = batch.rows(d);
+    const vocab = this.data.vocab.items(d);
+    const domain = this.data.vocab.domains.id(d);
+    const contributions: ScoreParts['contributions'] = [];
     let score = 0;
     for (let t = rows.indptr[0]; t < rows.indptr[1]; t++) {
       const j = rows.indices[t];
@@ -98,33 +67,85 @@ export class ItemKnn extends Recommender {
     return { score, contributions };
   }
 
-  protected override similarItemsIndex(d: number, i: number, k: number): { indices: Uint32Array; scores: Float32Array } {
+  similarItems(d: number, i: number, k: number): IndexList {
     const m = this.neighbours[d];
     const s = m.indptr[i];
     const e = Math.min(m.indptr[i + 1], s + k);
     return { indices: m.indices.slice(s, e), scores: m.data.slice(s, e) };
   }
 
-  protected exportState(): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
-    const sections: Record<string, SectionArray> = {};
-    this.neighbours.forEach((m, d) => {
-      sections[`nb.${d}.indptr`] = m.indptr;
-      sections[`nb.${d}.indices`] = m.indices;
-      sections[`nb.${d}.data`] = m.data;
-    });
-    return { meta: { options: this.opts, domains: this.neighbours.length }, sections };
+  exportState(): SavedState {
+    return { meta: { domains: this.neighbours.length }, sections: exportNeighbours(this.neighbours, 'nb') };
   }
 
-  protected importState(meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string): void {
-    this.neighbours = importNeighbours(this.fitted().nItems, meta, sections, label, 'nb');
-    Object.assign(this.opts, (meta.options ?? {}) as object);
+  report(): Omit<FitReport, 'model'> {
+    return { seconds: {}, choices: {}, stats: {} };
   }
 }
 
-/** Read per-domain neighbour matrices `${prefix}.${d}.*` written by a kNN model. @throws {ModelFormatError} */
-export function importNeighbours(nItems: number[], meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string, prefix: string): Neighbours[] {
+/** The item-kNN model type. */
+export const ITEMKNN: ModelDefinition<ItemKnnScorer> = {
+  name: 'itemknn',
+  schema: MODEL_SCHEMAS.itemknn,
+  capabilities: { similarItems: true, similarUsers: false, explain: true },
+  async fit(ctx, options) {
+    const neighbors = options.neighbors as number;
+    const shrink = options.shrink as number;
+    const weighting = options.weighting as Weighting;
+    const data = ctx.dataset;
+    let items = 0;
+    for (let d = 0; d < data.nDomains; d++) items += data.nItems(d);
+    // Neighbour lists (u32 index + f32 score per slot) plus each domain's transpose.
+    reserve(ctx, items * neighbors * 8 + data.events.length * 8, `the neighbour table (${items} items x ${neighbors} neighbours)`);
+    const out: Neighbours[] = [];
+    for (let d = 0; d < data.nDomains; d++) {
+      let x = data.matrix(d);
+      if (weighting === 'tfidf') x = tfidfWeight(x);
+      else if (weighting === 'bm25') x = bm25Weight(x, { K1: options.bm25K1 as number, B: options.bm25B as number });
+      const xt = transposeCsr(x);
+      // BM25 is a plain dot product (as in implicit); the others are cosine.
+      const norms = weighting === 'bm25' ? new Float32Array(xt.nRows).fill(1) : rowNorms(xt);
+      out.push(await cosineTopKAny(ctx.pool, ctx.backend, xt, x, norms, norms, neighbors, shrink));
+    }
+    return new ItemKnnScorer(out, ctx.backend, ctx.data);
+  },
+  restore(env, options, { meta, sections }, label) {
+    return new ItemKnnScorer(importNeighbours(env.data.nItems, options.neighbors as number, meta, sections, label, 'nb'), env.backend, env.data);
+  },
+};
+
+/** Item kNN over every domain of the data. */
+export class ItemKnn extends Recommender<ItemKnnScorer> {
+  /** @throws {OptionTypeError|OptionRangeError} for a bad option (an unknown key names the nearest valid one). */
+  constructor(options: ItemKnnOptions = {}) {
+    super(ITEMKNN, options);
+  }
+
+  /** Load an item-kNN model file. @throws {ModelFormatError} {StorageError} */
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<ItemKnn> {
+    return new ItemKnn(options).loadFrom(path, content);
+  }
+
+  /** The neighbour matrix of a domain (rows sorted best first). @throws {UnknownIdError} */
+  neighborMatrix(domain?: string): Neighbours {
+    return this.scorer().neighbours[this.domainOf(domain)];
+  }
+}
+
+/** Per-domain neighbour matrices as sections `${prefix}.${d}.*`. */
+export function exportNeighbours(ms: readonly Neighbours[], prefix: string): Record<string, SectionArray> {
+  const sections: Record<string, SectionArray> = {};
+  ms.forEach((m, d) => {
+    sections[`${prefix}.${d}.indptr`] = m.indptr;
+    sections[`${prefix}.${d}.indices`] = m.indices;
+    sections[`${prefix}.${d}.data`] = m.data;
+  });
+  return sections;
+}
+
+/** Read per-domain neighbour matrices `${prefix}.${d}.*` written by `exportNeighbours`. @throws {ModelFormatError} */
+export function importNeighbours(nItems: number[], k: number, meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string, prefix: string): Neighbours[] {
   if (meta.domains !== nItems.length) throw new ModelFormatError(`${label}: domain count does not match`);
-  const k = Number((meta.options as { neighbors?: unknown } | undefined)?.neighbors ?? 0);
   return nItems.map((n, d) => {
     const [indptr, indices, data] = ['indptr', 'indices', 'data'].map((f) => sections[`${prefix}.${d}.${f}`]);
     if (!(indptr instanceof Uint32Array) || !(indices instanceof Uint32Array) || !(data instanceof Float32Array)) {

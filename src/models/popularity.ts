@@ -3,56 +3,39 @@
  * interaction weights (behaviour weights and time decay included, so on unit-weight data the
  * number of interactions). Ties break by the lower item index.
  */
-import type { Dataset } from '../data/dataset.js';
 import { columnSums } from '../data/matrix.js';
 import { ModelFormatError } from '../errors.js';
-import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
+import type { ModelFileContent } from '../io/modelfile.js';
 import { getKernels } from '../kernels/index.js';
-import type { TopKRows } from '../kernels/types.js';
-import { Recommender, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from './base.js';
-import type { FitOptions } from './types.js';
+import type { BackendName, TopKRows } from '../kernels/types.js';
+import { MODEL_SCHEMAS } from '../options/index.js';
+import { Recommender } from '../engine/facade.js';
+import type { ScoreFilter } from '../engine/exec.js';
+import type { UserBatch } from '../engine/rows.js';
+import { InThreadScorer, type ModelDefinition, type SavedState, type ScoreParts } from '../engine/scorer.js';
+import type { ModelOptions } from '../engine/types.js';
+import { sortedHas } from './sparse.js';
 
-/** Popularity per domain. */
-export class Popularity extends Recommender {
-  readonly name = 'popularity' as const;
-  /** Per domain: popularity by item, and items by decreasing popularity. */
-  private pop: Float32Array[] = [];
-  private order: Uint32Array[] = [];
+/** Popularity per domain: scores by item, and items by decreasing popularity. */
+export class PopularityScorer extends InThreadScorer {
+  private readonly order: Uint32Array[];
 
-  constructor(options: ModelOptions = {}) {
-    super(options);
-  }
-
-  /** Load a popularity model file. @throws {ModelFormatError} {StorageError} */
-  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<Popularity> {
-    return new Popularity(options).loadInto(path, content);
-  }
-
-  protected async fitModel(data: Dataset, _options: FitOptions): Promise<void> {
-    const pop: Float32Array[] = [];
-    for (let d = 0; d < data.nDomains; d++) {
-      pop.push(Float32Array.from(columnSums(data.matrix(d))));
-    }
-    this.setPopularity(pop);
-  }
-
-  private setPopularity(pop: Float32Array[]): void {
-    const kernels = getKernels(this.backend);
-    this.pop = pop;
+  constructor(
+    readonly pop: Float32Array[],
+    backend: BackendName | 'auto',
+  ) {
+    super();
+    const kernels = getKernels(backend);
     this.order = pop.map((p) => kernels.topk(p, p.length).indices);
   }
 
-  /** Popularity scores of domain `d`'s items, by item index (a copy). */
-  scores(domain: string): Float32Array {
-    return this.pop[this.domainIndex(domain)].slice();
-  }
-
-  protected scoreBatch(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows {
+  score(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows {
     const order = this.order[d];
     const pop = this.pop[d];
     const rows = batch.rows(d);
-    const out: TopKRows = { k: n, counts: new Uint32Array(batch.users.length), indices: new Uint32Array(batch.users.length * n), scores: new Float32Array(batch.users.length * n) };
-    for (let b = 0; b < batch.users.length; b++) {
+    const m = batch.users.length;
+    const out: TopKRows = { k: n, counts: new Uint32Array(m), indices: new Uint32Array(m * n), scores: new Float32Array(m * n) };
+    for (let b = 0; b < m; b++) {
       const seen = filter.filterSeen ? rows.indices.subarray(rows.indptr[b], rows.indptr[b + 1]) : undefined;
       let c = 0;
       // Walk the global order, skipping the user's seen items (sorted row: binary search) and filtered ones.
@@ -69,38 +52,52 @@ export class Popularity extends Recommender {
     return out;
   }
 
-  protected explainScore(_batch: UserBatch, d: number, item: number): { score: number; contributions: Contribution[] } {
+  explain(_batch: UserBatch, d: number, item: number): ScoreParts {
     const score = this.pop[d][item];
     return { score, contributions: [{ kind: 'popularity', id: '', weight: score }] };
   }
 
-  protected exportState(): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
-    const sections: Record<string, SectionArray> = {};
+  exportState(): SavedState {
+    const sections: SavedState['sections'] = {};
     this.pop.forEach((p, d) => (sections[`pop.${d}`] = p));
     return { meta: { domains: this.pop.length }, sections };
   }
+}
 
-  protected importState(meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string): void {
-    const data = this.fitted();
+/** The popularity model type. */
+export const POPULARITY: ModelDefinition<PopularityScorer> = {
+  name: 'popularity',
+  schema: MODEL_SCHEMAS.popularity,
+  capabilities: { similarItems: false, similarUsers: false, explain: true },
+  async fit(ctx) {
+    return new PopularityScorer(ctx.data.matrices.map((m) => Float32Array.from(columnSums(m))), ctx.backend);
+  },
+  restore(env, _options, { meta, sections }, label) {
     const pop: Float32Array[] = [];
-    for (let d = 0; d < data.nItems.length; d++) {
+    for (let d = 0; d < env.data.nItems.length; d++) {
       const p = sections[`pop.${d}`];
-      if (!(p instanceof Float32Array) || p.length !== data.nItems[d]) throw new ModelFormatError(`${label}: popularity of domain ${d} is missing or has the wrong size`);
+      if (!(p instanceof Float32Array) || p.length !== env.data.nItems[d]) throw new ModelFormatError(`${label}: popularity of domain ${d} is missing or has the wrong size`);
       pop.push(p);
     }
     if (meta.domains !== pop.length) throw new ModelFormatError(`${label}: domain count does not match`);
-    this.setPopularity(pop);
-  }
-}
+    return new PopularityScorer(pop, env.backend);
+  },
+};
 
-/** Binary search in a sorted Uint32Array. */
-export function sortedHas(a: Uint32Array, x: number): boolean {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
+/** Popularity per domain. */
+export class Popularity extends Recommender<PopularityScorer> {
+  /** @throws {OptionTypeError|OptionRangeError} for a bad option. */
+  constructor(options: ModelOptions = {}) {
+    super(POPULARITY, options);
   }
-  return lo < a.length && a[lo] === x;
+
+  /** Load a popularity model file. @throws {ModelFormatError} {StorageError} */
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<Popularity> {
+    return new Popularity(options).loadFrom(path, content);
+  }
+
+  /** Popularity scores of a domain's items, by item index (a copy). @throws {UnknownIdError} */
+  scores(domain?: string): Float32Array {
+    return this.scorer().pop[this.domainOf(domain)].slice();
+  }
 }

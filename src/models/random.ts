@@ -2,32 +2,28 @@
  * Random baseline: a seeded random ranking per user. Each (user, domain) stream derives from the
  * seed alone, so results do not depend on batch order or pool size.
  */
-import type { Dataset } from '../data/dataset.js';
-import { NotSupportedError } from '../errors.js';
-import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
+import type { ModelFileContent } from '../io/modelfile.js';
 import type { TopKRows } from '../kernels/types.js';
+import { MODEL_SCHEMAS } from '../options/index.js';
 import { Rng } from '../random.js';
-import { Recommender, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from './base.js';
-import { sortedHas } from './popularity.js';
-import type { FitOptions } from './types.js';
+import { Recommender } from '../engine/facade.js';
+import type { ScoreFilter } from '../engine/exec.js';
+import type { UserBatch } from '../engine/rows.js';
+import { InThreadScorer, type ModelDefinition, type SavedState } from '../engine/scorer.js';
+import type { ModelOptions } from '../engine/types.js';
+import { sortedHas } from './sparse.js';
 
-/** Uniformly random ranking over the domain's training items. */
-export class RandomModel extends Recommender {
-  readonly name = 'random' as const;
-
-  constructor(options: ModelOptions = {}) {
-    super(options);
+/** Uniformly random ranking over each domain's training items. Random scores are draws, not evidence: nothing to explain. */
+export class RandomScorer extends InThreadScorer {
+  constructor(
+    private readonly nItems: readonly number[],
+    private readonly seed: number,
+  ) {
+    super();
   }
 
-  /** Load a random-baseline model file. */
-  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<RandomModel> {
-    return new RandomModel(options).loadInto(path, content);
-  }
-
-  protected async fitModel(_data: Dataset, _options: FitOptions): Promise<void> {}
-
-  protected scoreBatch(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows {
-    const nItems = this.fitted().nItems[d];
+  score(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows {
+    const nItems = this.nItems[d];
     const rows = batch.rows(d);
     const m = batch.users.length;
     const out: TopKRows = { k: n, counts: new Uint32Array(m), indices: new Uint32Array(m * n), scores: new Float32Array(m * n) };
@@ -54,13 +50,33 @@ export class RandomModel extends Recommender {
     return out;
   }
 
-  protected explainScore(): { score: number; contributions: Contribution[] } {
-    throw new NotSupportedError('random scores are draws, not evidence: there is nothing to explain');
-  }
-
-  protected exportState(): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
+  exportState(): SavedState {
     return { meta: {}, sections: {} };
   }
+}
 
-  protected importState(): void {}
+/** The random baseline type. */
+export const RANDOM: ModelDefinition<RandomScorer> = {
+  name: 'random',
+  schema: MODEL_SCHEMAS.random,
+  capabilities: { similarItems: false, similarUsers: false, explain: false },
+  async fit(ctx) {
+    return new RandomScorer(ctx.data.nItems, ctx.seed);
+  },
+  restore(env, options) {
+    return new RandomScorer(env.data.nItems, options.seed as number);
+  },
+};
+
+/** Uniformly random ranking over the domain's training items. */
+export class RandomModel extends Recommender<RandomScorer> {
+  /** @throws {OptionTypeError|OptionRangeError} for a bad option. */
+  constructor(options: ModelOptions = {}) {
+    super(RANDOM, options);
+  }
+
+  /** Load a random-baseline model file. @throws {ModelFormatError} {StorageError} */
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<RandomModel> {
+    return new RandomModel(options).loadFrom(path, content);
+  }
 }

@@ -4,16 +4,19 @@
  * at query time by the cosine kernel (the user's row against the item -> users index), so behaviour
  * folded in after fitting counts at once.
  */
-import type { Dataset } from '../data/dataset.js';
-import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
+import type { ModelFileContent } from '../io/modelfile.js';
 import { rowNorms, transposeCsr } from '../kernels/csr.js';
-import type { Csr, Neighbours, TopKRows } from '../kernels/types.js';
+import type { BackendName, Csr, Neighbours, TopKRows } from '../kernels/types.js';
+import { MODEL_SCHEMAS } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
-import { checkK, Recommender, type Contribution, type ModelOptions, type ScoreFilter, type UserBatch } from './base.js';
-import { cosineTopK, normaliseRows, sparseTopN, andThen, truncateRows, valueAt } from './scoring.js';
-import type { FitOptions } from './types.js';
+import { Recommender } from '../engine/facade.js';
+import { cosineTopK, cosineTopKPooled, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
+import type { ModelData, UserBatch } from '../engine/rows.js';
+import type { IndexList, ModelDefinition, SavedState, Scorer, ScoreParts } from '../engine/scorer.js';
+import type { FitReport, ModelOptions } from '../engine/types.js';
+import { normaliseRows, truncateRows, valueAt } from './sparse.js';
 
-/** Options of `UserKnn`. */
+/** Options of `UserKnn` (schema: MODEL_SCHEMAS.userknn). */
 export interface UserKnnOptions extends ModelOptions {
   /** Neighbours per user. @default 50 */
   neighbors?: number;
@@ -21,76 +24,95 @@ export interface UserKnnOptions extends ModelOptions {
   shrink?: number;
 }
 
-/** User kNN over every domain of the data. */
-export class UserKnn extends Recommender {
-  readonly name = 'userknn' as const;
-  private readonly opts: { neighbors: number; shrink: number };
-  /** Per domain: items x users, and each user's row norm. Derived from the rows; rebuilt on load. */
-  private index: Array<{ xt: Csr; norms: Float32Array }> = [];
+/** Per domain: items x users and each user's row norm (derived from the rows; rebuilt on load). */
+export class UserKnnScorer implements Scorer {
+  private readonly index: Array<{ xt: Csr; norms: Float32Array }>;
 
-  constructor(options: UserKnnOptions = {}) {
-    super(options);
-    const shrink = options.shrink ?? 0;
-    if (typeof shrink !== 'number' || !(shrink >= 0) || !Number.isFinite(shrink)) throw new RangeError(`options.shrink must be a finite number >= 0 (got ${String(shrink)})`);
-    this.opts = { neighbors: checkK(options.neighbors ?? 50, 'options.neighbors'), shrink };
+  constructor(
+    private readonly data: ModelData,
+    private readonly neighbors: number,
+    private readonly shrink: number,
+    private readonly backend: BackendName | 'auto',
+  ) {
+    this.index = data.matrices.map((x) => ({ xt: transposeCsr(x), norms: rowNorms(x) }));
   }
 
-  /** Load a user-kNN model file. @throws {ModelFormatError} {StorageError} */
-  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<UserKnn> {
-    return new UserKnn(options).loadInto(path, content);
-  }
-
-  protected async fitModel(_data: Dataset, _options: FitOptions): Promise<void> {
-    this.buildIndex();
-  }
-
-  private buildIndex(): void {
-    this.index = this.fitted().matrices.map((x) => ({ xt: transposeCsr(x), norms: rowNorms(x) }));
-  }
-
-  /** Each batch user's neighbours in domain d, normalised to sum 1, the user itself left out. */
-  private neighboursOf(batch: UserBatch, d: number, pool: KernelPool | undefined): Neighbours | Promise<Neighbours> {
+  /** The cosine job of each batch user's top-k users in domain d (before leaving the user out). */
+  private job(batch: UserBatch, d: number, k: number): Parameters<typeof cosineTopK> {
     const rows = batch.rows(d);
     const { xt, norms } = this.index[d];
-    const nUsers = this.fitted().nUsers;
-    const k = this.opts.neighbors;
-    return andThen(cosineTopK(pool, this.backend, rows, xt, rowNorms(rows), norms, k + 1, this.opts.shrink), (nb) =>
-      normaliseRows(truncateRows(nb, k, (r) => (batch.users[r] < nUsers ? batch.users[r] : -1))),
-    );
+    return [this.backend, rows, xt, rowNorms(rows), norms, k, this.shrink];
   }
 
-  protected scoreBatch(batch: UserBatch, d: number, n: number, filter: ScoreFilter, pool: KernelPool | undefined): TopKRows | Promise<TopKRows> {
-    return andThen(this.neighboursOf(batch, d, pool), (nb) => sparseTopN(pool, this.backend, nb, this.fitted().matrices[d], batch.rows(d), n, filter));
+  /** Neighbours normalised to sum 1, the user itself left out. */
+  private finish(batch: UserBatch, nb: Neighbours): Neighbours {
+    const nUsers = this.data.nUsers;
+    return normaliseRows(truncateRows(nb, this.neighbors, (r) => (batch.users[r] < nUsers ? batch.users[r] : -1)));
   }
 
-  protected explainScore(batch: UserBatch, d: number, item: number): { score: number; contributions: Contribution[] } {
-    const nb = this.neighboursOf(batch, d, undefined) as Neighbours;
-    const x = this.fitted().matrices[d];
-    const users = this.fitted().vocab.users;
-    const contributions: Contribution[] = [];
+  private neighboursOf(batch: UserBatch, d: number): Neighbours {
+    return this.finish(batch, cosineTopK(...this.job(batch, d, this.neighbors + 1)));
+  }
+
+  score(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows {
+    return sparseTopN(this.backend, this.neighboursOf(batch, d), this.data.matrices[d], batch.rows(d), n, filter);
+  }
+
+  async scorePooled(batch: UserBatch, d: number, n: number, filter: ScoreFilter, pool: KernelPool): Promise<TopKRows> {
+    const nb = this.finish(batch, await cosineTopKPooled(pool, ...this.job(batch, d, this.neighbors + 1)));
+    return sparseTopNPooled(pool, this.backend, nb, this.data.matrices[d], batch.rows(d), n, filter);
+  }
+
+  explain(batch: UserBatch, d: number, item: number): ScoreParts {
+    const nb = this.neighboursOf(batch, d);
+    const x = this.data.matrices[d];
+    const contributions: ScoreParts['contributions'] = [];
     let score = 0;
     for (let t = nb.indptr[0]; t < nb.indptr[1]; t++) {
       const w = nb.data[t] * valueAt(x, nb.indices[t], item);
       if (w === 0) continue;
       score += w;
-      contributions.push({ kind: 'user', id: users.id(nb.indices[t]), weight: w });
+      contributions.push({ kind: 'user', id: this.data.vocab.users.id(nb.indices[t]), weight: w });
     }
     return { score, contributions };
   }
 
-  protected override similarUsersIndex(batch: UserBatch, d: number, k: number): { indices: Uint32Array; scores: Float32Array } {
-    const rows = batch.rows(d);
-    const { xt, norms } = this.index[d];
-    const nb = cosineTopK(undefined, this.backend, rows, xt, rowNorms(rows), norms, k, this.opts.shrink) as Neighbours;
+  similarUsers(batch: UserBatch, d: number, k: number): IndexList {
+    const nb = cosineTopK(...this.job(batch, d, k));
     return { indices: nb.indices.slice(nb.indptr[0], nb.indptr[1]), scores: nb.data.slice(nb.indptr[0], nb.indptr[1]) };
   }
 
-  protected exportState(): { meta: Record<string, unknown>; sections: Record<string, SectionArray> } {
-    return { meta: { options: this.opts }, sections: {} };
+  exportState(): SavedState {
+    return { meta: {}, sections: {} };
   }
 
-  protected importState(meta: Record<string, unknown>): void {
-    Object.assign(this.opts, (meta.options ?? {}) as object);
-    this.buildIndex();
+  report(): Omit<FitReport, 'model'> {
+    return { seconds: {}, choices: {}, stats: {} };
+  }
+}
+
+/** The user-kNN model type. */
+export const USERKNN: ModelDefinition<UserKnnScorer> = {
+  name: 'userknn',
+  schema: MODEL_SCHEMAS.userknn,
+  capabilities: { similarItems: false, similarUsers: true, explain: true },
+  async fit(ctx, options) {
+    return new UserKnnScorer(ctx.data, options.neighbors as number, options.shrink as number, ctx.backend);
+  },
+  restore(env, options) {
+    return new UserKnnScorer(env.data, options.neighbors as number, options.shrink as number, env.backend);
+  },
+};
+
+/** User kNN over every domain of the data. */
+export class UserKnn extends Recommender<UserKnnScorer> {
+  /** @throws {OptionTypeError|OptionRangeError} for a bad option. */
+  constructor(options: UserKnnOptions = {}) {
+    super(USERKNN, options);
+  }
+
+  /** Load a user-kNN model file. @throws {ModelFormatError} {StorageError} */
+  static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<UserKnn> {
+    return new UserKnn(options).loadFrom(path, content);
   }
 }

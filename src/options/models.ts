@@ -65,8 +65,8 @@ const ITEMKNN = {
   neighbors: { kind: 'integer', min: 1, default: 50, doc: 'Neighbours kept per item' },
   shrink: { kind: 'number', min: 0, default: 0, doc: SHRINK_DOC },
   weighting: { kind: 'enum', values: ['none', 'tfidf', 'bm25'], default: 'none', doc: 'Weighting before similarity: none (cosine), tfidf (cosine on TF-IDF), bm25 (dot product on BM25, as implicit)' },
-  bm25K1: { kind: 'number', min: 0, minExclusive: true, default: 1.2, doc: 'BM25 saturation of large weights (weighting bm25)' },
-  bm25B: { kind: 'number', min: 0, max: 1, default: 0.75, doc: 'BM25 strength of the length normalisation (weighting bm25)' },
+  bm25K1: { kind: 'number', min: 0, minExclusive: true, default: 1.2, formerly: ['K1'], doc: 'BM25 saturation of large weights (weighting bm25)' },
+  bm25B: { kind: 'number', min: 0, max: 1, default: 0.75, formerly: ['B'], doc: 'BM25 strength of the length normalisation (weighting bm25)' },
 } satisfies Record<string, OptionSpec>;
 
 const USERKNN = {
@@ -84,7 +84,7 @@ const BRIDGE = {
   shrink: { kind: 'number', min: 0, doc: SHRINK_DOC, defaultText: '0, or (item variant) chosen from 0, 20, 100 on validation data' },
   exponent: { kind: 'number', min: 0, minExclusive: true, doc: 'Similarities are raised to this power before use (larger: trust the closest neighbours more)', defaultText: '1, or chosen from 1, 2 on validation data' },
   idf: { kind: 'boolean', doc: 'Inverse-frequency weighting: of source items (user variant), of shared users (item variant)', defaultText: 'false, or chosen on validation data' },
-  asymmetry: { kind: 'number', min: 0, max: 1, doc: 'Item variant: asymmetric cosine exponent, dot / (|source|^(2a) |target|^(2(1-a)) + shrink); 0.5 is the cosine', defaultText: '0.5, or chosen from 0.5, 0.8, 1 on validation data' },
+  asymmetry: { kind: 'number', min: 0, max: 1, formerly: ['alpha'], doc: 'Item variant: asymmetric cosine exponent, dot / (|source|^(2a) |target|^(2(1-a)) + shrink); 0.5 is the cosine', defaultText: '0.5, or chosen from 0.5, 0.8, 1 on validation data' },
 } satisfies Record<string, OptionSpec>;
 
 const ENCODER: OptionSpec = {
@@ -116,7 +116,7 @@ const EMCDR = {
   mapping: { kind: 'enum', values: ['auto', 'linear', 'mlp'], default: 'auto', doc: 'Map from source to target factors: linear, mlp, or auto (chosen on validation data; linear without it)' },
   ridge: { kind: 'number', min: 0, default: 10, doc: 'Ridge strength of the linear map without validation data (the intercept is not penalised)' },
   ridgeGrid: { kind: 'numbers', min: 0, nonEmpty: true, default: [1, 10, 100, 1000], doc: RIDGE_GRID_DOC },
-  mlpHidden: { kind: 'integer', min: 1, doc: 'Hidden units of the MLP map', defaultText: '2 x factors' },
+  mlpHidden: { kind: 'integer', min: 1, formerly: ['hidden'], doc: 'Hidden units of the MLP map', defaultText: '2 x factors' },
   epochs: { kind: 'integer', min: 1, default: 60, doc: 'Most MLP epochs (early stopping on validation data every 5 epochs, patience 4)' },
   learningRate: { kind: 'number', min: 0, minExclusive: true, default: 0.003, doc: 'Adam learning rate of the MLP map' },
   batchSize: { kind: 'integer', min: 1, default: 256, doc: `${BATCH_DOC} (MLP samples per mini-batch)` },
@@ -128,7 +128,7 @@ const PTUPCDR = {
   targets: TARGETS,
   coupling: COUPLING,
   rank: { kind: 'integer', min: 1, default: 8, doc: 'Rank of the personal correction A_u B_u' },
-  metaHidden: { kind: 'integer', min: 1, default: 64, doc: 'Hidden units of the meta network' },
+  metaHidden: { kind: 'integer', min: 1, default: 64, formerly: ['hidden'], doc: 'Hidden units of the meta network' },
   attentionHidden: { kind: 'integer', min: 1, default: 32, doc: 'Hidden units of the attention over the source history' },
   maxHistory: { kind: 'integer', min: 1, default: 50, doc: 'Source items per user history (the first ones by index)' },
   epochs: { kind: 'integer', min: 1, default: 40, doc: 'Most epochs (early stopping on validation data, patience 2; 2 epochs without it)' },
@@ -145,7 +145,7 @@ const MIGREC = {
   targets: TARGETS,
   sources: SOURCES,
   components: { kind: 'object', cli: false, doc: 'Component models: a list of names, or { name: options | false } on top of the defaults', defaultText: 'every registered component' },
-  candidatesPerComponent: { kind: 'integer', min: 1, default: 100, doc: 'Candidates taken from each component per user' },
+  candidatesPerComponent: { kind: 'integer', min: 1, default: 100, formerly: ['candidates'], doc: 'Candidates taken from each component per user' },
   minBucketUsers: { kind: 'integer', min: 1, default: 30, doc: "Validation users a bucket needs to get its own weights (else the target's overall weights)" },
   bagging: { kind: 'integer', min: 1, default: 8, doc: 'Bootstrap resamples of the validation users whose weight searches are averaged (1: one search)' },
   longTail: {

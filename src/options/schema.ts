@@ -38,6 +38,8 @@ export interface OptionSpec {
   keys?: Schema;
   /** The key must be given (used inside objects with `keys`, e.g. `coupling.weight`). */
   required?: boolean;
+  /** Names this option had in earlier versions (an unknown key with one of them says what it is now called). */
+  formerly?: readonly string[];
   /** Exposed as a CLI flag. @default true for every kind but 'object' */
   cli?: boolean;
 }
@@ -264,8 +266,16 @@ export function resolveOptions(model: string, schema: Schema, given: unknown, pa
     if (v === undefined) continue;
     const spec = Object.prototype.hasOwnProperty.call(schema, key) ? schema[key] : undefined;
     if (!spec) {
-      const near = nearestName(key, names);
-      const hint = near !== undefined ? `did you mean "${at(near)}"?` : names.length > 0 ? `options: ${names.map(at).join(', ')}` : 'it takes no options';
+      const renamed = names.find((n) => schema[n].formerly?.includes(key));
+      const near = renamed ?? nearestName(key, names);
+      const hint =
+        renamed !== undefined
+          ? `renamed "${at(renamed)}" in migrec 0.2`
+          : near !== undefined
+            ? `did you mean "${at(near)}"?`
+            : names.length > 0
+              ? `options: ${names.map(at).join(', ')}`
+              : 'it takes no options';
       throw new OptionTypeError(at(key), `unknown option "${at(key)}" for ${model} (${hint})`);
     }
     out[key] = resolveValue(model, spec, v, at(key));

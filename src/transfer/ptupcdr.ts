@@ -13,19 +13,24 @@
  * Epochs are chosen by NDCG@10 on the validation users (early stopping, best epoch kept).
  */
 import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
-import type { ModelOptions } from '../models/base.js';
+import { MODEL_SCHEMAS } from '../options/index.js';
 import { Rng } from '../random.js';
-import { nonNegative, positive, positiveInt, validNdcg, type DomainFactors } from './common.js';
-import { asFitError, CrossDomainModel, f32Section, type CrossDomainOptions, type PairContext, type PairMapping } from './cross.js';
-import { ridge } from './linalg.js';
-import { matMul2d, type Tf } from './tf.js';
+import { Recommender } from '../engine/facade.js';
+import { BestOnValidation } from '../engine/tuning.js';
+import type { ModelOptions } from '../engine/types.js';
+import { asFitError, f32Section, validNdcg, type DomainFactors } from '../models/factors.js';
+import { ridge } from '../models/linalg.js';
+import { matMul2d, type Tf } from '../models/tf.js';
+import type { Coupling } from './coupling.js';
+import { crossDefinition, type CrossScorer, type PairContext, type PairMapping } from './cross.js';
+import type { CrossDomainOptions } from './emcdr.js';
 
-/** Options of `Ptupcdr`. */
+/** Options of `Ptupcdr` (schema: MODEL_SCHEMAS.ptupcdr). */
 export interface PtupcdrOptions extends CrossDomainOptions {
   /** Rank of the personal correction A_u B_u. @default 8 */
   rank?: number;
   /** Hidden units of the meta network. @default 64 */
-  hidden?: number;
+  metaHidden?: number;
   /** Hidden units of the attention. @default 32 */
   attentionHidden?: number;
   /** Source items per user history (the first ones by index). @default 50 */
@@ -34,7 +39,7 @@ export interface PtupcdrOptions extends CrossDomainOptions {
   epochs?: number;
   /** Adam learning rate. @default 0.002 */
   learningRate?: number;
-  /** Users per mini-batch. @default 128 */
+  /** Training mini-batch size (users per mini-batch). @default 128 */
   batchSize?: number;
   /** Sampled negative target items per mini-batch. @default 2048 */
   negatives?: number;
@@ -44,6 +49,38 @@ export interface PtupcdrOptions extends CrossDomainOptions {
   ridge?: number;
   /** Candidates for `ridge` when it is not given and there is validation data. @default [1, 10, 100, 1000] */
   ridgeGrid?: readonly number[];
+}
+
+/** The PTUPCDR options a pair's fit reads. */
+interface PtupcdrConfig {
+  rank: number;
+  metaHidden: number;
+  attentionHidden: number;
+  maxHistory: number;
+  epochs: number;
+  learningRate: number;
+  batchSize: number;
+  negatives: number;
+  l2: number;
+  ridge: number | undefined;
+  ridgeGrid: readonly number[];
+}
+
+function ptupcdrConfig(o: Readonly<Record<string, unknown>>): PtupcdrConfig {
+  const pick = <K extends keyof PtupcdrConfig>(k: K) => o[k] as PtupcdrConfig[K];
+  return {
+    rank: pick('rank'),
+    metaHidden: pick('metaHidden'),
+    attentionHidden: pick('attentionHidden'),
+    maxHistory: pick('maxHistory'),
+    epochs: pick('epochs'),
+    learningRate: pick('learningRate'),
+    batchSize: pick('batchSize'),
+    negatives: pick('negatives'),
+    l2: pick('l2'),
+    ridge: pick('ridge'),
+    ridgeGrid: pick('ridgeGrid'),
+  };
 }
 
 interface Weights {
@@ -59,282 +96,225 @@ interface Weights {
   bias: Float32Array; // nT
 }
 
-/** PTUPCDR: personalised transfer of user preferences. */
-export class Ptupcdr extends CrossDomainModel {
-  readonly name = 'ptupcdr' as const;
-  private readonly opts: Required<Pick<PtupcdrOptions, 'rank' | 'hidden' | 'attentionHidden' | 'maxHistory' | 'epochs' | 'learningRate' | 'batchSize' | 'negatives' | 'l2'>> & { ridge: number | undefined; ridgeGrid: number[] };
-  private itemCache = new Map<number, { dim: number; items: Float32Array }>();
+/** Learn the personalised bridge of one pair. */
+async function fitPair(ctx: PairContext, options: Readonly<Record<string, unknown>>): Promise<PairMapping> {
+  try {
+    return train(ctx, ptupcdrConfig(options));
+  } catch (e) {
+    throw asFitError(e, ctx.label);
+  }
+}
 
+function train(ctx: PairContext, o: PtupcdrConfig): PairMapping {
+  const { tf, fs, ft, overlap, data } = ctx;
+  const { rank: r, metaHidden: h, attentionHidden: ha, maxHistory: L, batchSize, negatives } = o;
+  const ds = fs.d;
+  const dt = ft.d;
+  const nS = fs.items.length / ds;
+  const nT = ft.items.length / dt;
+  const nOut = ds * r + r * dt;
+  const n = overlap.length;
+  const ms = data.matrix(ctx.source);
+  const mt = data.matrix(ctx.target);
+  const rng = Rng.derive(ctx.seed, `ptupcdr:${ctx.label}`);
+  // 0. Initial shared map: ridge from source to target user factors.
+  const x1 = new Float64Array(n * (ds + 1));
+  const y64 = new Float64Array(n * dt);
+  overlap.forEach((u, q) => {
+    for (let a = 0; a < ds; a++) x1[q * (ds + 1) + a] = fs.users[u * ds + a];
+    x1[q * (ds + 1) + ds] = 1;
+    for (let a = 0; a < dt; a++) y64[q * dt + a] = ft.users[u * dt + a];
+  });
+  const v = ctx.valid;
+  const ridges = o.ridge !== undefined ? [o.ridge] : v ? o.ridgeGrid : [100];
+  const wr = ridge(x1, y64, n, ds + 1, dt, ridges[0], true);
+  const glorot = (a: number, b: number, scale = 1) => {
+    const lim = Math.sqrt(6 / (a + b)) * scale;
+    return Float32Array.from({ length: a * b }, () => (rng.next() * 2 - 1) * lim);
+  };
+  const init: Weights = {
+    wa: glorot(ds, ha),
+    ba: new Float32Array(ha),
+    va: glorot(ha, 1),
+    m1: glorot(ds, h),
+    b1: new Float32Array(h),
+    m2: glorot(h, nOut, 0.01),
+    b2: new Float32Array(nOut),
+    w0: wr.slice(0, ds * dt),
+    c0: wr.slice(ds * dt),
+    bias: new Float32Array(nT),
+  };
+  const shapes: Record<keyof Weights, number[]> = { wa: [ds, ha], ba: [ha], va: [ha, 1], m1: [ds, h], b1: [h], m2: [h, nOut], b2: [nOut], w0: [ds, dt], c0: [dt], bias: [nT] };
+  const keys = Object.keys(init) as Array<keyof Weights>;
+  const mapping = (w: Weights) => new PtMapping(w, fs.items, ds, dt, r, h, ha, L);
+  const score = (m: PtMapping): number => {
+    if (!v) return 0;
+    const vec = new Float32Array(v.users.length * (dt + 1));
+    v.users.forEach((u, b) => {
+      const s0 = v.sourceRows.indptr[b];
+      const s1 = v.sourceRows.indptr[b + 1];
+      vec.set(m.map(fs.users.subarray(u * ds, (u + 1) * ds), v.sourceRows.indices.subarray(s0, s1)), b * (dt + 1));
+    });
+    const items = new Float32Array(nT * (dt + 1));
+    for (let i = 0; i < nT; i++) {
+      items.set(ft.items.subarray(i * dt, (i + 1) * dt), i * (dt + 1));
+      items[i * (dt + 1) + dt] = m.itemBias[i];
+    }
+    const seen = { nRows: v.users.length, nCols: nT, indptr: new Uint32Array(v.users.length + 1), indices: new Uint32Array(0), data: new Float32Array(0) };
+    return validNdcg(ctx.backend, vec, items, dt + 1, seen, v.relevant);
+  };
+  // The start: the shared map of the ridge strength that scores best on the validation users;
+  // ties go to the stronger ridge (the simpler map).
+  const ridgeScores: Record<string, number> = {};
+  const start = new BestOnValidation<{ m: PtMapping; mu: number; w0: Float32Array; c0: Float32Array }>();
+  ridges.forEach((mu, q) => {
+    const w = q === 0 ? wr : ridge(x1, y64, n, ds + 1, dt, mu, true);
+    const w0 = q === 0 ? init.w0 : w.slice(0, ds * dt);
+    const c0 = q === 0 ? init.c0 : w.slice(ds * dt);
+    const m = mapping({ ...init, w0, c0 });
+    const sc = v ? score(m) : -Infinity;
+    ridgeScores[String(mu)] = sc;
+    start.offer(sc, { m, mu, w0, c0 }, start.value === undefined || mu > start.value.mu);
+  });
+  const chosenRidge = start.value!.mu;
+  init.w0 = start.value!.w0;
+  init.c0 = start.value!.c0;
+  // Everything allocated from here on is disposed in the finally below, even when a later
+  // allocation fails.
+  const owned: Array<{ dispose(): void }> = [];
+  const own = <T extends { dispose(): void }>(x: T): T => (owned.push(x), x);
+  const order = Uint32Array.from(overlap);
+  const curve: Array<{ epoch: number; validNdcg10: number; loss: number }> = [];
+  curve.push({ epoch: 0, validNdcg10: start.score, loss: NaN });
+  // Epoch 0 is the start; then the best epoch on validation data (patience 2).
+  const best = new BestOnValidation<{ m: PtMapping; epoch: number }>(2);
+  best.offer(start.score, { m: start.value!.m, epoch: 0 }, true);
+  let last = best.value!;
+  const t0 = performance.now();
+  let epochsRun = 0;
+  try {
+    const vars = Object.fromEntries(keys.map((k) => [k, own(tf.tidy(() => tf.variable(tf.tensor(init[k], shapes[k]))))])) as Record<keyof Weights, ReturnType<Tf['variable']>>;
+    const w0Init = own(tf.tensor2d(init.w0, [ds, dt]));
+    // Source item factors with a zero row for padding; target item factors (frozen).
+    const esPad = new Float32Array((nS + 1) * ds);
+    esPad.set(fs.items);
+    const esT = own(tf.tensor2d(esPad, [nS + 1, ds]));
+    const vtT = own(tf.tensor2d(ft.items, [nT, dt]));
+    const opt = own(tf.train.adam(o.learningRate));
+    const snapshot = (): Weights => Object.fromEntries(keys.map((k) => [k, vars[k].dataSync().slice()])) as unknown as Weights;
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      rng.shuffle(order);
+      let lossSum = 0;
+      for (let s = 0; s < n; s += batchSize) {
+        const users = order.subarray(s, Math.min(n, s + batchSize));
+        const B = users.length;
+        // History (padded with the zero row nS), source factors, candidates and targets.
+        let len = 1;
+        for (const u of users) len = Math.max(len, Math.min(L, ms.indptr[u + 1] - ms.indptr[u]));
+        const hist = new Int32Array(B * len).fill(nS);
+        const mask = new Float32Array(B * len);
+        const xs = new Float32Array(B * ds);
+        const cand = new Map<number, number>();
+        users.forEach((u, b) => {
+          const e = Math.min(ms.indptr[u + 1], ms.indptr[u] + L);
+          for (let q = ms.indptr[u]; q < e; q++) {
+            hist[b * len + q - ms.indptr[u]] = ms.indices[q];
+            mask[b * len + q - ms.indptr[u]] = 1;
+          }
+          xs.set(fs.users.subarray(u * ds, (u + 1) * ds), b * ds);
+          for (let q = mt.indptr[u]; q < mt.indptr[u + 1]; q++) if (!cand.has(mt.indices[q])) cand.set(mt.indices[q], cand.size);
+        });
+        for (let k = 0; k < negatives; k++) {
+          const i = rng.int(nT);
+          if (!cand.has(i)) cand.set(i, cand.size);
+        }
+        const C = cand.size;
+        const candIdx = new Int32Array(C);
+        for (const [i, c] of cand) candIdx[c] = i;
+        const target = new Float32Array(B * C);
+        users.forEach((u, b) => {
+          const cnt = mt.indptr[u + 1] - mt.indptr[u];
+          for (let q = mt.indptr[u]; q < mt.indptr[u + 1]; q++) target[b * C + cand.get(mt.indices[q])!] = 1 / cnt;
+        });
+        const loss = tf.tidy(() => {
+          const histT = tf.tensor2d(hist, [B, len], 'int32');
+          const maskT = tf.tensor2d(mask, [B, len]);
+          const xsT = tf.tensor2d(xs, [B, ds]);
+          const candT = tf.tensor1d(candIdx, 'int32');
+          const yT = tf.tensor2d(target, [B, C]);
+          const vc = tf.gather(vtT, candT); // C x dt
+          const f = () => {
+            const e = tf.gather(esT, histT); // B x len x ds
+            const att = tf.reshape(matMul2d(tf, tf.tanh(tf.add(matMul2d(tf, tf.reshape(e, [B * len, ds]), vars.wa, { constant: 'a' }), vars.ba)), vars.va), [B, len]);
+            const alpha = tf.softmax(tf.add(att, tf.mul(tf.sub(maskT, 1), 1e9)));
+            const p = tf.sum(tf.mul(tf.expandDims(alpha, 2), e), 1); // B x ds
+            const z = tf.add(matMul2d(tf, tf.relu(tf.add(matMul2d(tf, p, vars.m1), vars.b1)), vars.m2), vars.b2); // B x nOut
+            const a = tf.reshape(tf.slice(z, [0, 0], [B, ds * r]), [B, ds, r]);
+            const bm = tf.reshape(tf.slice(z, [0, ds * r], [B, r * dt]), [B, r, dt]);
+            const xr = tf.reshape(xsT, [B, 1, ds]);
+            const personal = tf.reshape(tf.matMul(tf.matMul(xr, a), bm), [B, dt]);
+            const xt = tf.add(tf.add(matMul2d(tf, xsT, vars.w0, { constant: 'a' }), vars.c0), personal);
+            const logits = tf.add(matMul2d(tf, xt, vc, { transposeB: true, constant: 'b' }), tf.gather(vars.bias, candT));
+            const ce = tf.neg(tf.mean(tf.sum(tf.mul(yT, tf.logSoftmax(logits)), 1)));
+            const reg = tf.mul(o.l2, tf.add(tf.add(tf.sum(tf.square(vars.m2)), tf.sum(tf.square(vars.m1))), tf.sum(tf.square(tf.sub(vars.w0, w0Init)))));
+            return tf.add(ce, reg) as ReturnType<Tf['scalar']>;
+          };
+          return opt.minimize(f, true, keys.map((k) => vars[k]))!.dataSync()[0];
+        });
+        if (!Number.isFinite(loss)) throw Object.assign(new Error(`loss became ${loss} at epoch ${epoch}`), { nonFinite: true });
+        lossSum += loss * B;
+      }
+      epochsRun = epoch;
+      const cur = mapping(snapshot());
+      const sc = v ? score(cur) : 0;
+      curve.push({ epoch, validNdcg10: sc, loss: lossSum / n });
+      if (!v) {
+        // Without validation data there is nothing to stop on; the validation curves seen on real
+        // data peak within the first epochs, so train two.
+        last = { m: cur, epoch };
+        if (epoch >= 2) break;
+      } else if (best.offer(sc, { m: cur, epoch })) break;
+    }
+  } finally {
+    for (const x of owned) x.dispose();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const chosen = v ? best.value! : last;
+  chosen.m.report = { overlap: n, validUsers: v?.users.length ?? 0, ridge: chosenRidge, ridgeValidNdcg10: v ? ridgeScores : undefined, bestEpoch: chosen.epoch, epochsRun, epochsPerSecond: epochsRun / secs, validCurve: curve };
+  return chosen.m;
+}
+
+/** Restore the mapping of one pair. @throws {ModelFormatError} */
+function importPair(options: Readonly<Record<string, unknown>>, meta: Record<string, unknown>, prefix: string, sections: Record<string, SectionArray>, ft: DomainFactors, fs: DomainFactors, label: string): PairMapping {
+  const o = ptupcdrConfig(options);
+  const { rank: r, metaHidden: h, attentionHidden: ha, maxHistory: L } = { ...o, ...(meta.shape as object) };
+  const ds = fs.d;
+  const dt = ft.d;
+  const nT = ft.items.length / dt;
+  const nOut = ds * r + r * dt;
+  const sizes: Record<keyof Weights, number> = { wa: ds * ha, ba: ha, va: ha, m1: ds * h, b1: h, m2: h * nOut, b2: nOut, w0: ds * dt, c0: dt, bias: nT };
+  const w = Object.fromEntries((Object.keys(sizes) as Array<keyof Weights>).map((k) => [k, f32Section(sections, `${prefix}.${k}`, sizes[k], label)])) as unknown as Weights;
+  return new PtMapping(w, fs.items, ds, dt, r, h, ha, L);
+}
+
+/** The PTUPCDR model type. */
+export const PTUPCDR = crossDefinition(MODEL_SCHEMAS.ptupcdr, { name: 'ptupcdr', biased: true, fitPair, importPair });
+
+/** PTUPCDR: personalised transfer of user preferences. */
+export class Ptupcdr extends Recommender<CrossScorer> {
+  /** @throws {OptionTypeError|OptionRangeError} for a bad option. */
   constructor(options: PtupcdrOptions = {}) {
-    super(options);
-    this.opts = {
-      rank: options.rank ?? 8,
-      hidden: options.hidden ?? 64,
-      attentionHidden: options.attentionHidden ?? 32,
-      maxHistory: options.maxHistory ?? 50,
-      epochs: options.epochs ?? 40,
-      learningRate: options.learningRate ?? 0.002,
-      batchSize: options.batchSize ?? 128,
-      negatives: options.negatives ?? 2048,
-      l2: options.l2 ?? 1e-4,
-      ridge: options.ridge,
-      ridgeGrid: [...(options.ridgeGrid ?? [1, 10, 100, 1000])],
-    };
-    for (const k of ['rank', 'hidden', 'attentionHidden', 'maxHistory', 'epochs', 'batchSize', 'negatives'] as const) positiveInt(k, this.opts[k]);
-    positive('learningRate', this.opts.learningRate);
-    nonNegative('l2', this.opts.l2);
-    if (this.opts.ridge !== undefined) nonNegative('ridge', this.opts.ridge);
-    if (this.opts.ridgeGrid.length === 0) throw new RangeError('options.ridgeGrid must not be empty');
-    this.opts.ridgeGrid.forEach((g) => nonNegative('ridgeGrid[]', g));
+    super(PTUPCDR, options);
   }
 
   /** Load a PTUPCDR model file. @throws {ModelFormatError} {StorageError} */
   static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<Ptupcdr> {
-    return new Ptupcdr(options).loadInto(path, content);
+    return new Ptupcdr(options).loadFrom(path, content);
   }
 
-  protected override async fitModel(...args: Parameters<CrossDomainModel['fitModel']>): Promise<void> {
-    await super.fitModel(...args);
-    this.itemCache.clear();
-  }
-
-  protected override importState(...args: Parameters<CrossDomainModel['importState']>): void {
-    super.importState(...args);
-    this.itemCache.clear();
-  }
-
-  /** Target items as [v_i, b_i] (biases averaged over the target's source pairs). */
-  protected targetItems(t: number): { dim: number; items: Float32Array } {
-    let hit = this.itemCache.get(t);
-    if (hit) return hit;
-    const f = this.targetSide(t)!;
-    const n = f.items.length / f.d;
-    const dim = f.d + 1;
-    const items = new Float32Array(n * dim);
-    const pairs = this.pairs[t] ?? [];
-    for (let i = 0; i < n; i++) {
-      items.set(f.items.subarray(i * f.d, (i + 1) * f.d), i * dim);
-      let b = 0;
-      for (const p of pairs) b += (p.mapping as PtMapping).bias[i];
-      items[i * dim + f.d] = pairs.length ? b / pairs.length : 0;
-    }
-    hit = { dim, items };
-    this.itemCache.set(t, hit);
-    return hit;
-  }
-
-  /** Warm users keep their MF score (bias weight 0); a user with no rows gets the mean user plus the item biases. */
-  protected widen(_t: number, v: Float32Array, cold: boolean): Float32Array {
-    const out = new Float32Array(v.length + 1);
-    out.set(v);
-    out[v.length] = cold ? 1 : 0;
-    return out;
-  }
-
-  protected async fitPair(ctx: PairContext): Promise<PairMapping> {
-    try {
-      return this.train(ctx);
-    } catch (e) {
-      throw asFitError(e, ctx.label);
-    }
-  }
-
-  private train(ctx: PairContext): PairMapping {
-    const { tf, fs, ft, overlap, data } = ctx;
-    const { rank: r, hidden: h, attentionHidden: ha, maxHistory: L, batchSize, negatives } = this.opts;
-    const ds = fs.d;
-    const dt = ft.d;
-    const nS = fs.items.length / ds;
-    const nT = ft.items.length / dt;
-    const nOut = ds * r + r * dt;
-    const n = overlap.length;
-    const ms = data.matrix(ctx.source);
-    const mt = data.matrix(ctx.target);
-    const rng = Rng.derive(ctx.seed, `ptupcdr:${ctx.label}`);
-    // 0. Initial shared map: ridge from source to target user factors.
-    const x1 = new Float64Array(n * (ds + 1));
-    const y64 = new Float64Array(n * dt);
-    overlap.forEach((u, q) => {
-      for (let a = 0; a < ds; a++) x1[q * (ds + 1) + a] = fs.users[u * ds + a];
-      x1[q * (ds + 1) + ds] = 1;
-      for (let a = 0; a < dt; a++) y64[q * dt + a] = ft.users[u * dt + a];
-    });
-    const v = ctx.valid;
-    const ridges = this.opts.ridge !== undefined ? [this.opts.ridge] : v ? this.opts.ridgeGrid : [100];
-    const wr = ridge(x1, y64, n, ds + 1, dt, ridges[0], true);
-    const glorot = (a: number, b: number, scale = 1) => {
-      const lim = Math.sqrt(6 / (a + b)) * scale;
-      return Float32Array.from({ length: a * b }, () => (rng.next() * 2 - 1) * lim);
-    };
-    const init: Weights = {
-      wa: glorot(ds, ha),
-      ba: new Float32Array(ha),
-      va: glorot(ha, 1),
-      m1: glorot(ds, h),
-      b1: new Float32Array(h),
-      m2: glorot(h, nOut, 0.01),
-      b2: new Float32Array(nOut),
-      w0: wr.slice(0, ds * dt),
-      c0: wr.slice(ds * dt),
-      bias: new Float32Array(nT),
-    };
-    const shapes: Record<keyof Weights, number[]> = { wa: [ds, ha], ba: [ha], va: [ha, 1], m1: [ds, h], b1: [h], m2: [h, nOut], b2: [nOut], w0: [ds, dt], c0: [dt], bias: [nT] };
-    const keys = Object.keys(init) as Array<keyof Weights>;
-    const mapping = (w: Weights) => new PtMapping(w, fs.items, ds, dt, r, h, ha, L);
-    const score = (m: PtMapping): number => {
-      if (!v) return 0;
-      const vec = new Float32Array(v.users.length * (dt + 1));
-      v.users.forEach((u, b) => {
-        const s0 = v.sourceRows.indptr[b];
-        const s1 = v.sourceRows.indptr[b + 1];
-        vec.set(m.map(fs.users.subarray(u * ds, (u + 1) * ds), v.sourceRows.indices.subarray(s0, s1)), b * (dt + 1));
-      });
-      const items = new Float32Array(nT * (dt + 1));
-      for (let i = 0; i < nT; i++) {
-        items.set(ft.items.subarray(i * dt, (i + 1) * dt), i * (dt + 1));
-        items[i * (dt + 1) + dt] = m.bias[i];
-      }
-      const seen = { nRows: v.users.length, nCols: nT, indptr: new Uint32Array(v.users.length + 1), indices: new Uint32Array(0), data: new Float32Array(0) };
-      return validNdcg(this.backend, vec, items, dt + 1, seen, v.relevant);
-    };
-    // The start: the shared map of the ridge strength that scores best on the validation users.
-    const ridgeScores: Record<string, number> = {};
-    let best = mapping(init);
-    let bestScore = v ? score(best) : -Infinity;
-    let chosenRidge = ridges[0];
-    ridgeScores[String(ridges[0])] = bestScore;
-    for (const mu of ridges.slice(1)) {
-      const w = ridge(x1, y64, n, ds + 1, dt, mu, true);
-      const start = { ...init, w0: w.slice(0, ds * dt), c0: w.slice(ds * dt) };
-      const m = mapping(start);
-      const sc = score(m);
-      ridgeScores[String(mu)] = sc;
-      // Ties go to the stronger ridge (the simpler map).
-      if (sc > bestScore || (sc === bestScore && mu > chosenRidge)) {
-        bestScore = sc;
-        best = m;
-        chosenRidge = mu;
-        init.w0 = start.w0;
-        init.c0 = start.c0;
-      }
-    }
-    // Everything allocated from here on is disposed in the finally below, even when a later
-    // allocation fails.
-    const owned: Array<{ dispose(): void }> = [];
-    const own = <T extends { dispose(): void }>(x: T): T => (owned.push(x), x);
-    const order = Uint32Array.from(overlap);
-    const curve: Array<{ epoch: number; validNdcg10: number; loss: number }> = [];
-    let bestEpoch = 0;
-    curve.push({ epoch: 0, validNdcg10: bestScore, loss: NaN });
-    let since = 0;
-    const t0 = performance.now();
-    let epochsRun = 0;
-    try {
-      const vars = Object.fromEntries(keys.map((k) => [k, own(tf.tidy(() => tf.variable(tf.tensor(init[k], shapes[k]))))])) as Record<keyof Weights, ReturnType<Tf['variable']>>;
-      const w0Init = own(tf.tensor2d(init.w0, [ds, dt]));
-      // Source item factors with a zero row for padding; target item factors (frozen).
-      const esPad = new Float32Array((nS + 1) * ds);
-      esPad.set(fs.items);
-      const esT = own(tf.tensor2d(esPad, [nS + 1, ds]));
-      const vtT = own(tf.tensor2d(ft.items, [nT, dt]));
-      const opt = own(tf.train.adam(this.opts.learningRate));
-      const snapshot = (): Weights => Object.fromEntries(keys.map((k) => [k, vars[k].dataSync().slice()])) as unknown as Weights;
-      for (let epoch = 1; epoch <= this.opts.epochs; epoch++) {
-        rng.shuffle(order);
-        let lossSum = 0;
-        for (let s = 0; s < n; s += batchSize) {
-          const users = order.subarray(s, Math.min(n, s + batchSize));
-          const B = users.length;
-          // History (padded with the zero row nS), source factors, candidates and targets.
-          let len = 1;
-          for (const u of users) len = Math.max(len, Math.min(L, ms.indptr[u + 1] - ms.indptr[u]));
-          const hist = new Int32Array(B * len).fill(nS);
-          const mask = new Float32Array(B * len);
-          const xs = new Float32Array(B * ds);
-          const cand = new Map<number, number>();
-          users.forEach((u, b) => {
-            const e = Math.min(ms.indptr[u + 1], ms.indptr[u] + L);
-            for (let q = ms.indptr[u]; q < e; q++) {
-              hist[b * len + q - ms.indptr[u]] = ms.indices[q];
-              mask[b * len + q - ms.indptr[u]] = 1;
-            }
-            xs.set(fs.users.subarray(u * ds, (u + 1) * ds), b * ds);
-            for (let q = mt.indptr[u]; q < mt.indptr[u + 1]; q++) if (!cand.has(mt.indices[q])) cand.set(mt.indices[q], cand.size);
-          });
-          for (let k = 0; k < negatives; k++) {
-            const i = rng.int(nT);
-            if (!cand.has(i)) cand.set(i, cand.size);
-          }
-          const C = cand.size;
-          const candIdx = new Int32Array(C);
-          for (const [i, c] of cand) candIdx[c] = i;
-          const target = new Float32Array(B * C);
-          users.forEach((u, b) => {
-            const cnt = mt.indptr[u + 1] - mt.indptr[u];
-            for (let q = mt.indptr[u]; q < mt.indptr[u + 1]; q++) target[b * C + cand.get(mt.indices[q])!] = 1 / cnt;
-          });
-          const loss = tf.tidy(() => {
-            const histT = tf.tensor2d(hist, [B, len], 'int32');
-            const maskT = tf.tensor2d(mask, [B, len]);
-            const xsT = tf.tensor2d(xs, [B, ds]);
-            const candT = tf.tensor1d(candIdx, 'int32');
-            const yT = tf.tensor2d(target, [B, C]);
-            const vc = tf.gather(vtT, candT); // C x dt
-            const f = () => {
-              const e = tf.gather(esT, histT); // B x len x ds
-              const att = tf.reshape(matMul2d(tf, tf.tanh(tf.add(matMul2d(tf, tf.reshape(e, [B * len, ds]), vars.wa, { constant: 'a' }), vars.ba)), vars.va), [B, len]);
-              const alpha = tf.softmax(tf.add(att, tf.mul(tf.sub(maskT, 1), 1e9)));
-              const p = tf.sum(tf.mul(tf.expandDims(alpha, 2), e), 1); // B x ds
-              const z = tf.add(matMul2d(tf, tf.relu(tf.add(matMul2d(tf, p, vars.m1), vars.b1)), vars.m2), vars.b2); // B x nOut
-              const a = tf.reshape(tf.slice(z, [0, 0], [B, ds * r]), [B, ds, r]);
-              const bm = tf.reshape(tf.slice(z, [0, ds * r], [B, r * dt]), [B, r, dt]);
-              const xr = tf.reshape(xsT, [B, 1, ds]);
-              const personal = tf.reshape(tf.matMul(tf.matMul(xr, a), bm), [B, dt]);
-              const xt = tf.add(tf.add(matMul2d(tf, xsT, vars.w0, { constant: 'a' }), vars.c0), personal);
-              const logits = tf.add(matMul2d(tf, xt, vc, { transposeB: true, constant: 'b' }), tf.gather(vars.bias, candT));
-              const ce = tf.neg(tf.mean(tf.sum(tf.mul(yT, tf.logSoftmax(logits)), 1)));
-              const reg = tf.mul(this.opts.l2, tf.add(tf.add(tf.sum(tf.square(vars.m2)), tf.sum(tf.square(vars.m1))), tf.sum(tf.square(tf.sub(vars.w0, w0Init)))));
-              return tf.add(ce, reg) as ReturnType<Tf['scalar']>;
-            };
-            return opt.minimize(f, true, keys.map((k) => vars[k]))!.dataSync()[0];
-          });
-          if (!Number.isFinite(loss)) throw Object.assign(new Error(`loss became ${loss} at epoch ${epoch}`), { nonFinite: true });
-          lossSum += loss * B;
-        }
-        epochsRun = epoch;
-        const cur = mapping(snapshot());
-        const sc = v ? score(cur) : 0;
-        curve.push({ epoch, validNdcg10: sc, loss: lossSum / n });
-        if (!v) {
-          // Without validation data there is nothing to stop on; the validation curves seen on real
-          // data peak within the first epochs, so train two.
-          best = cur;
-          bestEpoch = epoch;
-          if (epoch >= 2) break;
-        } else if (sc > bestScore) {
-          bestScore = sc;
-          best = cur;
-          bestEpoch = epoch;
-          since = 0;
-        } else if (++since >= 2) break;
-      }
-    } finally {
-      for (const x of owned) x.dispose();
-    }
-    const secs = (performance.now() - t0) / 1000;
-    best.report = { overlap: n, validUsers: v?.users.length ?? 0, ridge: chosenRidge, ridgeValidNdcg10: v ? ridgeScores : undefined, bestEpoch, epochsRun, epochsPerSecond: epochsRun / secs, validCurve: curve };
-    return best;
-  }
-
-  protected importPair(meta: Record<string, unknown>, prefix: string, sections: Record<string, SectionArray>, ft: DomainFactors, fs: DomainFactors, label: string): PairMapping {
-    const { rank: r, hidden: h, attentionHidden: ha, maxHistory: L } = { ...this.opts, ...(meta.shape as object) };
-    const ds = fs.d;
-    const dt = ft.d;
-    const nT = ft.items.length / dt;
-    const nOut = ds * r + r * dt;
-    const sizes: Record<keyof Weights, number> = { wa: ds * ha, ba: ha, va: ha, m1: ds * h, b1: h, m2: h * nOut, b2: nOut, w0: ds * dt, c0: dt, bias: nT };
-    const w = Object.fromEntries((Object.keys(sizes) as Array<keyof Weights>).map((k) => [k, f32Section(sections, `${prefix}.${k}`, sizes[k], label)])) as unknown as Weights;
-    return new PtMapping(w, fs.items, ds, dt, r, h, ha, L);
+  /** The coupling settings in use (`options.coupling` with its defaults, or as loaded); undefined when off. */
+  couplingSettings(): Readonly<Coupling> | undefined {
+    return this.options.coupling as Coupling | undefined;
   }
 }
 
@@ -352,7 +332,7 @@ class PtMapping implements PairMapping {
     private readonly maxHistory: number,
   ) {}
 
-  get bias(): Float32Array {
+  get itemBias(): Float32Array {
     return this.w.bias;
   }
 
@@ -409,6 +389,6 @@ class PtMapping implements PairMapping {
 
   export(prefix: string, sections: Record<string, SectionArray>): Record<string, unknown> {
     for (const [k, v] of Object.entries(this.w)) sections[`${prefix}.${k}`] = v as Float32Array;
-    return { shape: { rank: this.r, hidden: this.h, attentionHidden: this.ha, maxHistory: this.maxHistory } };
+    return { shape: { rank: this.r, metaHidden: this.h, attentionHidden: this.ha, maxHistory: this.maxHistory } };
   }
 }

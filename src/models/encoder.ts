@@ -6,7 +6,6 @@
  */
 import { DataError } from '../errors.js';
 import { Rng } from '../random.js';
-import { positive, positiveInt, nonNegative } from './common.js';
 import { mlpForward, trainMlp } from './nn.js';
 import type { Tf } from './tf.js';
 
@@ -36,19 +35,8 @@ export interface EncoderOptions {
   l2?: number;
 }
 
-/** Resolved encoder options. */
+/** Resolved encoder options (checked by the mf schema's `encoder` keys). */
 export type EncoderSettings = Required<EncoderOptions>;
-
-/** Validate encoder options. @throws {RangeError} */
-export function resolveEncoderOptions(o: EncoderOptions = {}): EncoderSettings {
-  const s = { minInteractions: o.minInteractions ?? 5, hidden: o.hidden ?? 64, epochs: o.epochs ?? 300, learningRate: o.learningRate ?? 0.005, l2: o.l2 ?? 1e-4 };
-  positiveInt('encoder.minInteractions', s.minInteractions);
-  positiveInt('encoder.hidden', s.hidden);
-  positiveInt('encoder.epochs', s.epochs);
-  positive('encoder.learningRate', s.learningRate);
-  nonNegative('encoder.l2', s.l2);
-  return s;
-}
 
 /**
  * Check features and align them to a domain's item indices.

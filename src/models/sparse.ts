@@ -1,78 +1,8 @@
 /**
- * Shared scoring plumbing for the kNN models: run a kernel in this thread (synchronously, for
- * `recommend`) or on the pool (for batches), with identical results either way.
+ * Sparse-row helpers shared by the kNN models: cut neighbour lists, normalise rows, read a value,
+ * keep or stack rows, and test membership in a sorted row.
  */
-import { slotsToNeighbours } from '../kernels/csr.js';
-import { getKernels } from '../kernels/index.js';
-import type { BackendName, Csr, Neighbours, SparseRows, TopKRows } from '../kernels/types.js';
-import { cosineKnn, scoreSparse, type KernelPool } from '../pool/index.js';
-import type { ScoreFilter } from './base.js';
-
-/** 0..n-1. */
-export function iota(n: number): Uint32Array {
-  const a = new Uint32Array(n);
-  for (let i = 0; i < n; i++) a[i] = i;
-  return a;
-}
-
-/** Indices where a mask is 1 (the pool API takes candidate lists). */
-export function maskToList(mask: Uint8Array): Uint32Array;
-export function maskToList(mask: Uint8Array | undefined): Uint32Array | undefined;
-export function maskToList(mask: Uint8Array | undefined): Uint32Array | undefined {
-  if (!mask) return undefined;
-  let n = 0;
-  for (let i = 0; i < mask.length; i++) n += mask[i];
-  const out = new Uint32Array(n);
-  n = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i]) out[n++] = i;
-  return out;
-}
-
-/**
- * Top-n of `userRows x sim` per row of `userRows`, excluding each row's `seen` items when the
- * filter says so. Synchronous without a pool.
- */
-export function sparseTopN(
-  pool: KernelPool | undefined,
-  backend: BackendName | 'auto',
-  userRows: SparseRows,
-  sim: SparseRows,
-  seen: SparseRows,
-  n: number,
-  filter: ScoreFilter,
-): TopKRows | Promise<TopKRows> {
-  if (!pool) {
-    return getKernels(backend).scoreSparse(
-      { userRows, sim, seen: filter.filterSeen ? seen : undefined, allowed: filter.allowed, n },
-      iota(userRows.nRows),
-    );
-  }
-  return scoreSparse(pool, userRows, sim, { n, seen: filter.filterSeen ? seen : false, candidates: maskToList(filter.allowed), backend });
-}
-
-/**
- * Cosine top-k of the rows of `left` against the columns of `right` (see `CosineJob`).
- * Synchronous without a pool.
- */
-export function cosineTopK(
-  pool: KernelPool | undefined,
-  backend: BackendName | 'auto',
-  left: SparseRows,
-  right: Csr,
-  normsLeft: Float32Array,
-  normsRight: Float32Array,
-  k: number,
-  shrink: number,
-): Neighbours | Promise<Neighbours> {
-  const job = { left, right, normsLeft, normsRight, k, shrink };
-  if (!pool) return slotsToNeighbours(getKernels(backend).cosineTopK(job, 0, left.nRows), right.nCols);
-  return cosineKnn(pool, job, backend);
-}
-
-/** Apply `f` to a value or a promise of it, staying synchronous for plain values. */
-export function andThen<T, R>(x: T | Promise<T>, f: (v: T) => R | Promise<R>): R | Promise<R> {
-  return x instanceof Promise ? x.then(f) : f(x);
-}
+import type { Csr, Neighbours, SparseRows } from '../kernels/types.js';
 
 /** Keep at most `k` entries per row (rows sorted best first), optionally dropping one column per row. */
 export function truncateRows(m: Neighbours, k: number, drop?: (row: number) => number): Neighbours {
@@ -151,4 +81,16 @@ export function hstack(ms: readonly SparseRows[]): Csr {
     indptr[r + 1] = q;
   }
   return { nRows, nCols: ms.reduce((s, m) => s + m.nCols, 0), indptr, indices, data };
+}
+
+/** Binary search in a sorted Uint32Array. */
+export function sortedHas(a: Uint32Array, x: number): boolean {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < a.length && a[lo] === x;
 }

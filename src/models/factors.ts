@@ -1,18 +1,14 @@
 /**
- * Shared pieces of the transfer models: MF settings and per-domain factors, user vectors from
- * rows (stored, folded in, or the domain's mean user), dense top-n through the scoring kernel
- * (in this thread or on the pool), validation NDCG, and the checks behind the typed errors.
+ * Per-domain latent factors shared by the factor models (mf, and the transfer models built on it):
+ * settings, ALS training, user vectors from rows (stored, folded in, or the domain's mean user),
+ * validation NDCG of a dense ranking, the checks behind the typed errors, and file sections.
  */
-import { meanNdcg, validationTruth } from '../eval/validate.js';
-import type { EventTable } from '../data/events.js';
 import { DataError, ModelFitError, ModelFormatError } from '../errors.js';
 import type { SectionArray } from '../io/modelfile.js';
-import { getKernels } from '../kernels/index.js';
-import type { BackendName, Csr, SparseRows, TopKRows } from '../kernels/types.js';
-import type { ScoreFilter, UserBatch } from '../models/base.js';
-import { RankedLists } from '../models/types.js';
-import { scoreDense, type KernelPool } from '../pool/index.js';
-import { maskToList } from '../models/scoring.js';
+import type { BackendName, Csr, SparseRows } from '../kernels/types.js';
+import { denseTopN } from '../engine/exec.js';
+import type { UserBatch } from '../engine/rows.js';
+import { meanNdcg } from '../engine/tuning.js';
 import { Rng } from '../random.js';
 import { initTensorflow } from './tf.js';
 import { allFinite, alsHalfStepBatched, gram, randomFactors, solveNewRow, type AlsSettings } from './als.js';
@@ -34,36 +30,9 @@ export interface FactorOptions {
 /** Resolved factor options. */
 export type FactorSettings = Required<FactorOptions>;
 
-/** Validate and resolve factor options. @throws {RangeError} naming the option. */
-export function resolveFactorOptions(o: FactorOptions): FactorSettings {
-  const s: FactorSettings = {
-    factors: o.factors ?? 64,
-    iterations: o.iterations ?? 12,
-    regularization: o.regularization ?? 0.05,
-    alpha: o.alpha ?? 40,
-    cgSteps: o.cgSteps ?? 3,
-  };
-  positiveInt('factors', s.factors);
-  positiveInt('iterations', s.iterations);
-  positiveInt('cgSteps', s.cgSteps);
-  nonNegative('regularization', s.regularization);
-  nonNegative('alpha', s.alpha);
-  return s;
-}
-
-/** @throws {RangeError} unless v is a positive integer. */
-export function positiveInt(name: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new RangeError(`options.${name} must be a positive integer (got ${String(v)})`);
-}
-
-/** @throws {RangeError} unless v is a finite number >= 0. */
-export function nonNegative(name: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`options.${name} must be a finite number >= 0 (got ${String(v)})`);
-}
-
-/** @throws {RangeError} unless v is a finite number > 0. */
-export function positive(name: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`options.${name} must be a positive number (got ${String(v)})`);
+/** The factor settings of resolved model options (validated by the model's schema). */
+export function factorSettings(o: Readonly<Record<string, unknown>>): FactorSettings {
+  return { factors: o.factors as number, iterations: o.iterations as number, regularization: o.regularization as number, alpha: o.alpha as number, cgSteps: o.cgSteps as number };
 }
 
 /** Factors of one domain. */
@@ -146,49 +115,6 @@ function sameRow(m: Csr, u: number, idx: Uint32Array, val: Float32Array): boolea
   return true;
 }
 
-/** Row b of a CSR as (indices, values) views. */
-export function rowOf(m: SparseRows, b: number): { idx: Uint32Array; val: Float32Array } {
-  return { idx: m.indices.subarray(m.indptr[b], m.indptr[b + 1]), val: m.data.subarray(m.indptr[b], m.indptr[b + 1]) };
-}
-
-/**
- * Top-n items per user vector by dot product with `items` (row-major, width `dim`), through the
- * dense scoring kernel: in this thread without a pool (synchronous), on the pool with one.
- * `seen` has one row per vector.
- */
-export function denseTopN(
-  pool: KernelPool | undefined,
-  backend: BackendName | 'auto',
-  vectors: Float32Array,
-  items: Float32Array,
-  dim: number,
-  seen: SparseRows,
-  n: number,
-  filter: ScoreFilter,
-): TopKRows | Promise<TopKRows> {
-  const count = vectors.length / dim;
-  const users = new Uint32Array(count);
-  for (let b = 0; b < count; b++) users[b] = b;
-  if (!pool) {
-    return getKernels(backend).scoreDense({ items, dim, seen: filter.filterSeen ? seen : undefined, allowed: filter.allowed, n }, users, vectors);
-  }
-  return scoreDense(pool, vectors, items, {
-    dim,
-    n,
-    users,
-    seen: filter.filterSeen ? seen : undefined,
-    candidates: filter.allowed ? maskToList(filter.allowed) : undefined,
-    backend,
-  });
-}
-
-/** Validation users of a domain with their relevant items (undefined when there are none). */
-export function validUsers(valid: EventTable | undefined, d: number, nItems: number): { users: Uint32Array; relevant: Set<number>[] } | undefined {
-  if (!valid) return undefined;
-  const t = validationTruth(valid, d, nItems);
-  return t.users.length > 0 ? t : undefined;
-}
-
 /** Mean NDCG@10 of the ranking by `vectors` (one per validation user) against their relevant items. */
 export function validNdcg(
   backend: BackendName | 'auto',
@@ -199,8 +125,7 @@ export function validNdcg(
   relevant: Set<number>[],
   k = 10,
 ): number {
-  const slots = denseTopN(undefined, backend, vectors, items, dim, seen, k, { filterSeen: true }) as TopKRows;
-  return meanNdcg(new RankedLists(slots.k, slots.counts, slots.indices, slots.scores), relevant, k);
+  return meanNdcg(denseTopN(backend, vectors, items, dim, seen, k, { filterSeen: true }), relevant, k);
 }
 
 /** @throws {DataError} when a domain used as a target has fewer than two items. */
@@ -217,7 +142,7 @@ export function checkFinite(a: ArrayLike<number>, what: string): void {
 }
 
 /** Store per-domain factors as model-file sections. */
-export function exportFactors(factors: Array<DomainFactors | undefined>, sections: Record<string, SectionArray>): Array<number | null> {
+export function exportFactors(factors: ReadonlyArray<DomainFactors | undefined>, sections: Record<string, SectionArray>): Array<number | null> {
   return factors.map((f, d) => {
     if (!f) return null;
     sections[`f.${d}.users`] = f.users;
@@ -258,4 +183,17 @@ export function batchVectors(batch: UserBatch, dim: number, vec: (b: number) => 
   const out = new Float32Array(batch.users.length * dim);
   for (let b = 0; b < batch.users.length; b++) out.set(vec(b), b * dim);
   return out;
+}
+
+/** A Float32Array section or a ModelFormatError. */
+export function f32Section(sections: Record<string, SectionArray>, name: string, length: number, label: string): Float32Array {
+  const a = sections[name];
+  if (!(a instanceof Float32Array) || a.length !== length) throw new ModelFormatError(`${label}: section ${name} is missing or has the wrong size`);
+  return a;
+}
+
+/** Map a non-finite training failure to ModelFitError. */
+export function asFitError(e: unknown, label: string): unknown {
+  if (e && typeof e === 'object' && (e as { nonFinite?: boolean }).nonFinite) return new ModelFitError(`${label}: ${(e as Error).message}`);
+  return e;
 }

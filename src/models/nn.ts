@@ -3,6 +3,7 @@
  * uses, in plain TypeScript, no tensors), trained with tfjs on the wasm backend with seeded
  * initialisation and our own seeded shuffling. Every tensor is created inside `tf.tidy` or disposed.
  */
+import { BestOnValidation } from '../engine/tuning.js';
 import { Rng } from '../random.js';
 import { matMul2d, type Tf } from './tf.js';
 
@@ -104,9 +105,8 @@ export function trainMlp(
   for (let i = 0; i < n; i++) order[i] = i;
   const xb = new Float32Array(o.batchSize * nIn);
   const yb = new Float32Array(o.batchSize * nOut);
-  let best: Mlp = snapshot();
-  let bestScore = -Infinity;
-  let sinceBest = 0;
+  const initial = snapshot();
+  const best = new BestOnValidation<Mlp>(o.patience);
   let epochs = 0;
   const curve: Array<{ epoch: number; score: number }> = [];
   try {
@@ -144,15 +144,10 @@ export function trainMlp(
         const cur = snapshot();
         const score = o.evaluate(cur, epoch);
         curve.push({ epoch, score });
-        if (score > bestScore) {
-          bestScore = score;
-          best = cur;
-          sinceBest = 0;
-        } else if (++sinceBest >= (o.patience ?? Infinity)) break;
+        if (best.offer(score, cur)) break;
       }
     }
-    if (!o.evaluate) best = snapshot();
-    return { mlp: best, epochs, curve };
+    return { mlp: o.evaluate ? (best.value ?? initial) : snapshot(), epochs, curve };
   } finally {
     for (const v of vars) v.dispose();
     opt.dispose();

@@ -1,0 +1,207 @@
+/**
+ * The model file envelope every model shares: vocabularies, each domain's training rows, behaviour
+ * folded in since, the item catalog, the model's options, and the scorer's own sections under
+ * `model.`. The byte format (magic, manifest, sections, CRC) is io/modelfile.ts.
+ */
+import type { ItemCatalog } from '../data/catalog.js';
+import { Vocabularies, Vocabulary } from '../data/vocab.js';
+import { ModelFormatError } from '../errors.js';
+import { packStrings, readModelFile, unpackStrings, writeModelFile, type ModelFileContent, type SectionArray } from '../io/modelfile.js';
+import type { Csr } from '../kernels/types.js';
+import type { ModelData, Overlay } from './rows.js';
+import type { SavedState } from './scorer.js';
+
+/**
+ * Version of the envelope's manifest. Files of migrec 0.1 have none: their options used other
+ * names (`K1`, `alpha` of the bridge, `candidates`...) and were never validated, so they are refused
+ * with a request to refit.
+ */
+export const ENGINE_VERSION = 2;
+
+/** Everything a model file holds. */
+export interface Envelope {
+  model: string;
+  data: ModelData;
+  overlay: Overlay;
+  catalog: ItemCatalog | undefined;
+  /** The domain the model recommends in by default (null: none). */
+  defaultDomain: string | null;
+  /** The model's options as saved (validate before use). */
+  options: Record<string, unknown>;
+  state: SavedState;
+}
+
+/**
+ * Write a model file atomically.
+ * @throws {StorageError} when the path cannot be written.
+ */
+export async function writeEnvelope(path: string, e: Envelope): Promise<void> {
+  const { data, overlay, catalog } = e;
+  const sections: Record<string, SectionArray> = {};
+  // Training users, then users added by foldIn (compact indices in the file).
+  const saved = savedUsers(data, overlay);
+  const users = packStrings(Array.from(saved, (u) => data.vocab.users.id(u)));
+  sections['vocab.users.offsets'] = users.offsets;
+  sections['vocab.users.bytes'] = users.bytes;
+  const domains = data.vocab.domains.list().slice(0, data.nItems.length);
+  domains.forEach((_, d) => {
+    const items = packStrings(data.vocab.items(d).list().slice(0, data.nItems[d]));
+    sections[`vocab.items.${d}.offsets`] = items.offsets;
+    sections[`vocab.items.${d}.bytes`] = items.bytes;
+    // Training rows only (folded-in newcomers get empty rows): behaviour folded in after fitting
+    // is saved on its own below and re-applied on load, so models whose state derives from the
+    // training rows (user kNN, bridge, factors) load exactly as they were.
+    const m = data.matrices[d];
+    const indptr = saved.length === m.nRows ? m.indptr : Uint32Array.from({ length: saved.length + 1 }, (_, r) => m.indptr[Math.min(r, m.nRows)]);
+    sections[`rows.${d}.indptr`] = indptr;
+    sections[`rows.${d}.indices`] = m.indices;
+    sections[`rows.${d}.data`] = m.data;
+  });
+  if (overlay.size > 0) {
+    const position = new Map<number, number>();
+    saved.forEach((u, q) => position.set(u, q));
+    const fu: number[] = [];
+    const fd: number[] = [];
+    const fi: number[] = [];
+    const fw: number[] = [];
+    for (const [u, byDomain] of overlay) {
+      for (const [d, items] of byDomain) {
+        for (const [i, w] of items) {
+          fu.push(position.get(u)!);
+          fd.push(d);
+          fi.push(i);
+          fw.push(w);
+        }
+      }
+    }
+    sections['foldin.user'] = Uint32Array.from(fu);
+    sections['foldin.domain'] = Uint32Array.from(fd);
+    sections['foldin.item'] = Uint32Array.from(fi);
+    sections['foldin.weight'] = Float32Array.from(fw);
+  }
+  if (catalog) {
+    const cats = packStrings(catalog.categories.list());
+    sections['catalog.categories.offsets'] = cats.offsets;
+    sections['catalog.categories.bytes'] = cats.bytes;
+    domains.forEach((_, d) => {
+      sections[`catalog.${d}.category`] = catalog.category[d];
+      sections[`catalog.${d}.price`] = catalog.price[d];
+    });
+  }
+  for (const [k, v] of Object.entries(e.state.sections)) sections[`model.${k}`] = v;
+  await writeModelFile(path, {
+    model: e.model,
+    meta: { engine: ENGINE_VERSION, domains, nUsers: saved.length, defaultDomain: e.defaultDomain, options: e.options, model: e.state.meta },
+    sections,
+  });
+}
+
+/** Indices of the users a model file holds: every training user, then folded-in newcomers. */
+function savedUsers(data: ModelData, overlay: Overlay): Uint32Array {
+  const extra = [...overlay.keys()].filter((u) => u >= data.nUsers).sort((a, b) => a - b);
+  const out = new Uint32Array(data.nUsers + extra.length);
+  for (let u = 0; u < data.nUsers; u++) out[u] = u;
+  extra.forEach((u, q) => (out[data.nUsers + q] = u));
+  return out;
+}
+
+/**
+ * Read and check a model file (`content` when already read).
+ * @throws {ModelFormatError} for a damaged file, a file of another model than `expected`, or a
+ * file of migrec 0.1. @throws {StorageError} when it cannot be read.
+ */
+export async function readEnvelope(path: string, expected: string | undefined, content?: ModelFileContent): Promise<Envelope> {
+  if (content !== undefined && expected !== undefined && content.model !== expected) throw new ModelFormatError(`${path}: holds a ${content.model} model, not ${expected}`);
+  const f = content ?? (await readModelFile(path, expected));
+  const fail = (why: string): never => {
+    throw new ModelFormatError(`${path}: ${why}`);
+  };
+  const meta = f.meta as { engine?: unknown; domains?: unknown; nUsers?: unknown; model?: unknown; defaultDomain?: unknown; options?: unknown };
+  if (meta.engine === undefined) fail(`written by migrec 0.1, whose model files this version cannot read: refit the model (migrec fit ... --out ${path}) and save it again`);
+  if (meta.engine !== ENGINE_VERSION) fail(`written by a newer migrec (engine ${String(meta.engine)}; this one reads ${ENGINE_VERSION})`);
+  if (!Array.isArray(meta.domains) || typeof meta.nUsers !== 'number' || typeof meta.model !== 'object' || meta.model === null) fail('manifest meta is incomplete');
+  if (typeof meta.options !== 'object' || meta.options === null || Array.isArray(meta.options)) fail('saved options are missing');
+  const s = f.sections;
+  const vocab = new Vocabularies();
+  const u32 = (name: string): Uint32Array => (s[name] instanceof Uint32Array ? (s[name] as Uint32Array) : fail(`section ${name} is missing`));
+  const u8 = (name: string): Uint8Array => (s[name] instanceof Uint8Array ? (s[name] as Uint8Array) : fail(`section ${name} is missing`));
+  const f32 = (name: string): Float32Array => (s[name] instanceof Float32Array ? (s[name] as Float32Array) : fail(`section ${name} is missing`));
+  for (const id of unpackStrings(u32('vocab.users.offsets'), u8('vocab.users.bytes'), path)) vocab.users.intern(id);
+  const nUsers = vocab.users.size;
+  if (nUsers !== meta.nUsers) fail('user count does not match the manifest');
+  const nItems: number[] = [];
+  const matrices: Csr[] = [];
+  (meta.domains as unknown[]).forEach((name, d) => {
+    vocab.domains.intern(String(name));
+    for (const id of unpackStrings(u32(`vocab.items.${d}.offsets`), u8(`vocab.items.${d}.bytes`), path)) vocab.items(d).intern(id);
+    const m: Csr = { nRows: nUsers, nCols: vocab.items(d).size, indptr: u32(`rows.${d}.indptr`), indices: u32(`rows.${d}.indices`), data: f32(`rows.${d}.data`) };
+    validateCsr(m, `rows of domain ${String(name)}`, path);
+    nItems.push(m.nCols);
+    matrices.push(m);
+  });
+  let catalog: ItemCatalog | undefined;
+  if (s['catalog.categories.offsets'] !== undefined) {
+    const i32 = (name: string): Int32Array => (s[name] instanceof Int32Array ? (s[name] as Int32Array) : fail(`section ${name} is missing`));
+    const categories = Vocabulary.fromList(unpackStrings(u32('catalog.categories.offsets'), u8('catalog.categories.bytes'), path));
+    catalog = { categories, category: nItems.map((_, d) => i32(`catalog.${d}.category`)), price: nItems.map((_, d) => f32(`catalog.${d}.price`)), unknownItems: 0 };
+    try {
+      checkCatalog(catalog, nItems);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
+  const overlay: Overlay = new Map();
+  if (s['foldin.user'] !== undefined) {
+    const fu = u32('foldin.user');
+    const fd = u32('foldin.domain');
+    const fi = u32('foldin.item');
+    const fw = f32('foldin.weight');
+    if (fd.length !== fu.length || fi.length !== fu.length || fw.length !== fu.length) fail('folded-in behaviour sections disagree in length');
+    for (let q = 0; q < fu.length; q++) {
+      if (fu[q] >= nUsers || fd[q] >= nItems.length || fi[q] >= nItems[fd[q]] || !(fw[q] > 0) || !Number.isFinite(fw[q])) fail('folded-in behaviour is out of range');
+      let byDomain = overlay.get(fu[q]);
+      if (!byDomain) overlay.set(fu[q], (byDomain = new Map()));
+      let items = byDomain.get(fd[q]);
+      if (!items) byDomain.set(fd[q], (items = new Map()));
+      items.set(fi[q], fw[q]);
+    }
+  }
+  const own: Record<string, SectionArray> = {};
+  for (const [k, v] of Object.entries(s)) if (k.startsWith('model.')) own[k.slice(6)] = v;
+  return {
+    model: f.model,
+    data: { vocab, nUsers, nItems, matrices },
+    overlay,
+    catalog,
+    defaultDomain: typeof meta.defaultDomain === 'string' ? meta.defaultDomain : null,
+    options: meta.options as Record<string, unknown>,
+    state: { meta: meta.model as Record<string, unknown>, sections: own },
+  };
+}
+
+/**
+ * Check a CSR read from a file before any model uses it.
+ * @throws {ModelFormatError} naming what is wrong.
+ */
+export function validateCsr(m: Csr, what: string, label: string): void {
+  const bad = (why: string): never => {
+    throw new ModelFormatError(`${label}: ${what}: ${why}`);
+  };
+  if (m.indptr.length !== m.nRows + 1 || m.indptr[0] !== 0) bad('row pointer has the wrong length');
+  if (m.indptr[m.nRows] !== m.indices.length || m.indices.length !== m.data.length) bad('sizes disagree');
+  for (let r = 0; r < m.nRows; r++) if (m.indptr[r] > m.indptr[r + 1]) bad('row pointer decreases');
+  for (let t = 0; t < m.indices.length; t++) if (m.indices[t] >= m.nCols) bad('column index out of range');
+  for (let t = 0; t < m.data.length; t++) if (!Number.isFinite(m.data[t])) bad('non-finite value');
+}
+
+/**
+ * Check that a catalog matches the training items.
+ * @throws {RangeError} naming the mismatch.
+ */
+export function checkCatalog(c: ItemCatalog, nItems: readonly number[]): void {
+  if (c.category.length !== nItems.length || c.price.length !== nItems.length) throw new RangeError('the item catalog does not match the domains of the data');
+  nItems.forEach((n, d) => {
+    if (c.category[d].length !== n || c.price[d].length !== n) throw new RangeError(`the item catalog does not match the items of domain ${d}`);
+    for (let i = 0; i < n; i++) if (c.category[d][i] >= c.categories.size) throw new RangeError('the item catalog names an unknown category');
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * The facade over every model: strict options for every model type, model files of migrec 0.1 and
+ * damaged saved options, fits that swap the new state in at once (a call during a refit sees the
+ * old model or the new one) and run one after the other, and component options of the fused model.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { availableModels, createModel, ItemKnn, loadModel, MigrationRecommender, ModelFormatError, OptionTypeError, parseEvents, Dataset } from '../src/index.js';
+import { readModelFile, writeModelFile } from '../src/io/modelfile.js';
+import { checkerboard, twoDomains } from './helpers/fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'migrec-engine-'));
+const fixtures = join(import.meta.dirname, 'fixtures', 'v0.1');
+
+describe('options', () => {
+  it('every model refuses an unknown option with a TypeError naming it', () => {
+    expect(availableModels()).toHaveLength(9);
+    for (const name of availableModels()) {
+      let err: unknown;
+      try {
+        createModel(name, { bogus: 1 });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, name).toBeInstanceOf(TypeError);
+      expect(err, name).toBeInstanceOf(OptionTypeError);
+      expect((err as OptionTypeError).option).toBe('bogus');
+      expect((err as Error).message, name).toMatch(new RegExp(`^unknown option "bogus" for ${name} \\(`));
+    }
+  });
+
+  it('names the nearest valid option', () => {
+    expect(() => createModel('itemknn', { neighbours: 5 })).toThrow(new OptionTypeError('neighbours', 'unknown option "neighbours" for itemknn (did you mean "neighbors"?)'));
+  });
+
+  it('a model reports its resolved options (defaults included, no pool)', () => {
+    const m = new ItemKnn({ neighbors: 7 });
+    expect(m.options).toMatchObject({ neighbors: 7, shrink: 0, weighting: 'none', bm25K1: 1.2, bm25B: 0.75, seed: 0 });
+    expect('pool' in m.options).toBe(false);
+  });
+});
+
+describe('model files', () => {
+  it('files written by migrec 0.1 fail with a ModelFormatError that says to refit', async () => {
+    for (const name of ['popularity', 'itemknn', 'bridge', 'migrec']) {
+      const path = join(fixtures, `${name}.migrec`);
+      await expect(loadModel(path)).rejects.toThrow(ModelFormatError);
+      await expect(loadModel(path)).rejects.toThrow(`${path}: written by migrec 0.1, whose model files this version cannot read: refit the model`);
+    }
+  });
+
+  it('saved options are validated again on load', async () => {
+    const m = new ItemKnn({ neighbors: 5 });
+    await m.fit(checkerboard().data);
+    const path = join(dir, 'itemknn.migrec');
+    await m.save(path);
+    const content = await readModelFile(path);
+    for (const [options, why] of [
+      [{ ...(content.meta.options as object), neighbors: 0 }, 'options.neighbors must be a positive integer (got 0)'],
+      [{ ...(content.meta.options as object), neighbours: 5 }, 'unknown option "neighbours" for itemknn (did you mean "neighbors"?)'],
+    ] as const) {
+      const bad = join(dir, 'itemknn-bad.migrec');
+      await writeModelFile(bad, { ...content, meta: { ...content.meta, options } });
+      await expect(ItemKnn.load(bad)).rejects.toThrow(new ModelFormatError(`${bad}: the saved options are invalid (${why}): refit the model`));
+    }
+    const back = await ItemKnn.load(path);
+    expect(back.options).toMatchObject({ neighbors: 5 });
+    expect(back.recommend('u0', { k: 3 })).toEqual(m.recommend('u0', { k: 3 }));
+  });
+});
+
+describe('fits swap the new model in at once', () => {
+  it('a call during a refit sees the old model; after it, the new one', async () => {
+    const board = checkerboard().data;
+    const shifted = Dataset.fromEvents(parseEvents('user,item\nu0,i1\nu0,i3\nu1,i1\nu1,i5\nu2,i3\nu2,i5\n', { domain: 'shop' }));
+    const m = new ItemKnn({ neighbors: 5 });
+    await m.fit(board);
+    const before = m.recommend('u0', { k: 3 });
+    const refit = m.fit(shifted);
+    // The refit has started but not finished: the old tables and the old data serve, together.
+    expect(m.recommend('u0', { k: 3 })).toEqual(before);
+    expect(m.hasUser('u39')).toBe(true);
+    await refit;
+    expect(m.hasUser('u39')).toBe(false);
+    const fresh = new ItemKnn({ neighbors: 5 });
+    await fresh.fit(shifted);
+    expect(m.recommend('u0', { k: 3 })).toEqual(fresh.recommend('u0', { k: 3 }));
+  });
+
+  it('overlapping fits run one after the other: the last one wins, whole', async () => {
+    const board = checkerboard().data;
+    const two = twoDomains().data;
+    const m = new ItemKnn({ neighbors: 5, domain: 'tgt' });
+    const [a, b] = [m.fit(board), m.fit(two)];
+    await Promise.all([a, b]);
+    const fresh = new ItemKnn({ neighbors: 5, domain: 'tgt' });
+    await fresh.fit(two);
+    for (const u of ['a1', 'b2', 'cold-a']) expect(m.recommend(u, { k: 3 })).toEqual(fresh.recommend(u, { k: 3 }));
+    expect(m.similarItems('t0', { k: 3 })).toEqual(fresh.similarItems('t0', { k: 3 }));
+  });
+});
+
+describe('component options reach the fused model', () => {
+  it('components: { itemknn: { neighbors } } changes the fit and is saved', async () => {
+    const { data } = twoDomains();
+    const fit = async (components?: MigrationRecommender['options']['components']) => {
+      const m = new MigrationRecommender({ target: 'tgt', components: components as never });
+      await m.fit(data);
+      return m;
+    };
+    const plain = await fit(['popularity', 'itemknn']);
+    const one = await fit({ userknn: false, 'bridge-user': false, 'bridge-item': false, emcdr: false, ptupcdr: false, itemknn: { neighbors: 1 } });
+    expect(one.fitReport().choices.tgt).toMatchObject({ components: ['popularity', 'itemknn'] });
+    const lists = (m: MigrationRecommender) => ['a1', 'a4', 'b2', 'b7'].map((u) => m.recommend(u, { k: 4 }));
+    expect(lists(one)).not.toEqual(lists(plain));
+    expect(one.similarItems('t0', { k: 5 }).items.length).toBeLessThanOrEqual(1);
+    const path = join(dir, 'fused.migrec');
+    await one.save(path);
+    const back = await MigrationRecommender.load(path);
+    expect(lists(back)).toEqual(lists(one));
+    expect(back.options.components).toEqual(one.options.components);
+  });
+});
