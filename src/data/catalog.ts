@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DataError } from '../errors.js';
-import { splitFields } from './read.js';
+import { splitFields } from './lines.js';
 import type { Vocabularies } from './vocab.js';
 import { Vocabulary } from './vocab.js';
 

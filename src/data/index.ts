@@ -1,7 +1,8 @@
 export { Vocabulary, Vocabularies, naturalCompare } from './vocab.js';
 export { EventTableBuilder, selectRows, filterRows, concatTables, NO_BEHAVIOR } from './events.js';
 export type { EventTable } from './events.js';
-export { loadEvents, loadMovieLens, parseEvents, splitFields, parseTimestamp, CANONICAL_COLUMNS } from './read.js';
+export { loadEvents, loadMovieLens, parseEvents, CANONICAL_COLUMNS } from './read.js';
+export { splitFields, parseTimestamp } from './lines.js';
 export type { LoadOptions, LoadedEvents, CanonicalColumn } from './read.js';
 export { buildMatrix, columnSums, columnCounts, rowLength } from './matrix.js';
 export type { MatrixOptions, DuplicatePolicy } from './matrix.js';
