@@ -60,8 +60,8 @@ describe('evaluate', () => {
 describe('evaluate with perUser', () => {
   it('returns each user\'s values per segment, in ascending user order, averaging to the metrics', async () => {
     const test = parseEvents('user,item,domain\nz,i2,d\na,i1,d\nb,i1,d\n', { vocab: train.vocab, label: 'test.csv' });
-    // batchSize 2: the users span two ranking batches, so the per-user offsets are exercised.
-    const r = await evaluate(data, test, [new Popularity()], { ks: [1, 2], perUser: true, batchSize: 2 });
+    // usersPerCall 2: the users span two ranking batches, so the per-user offsets are exercised.
+    const r = await evaluate(data, test, [new Popularity()], { ks: [1, 2], perUser: true, usersPerCall: 2 });
     for (const res of r.results) {
       const p = res.perUser!;
       expect(p.users.length).toBe(res.users);

@@ -72,7 +72,7 @@ describe('pool: pooled results equal in-process results', () => {
     const x = longTail(rng, 2000, 300, true);
     const nb = await itemKnn(pool2, x, { k: 20 });
     const users = Uint32Array.from({ length: 700 }, () => rng.int(x.nRows));
-    const opts = { n: 10, users, exclude: [0, 1, 2], batchSize: 64 };
+    const opts = { n: 10, users, exclude: [0, 1, 2], usersPerTask: 64 };
     const base = await scoreSparse(undefined, x, nb, opts);
     same(await scoreSparse(undefined, x, nb, { ...opts, backend: 'js' }), base);
     same(await scoreSparse(pool1, x, nb, opts), base);
@@ -83,7 +83,7 @@ describe('pool: pooled results equal in-process results', () => {
     const dim = 13;
     const items = Float32Array.from({ length: 300 * dim }, () => rng.normal());
     const vecs = Float32Array.from({ length: 90 * dim }, () => rng.normal());
-    const dopts = { dim, n: 10, users: users.subarray(0, 90), seen: x, batchSize: 16 };
+    const dopts = { dim, n: 10, users: users.subarray(0, 90), seen: x, usersPerTask: 16 };
     const dense = await scoreDense(undefined, vecs, items, dopts);
     same(await scoreDense(undefined, vecs, items, { ...dopts, backend: 'js' }), dense);
     same(await scoreDense(pool1, vecs, items, dopts), dense);

@@ -10,7 +10,7 @@ import { parseTimestamp, splitFields, streamLines, stripLine } from './lines.js'
 import { Vocabularies } from './vocab.js';
 import { decayFactor, resolveBehaviorWeights } from './weights.js';
 
-/** The canonical columns (DESIGN.md "Input format"). Other columns are ignored. */
+/** The canonical columns (README "Input format"). Other columns are ignored. */
 export const CANONICAL_COLUMNS = ['user', 'item', 'domain', 'behavior', 'timestamp', 'rating', 'weight'] as const;
 /** One canonical column name. */
 export type CanonicalColumn = (typeof CANONICAL_COLUMNS)[number];

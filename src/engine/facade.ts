@@ -1,5 +1,5 @@
 /**
- * The recommender facade: one public class over any scorer (STYLE.md 1-3). It owns what every
+ * The recommender facade: one public class over any scorer. It owns what every
  * model shares: options checked against the model's schema, string ids <-> indices at the edge,
  * request filters, behaviour folded in after fitting, the popularity fallback, where kernels run
  * (`recommend` in this thread, synchronously; `recommendBatch` and `rank` on the pool when there

@@ -1,5 +1,5 @@
 /**
- * Ranking and rating metrics as pure functions (DESIGN.md "CLI contract"). A ranked list holds item
+ * Ranking and rating metrics as pure functions (their definitions are in the README, "Command line"). A ranked list holds item
  * indices, best first; `relevant` holds the user's test items. Relevant items that cannot be ranked
  * (unknown to training) stay in `relevant` with ids that never occur in a ranking (e.g. negative),
  * so they count in |relevant| and can never be hit.

@@ -34,7 +34,7 @@ export interface EvaluateOptions {
   /** Results shared between the models' fits (e.g. ALS factors of the transfer models): pass a `new FitCache()` to train them once per run. @default none */
   cache?: FitOptions['cache'];
   /** Users ranked per `rank` call. @default 1024 */
-  batchSize?: number;
+  usersPerCall?: number;
   /** Called with a line of progress (model and stage). */
   onProgress?: (message: string) => void;
   /** Also return every user's metric values (`EvalResult.perUser`), e.g. for `bootstrapMean`. @default false */
@@ -83,7 +83,7 @@ export async function evaluate(train: Dataset, test: EventTable, models: readonl
   const metrics = [...(options.metrics ?? CONTRACT_METRICS)];
   for (const m of metrics) if (!(METRIC_NAMES as readonly string[]).includes(m)) throw new RangeError(`unknown metric ${JSON.stringify(m)}`);
   if (test.vocab !== train.vocab) throw new RangeError('test events must be loaded against the training vocabularies (options.vocab)');
-  const batchSize = options.batchSize ?? 1024;
+  const usersPerCall = options.usersPerCall ?? 1024;
   const maxK = Math.max(...ks);
   const { truths, unknownItems } = groundTruth(train, test);
 
@@ -99,8 +99,8 @@ export async function evaluate(train: Dataset, test: EventTable, models: readonl
       const sums = { cold: newSums(ks, metrics), warm: newSums(ks, metrics), all: newSums(ks, metrics) };
       const perUser = options.perUser ? new Map<string, Float64Array>() : undefined;
       if (perUser) for (const k of ks) for (const m of metrics) perUser.set(`${m}@${k}`, new Float64Array(truth.users.length));
-      for (let s = 0; s < truth.users.length; s += batchSize) {
-        const batch = truth.users.subarray(s, Math.min(truth.users.length, s + batchSize));
+      for (let s = 0; s < truth.users.length; s += usersPerCall) {
+        const batch = truth.users.subarray(s, Math.min(truth.users.length, s + usersPerCall));
         const lists = await model.rank(batch, truth.domain, maxK, { filterSeen: true });
         for (let i = 0; i < batch.length; i++) {
           const ranked = lists.get(i).items;

@@ -6,7 +6,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { FitOptions, RankedLists } from '../engine/types.js';
 import type { RankOptions } from '../engine/facade.js';
 
-/** Names of the models of DESIGN.md, plus the `random` baseline. */
+/** Names of the models (as in `migrec eval --models` and model files), plus the `random` baseline. */
 export const MODEL_NAMES = ['popularity', 'random', 'itemknn', 'userknn', 'bridge', 'mf', 'emcdr', 'ptupcdr', 'migrec'] as const;
 /** One model name. */
 export type ModelName = (typeof MODEL_NAMES)[number];

@@ -297,7 +297,7 @@ export interface ScoreOptions {
   /** Kernel implementation. @default 'auto' */
   backend?: BackendName | 'auto';
   /** Users per pool task. @default 1024 (sparse), 256 (dense) */
-  batchSize?: number;
+  usersPerTask?: number;
 }
 
 function allowedMask(nItems: number, o: ScoreOptions): Uint8Array | undefined {
@@ -360,8 +360,8 @@ export async function scoreSparse(
   const backend = options.backend ?? 'auto';
   const job = { userRows, sim, seen, allowed, n: options.n };
   if (!pool) return getKernels(backend).scoreSparse(job, users);
-  const batch = options.batchSize ?? 1024;
-  checkK('batchSize', batch);
+  const batch = options.usersPerTask ?? 1024;
+  checkK('usersPerTask', batch);
   const out = sharedSlots(users.length, options.n);
   const su = toShared(users);
   const x = pool.shareRows(userRows);
@@ -403,8 +403,8 @@ export async function scoreDense(
   const backend = options.backend ?? 'auto';
   const job = { items, dim, seen, allowed, n };
   if (!pool) return getKernels(backend).scoreDense(job, users, userVectors);
-  const batch = options.batchSize ?? 256;
-  checkK('batchSize', batch);
+  const batch = options.usersPerTask ?? 256;
+  checkK('usersPerTask', batch);
   const out = sharedSlots(count, n);
   const su = toShared(users);
   const sv = toShared(userVectors);
