@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { baggedWeights, fuseUser, globalScales, normalisedCandidates, searchWeights } from '../src/fusion/gating.js';
+import { baggedWeights, CandidateScratch, fuseUser, globalScales, normalisedCandidates as withScratch, searchWeights, type UserCandidates } from '../src/fusion/gating.js';
 import type { TopKRows } from '../src/kernels/types.js';
 import { Rng } from '../src/random.js';
+
+/** `normalisedCandidates` with a fresh scratch (as a fit does). */
+function normalisedCandidates(lists: readonly TopKRows[], nUsers: number, scales?: ArrayLike<number>): UserCandidates[] {
+  return withScratch(lists, nUsers, scales, new CandidateScratch());
+}
 
 /** Slots of k per user from per-user [item, score] lists. */
 function slots(k: number, users: Array<Array<[number, number]>>): TopKRows {
@@ -44,13 +49,18 @@ describe('fusion gating', () => {
   it('normalisedCandidates: an item listed for several users gets its own row for each (the scratch is reset)', () => {
     const x = slots(2, [[[3, 1], [9, 0.5]], [[9, 1]], [[2000, 1], [3, 0.5]]]);
     const y = slots(1, [[[9, 2]], [[3, 4]], []]);
-    const c = normalisedCandidates([x, y], 3);
+    const scratch = new CandidateScratch();
+    const c = withScratch([x, y], 3, undefined, scratch);
     expect(c.map((u) => Array.from(u.items))).toEqual([[3, 9], [3, 9], [3, 2000]]);
     expect(Array.from(c[1].scores)).toEqual([0, 1, 1, 0]); // item 3 only from y, item 9 only from x
     expect(Array.from(c[1].listed)).toEqual([0, 1, 1, 0]);
     expect(Array.from(c[2].scores)).toEqual([0.5, 0, 1, 0]);
-    // A later call sees a clean scratch too.
-    expect(Array.from(normalisedCandidates([y], 3)[0].items)).toEqual([9]);
+    // The caller's scratch is the one used: item 2000 grew it, and it is all -1 again after the call.
+    expect(scratch.row.length).toBeGreaterThan(2000);
+    expect(scratch.row.every((r) => r === -1)).toBe(true);
+    // A later call on the same scratch sees it clean, and gives what a fresh scratch gives.
+    expect(Array.from(withScratch([y], 3, undefined, scratch)[0].items)).toEqual([9]);
+    expect(withScratch([x, y], 3, undefined, scratch)).toEqual(normalisedCandidates([x, y], 3));
   });
 
   it('fuseUser: weighted sum over listing components, ties to the lower item, zero weights drop a component', () => {

@@ -1,7 +1,12 @@
 /**
- * The contract suite every model runs (STYLE.md 12): predictable top-1 on a fixture, batch ==
- * single, filters, k beyond the catalogue, save -> load, pool sizes and backends, foldIn, explain,
- * and the typed errors of bad calls.
+ * The contract suite every model runs (STYLE.md 12), driven by what the model declares in
+ * `capabilities`: predictable top-1 on a fixture, batch == single, filters, k beyond the
+ * catalogue, save -> load, pool sizes and backends, foldIn, and the typed errors of bad calls; a
+ * declared `similarItems` / `similarUsers` / `explain` must deliver (neighbours without the query
+ * itself, contributions adding up to the score), an undeclared one must throw NotSupportedError.
+ *
+ * Every run is registered (`contractRuns()`) under the name of the model it built, so the test
+ * file can fail when a model type has no run.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +16,12 @@ import {
   createPool,
   ModelFormatError,
   NotSupportedError,
+  OptionRangeError,
+  OptionTypeError,
   Popularity,
   StorageError,
   UnknownIdError,
+  type Capabilities,
   type Dataset,
   type KernelPool,
   type ModelOptions,
@@ -37,27 +45,58 @@ export interface ContractSpec {
   top1?: (user: string) => string;
   /** A new user's events for foldIn, and the item they must then get first. */
   foldIn: { events: Array<{ item: string; domain?: string }>; top1?: string };
-  /** Model explains scores. @default true */
-  explains?: boolean;
+  /** For a model with `similarItems`: whether `other` may be among the neighbours of `item` (e.g. same parity). */
+  similarItem?: (item: string, other: string) => boolean;
+  /** For a model with `similarUsers`: whether `other` may be among the neighbours of `user` (e.g. same parity). */
+  similarUser?: (user: string, other: string) => boolean;
+}
+
+/** One registered contract run. */
+export interface ContractRun {
+  title: string;
+  /** The model's name (`model.name` of the model the spec builds). */
+  model: string;
+  /** Whether the run checks a predictable top-1. */
+  top1: boolean;
+  /** What the model declared. */
+  capabilities: Capabilities;
+}
+
+const RUNS: ContractRun[] = [];
+
+/** The contract runs registered so far in this test file (registration happens at collection). */
+export function contractRuns(): readonly ContractRun[] {
+  return RUNS;
 }
 
 export function runContractSuite(spec: ContractSpec): void {
+  // Built at collection: its name registers the run, its capabilities pick the checks below.
+  const model = spec.make({});
+  const caps = model.capabilities;
+  RUNS.push({ title: spec.title, model: model.name, top1: spec.top1 !== undefined, capabilities: caps });
+
   describe(`contract: ${spec.title}`, () => {
     let pool1: KernelPool;
     let pool2: KernelPool;
-    let model: Recommender;
     const dir = mkdtempSync(join(tmpdir(), 'migrec-contract-'));
     const opts = { domain: spec.domain };
+
+    /** The domain's training items, in index order. */
+    const trainingItems = (): string[] => {
+      const data = spec.data();
+      const d = data.vocab.domainIndex(spec.domain);
+      return data.vocab.items(d).list().slice(0, data.nItems(d));
+    };
 
     beforeAll(async () => {
       pool1 = createPool({ threads: 1 });
       pool2 = createPool({ threads: 2 });
-      model = spec.make({});
       await model.fit(spec.data());
     });
     afterAll(async () => {
       await pool1?.close();
       await pool2?.close();
+      await model.close();
     });
 
     if (spec.top1) {
@@ -66,7 +105,7 @@ export function runContractSuite(spec: ContractSpec): void {
       });
     }
 
-    it('recommendBatch equals recommend, user by user', async () => {
+    it('recommendBatch equals recommend, user by user; a batch iterates in request order', async () => {
       const batch = await model.recommendBatch(spec.users, { ...opts, k: 5 });
       expect(batch.length).toBe(spec.users.length);
       spec.users.forEach((u, i) => {
@@ -74,12 +113,24 @@ export function runContractSuite(spec: ContractSpec): void {
         expect(batch.get(i).items).toEqual(one.items);
         expect(Array.from(batch.get(i).scores)).toEqual(Array.from(one.scores));
       });
+      const iterated = [...batch];
+      expect(iterated.map((r) => r.user)).toEqual(spec.users);
+      iterated.forEach((r, i) => expect(r.items).toEqual(batch.get(i).items));
+    });
+
+    it('reports what it is: options, hasUser, fitReport', () => {
+      for (const u of spec.users) expect(model.hasUser(u), u).toBe(true);
+      expect(model.hasUser('nobody')).toBe(false);
+      expect(model.options).not.toHaveProperty('pool');
+      const r = model.fitReport();
+      expect(r.model).toBe(model.name);
+      expect(r.seconds.total).toBeGreaterThanOrEqual(0);
     });
 
     it('honours filterSeen, exclude and candidates; k beyond the catalogue is fine', () => {
       const data = spec.data();
       const d = data.vocab.domainIndex(spec.domain);
-      const all = data.vocab.items(d).list().slice(0, data.nItems(d));
+      const all = trainingItems();
       for (const u of spec.users) {
         const ui = data.vocab.users.get(u);
         const m = data.matrix(d);
@@ -109,6 +160,7 @@ export function runContractSuite(spec: ContractSpec): void {
         expect(b.items).toEqual(a.items);
         expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
       }
+      expect(back.capabilities).toEqual(caps);
     });
 
     it('same output on 1 and 2 pool threads and on the wasm and js backends', async () => {
@@ -134,7 +186,9 @@ export function runContractSuite(spec: ContractSpec): void {
         expect(m.recommend(u, { ...opts, k: 5 }).items).not.toContain(before.items[0]);
       }
       expect(() => m.recommend('newcomer', opts)).toThrow(UnknownIdError);
+      expect(m.hasUser('newcomer')).toBe(false);
       m.foldIn('newcomer', spec.foldIn.events);
+      expect(m.hasUser('newcomer')).toBe(true);
       const r = m.recommend('newcomer', { ...opts, k: 3 });
       if (spec.foldIn.top1) expect(r.items[0]).toBe(spec.foldIn.top1);
       // Folded-in behaviour, of a newcomer and of a known user, is saved with the model and
@@ -150,8 +204,10 @@ export function runContractSuite(spec: ContractSpec): void {
       }
     });
 
-    if (spec.explains ?? true) {
-      it('explain: contributions add up to the score', () => {
+    // ---- capabilities: a declared one delivers, an undeclared one is NotSupported ----------------
+
+    if (caps.explain) {
+      it('explain (declared): contributions add up to the score', () => {
         for (const u of spec.users) {
           const r = model.recommend(u, { ...opts, k: 3 });
           for (let t = 0; t < r.items.length; t++) {
@@ -163,6 +219,62 @@ export function runContractSuite(spec: ContractSpec): void {
           }
         }
       });
+    } else {
+      it('explain (not declared): NotSupportedError', () => {
+        const item = trainingItems()[0];
+        expect(() => model.explain(spec.users[0], item, opts)).toThrow(new NotSupportedError(`${model.name} does not explain its scores`));
+      });
+    }
+
+    if (caps.similarItems) {
+      it('similarItems (declared): a non-empty list of training items of the domain, best first, without the item itself', () => {
+        const items = trainingItems();
+        const known = new Set(items);
+        for (const item of items) {
+          const r = model.similarItems(item, { ...opts, k: 5 });
+          expect(r.items.length, item).toBeGreaterThan(0);
+          expect(r.items.length).toBeLessThanOrEqual(5);
+          expect(r.scores.length).toBe(r.items.length);
+          expect(r.items, item).not.toContain(item);
+          expect(new Set(r.items).size).toBe(r.items.length);
+          for (const o of r.items) {
+            expect(known.has(o), `${item}: ${o} is not a training item of ${spec.domain}`).toBe(true);
+            if (spec.similarItem) expect(spec.similarItem(item, o), `${o} among the neighbours of ${item}`).toBe(true);
+          }
+          for (let q = 1; q < r.scores.length; q++) expect(r.scores[q - 1]).toBeGreaterThanOrEqual(r.scores[q]);
+        }
+        expect(() => model.similarItems('no-such-item', opts)).toThrow(UnknownIdError);
+      });
+    } else {
+      it('similarItems (not declared): NotSupportedError', () => {
+        const item = trainingItems()[0];
+        expect(() => model.similarItems(item, opts)).toThrow(new NotSupportedError(`${model.name} does not provide similarItems`));
+      });
+    }
+
+    if (caps.similarUsers) {
+      it('similarUsers (declared): a non-empty list of training users, best first, without the user itself', () => {
+        const data = spec.data();
+        for (const u of spec.users) {
+          const r = model.similarUsers(u, { ...opts, k: 5 });
+          expect(r.users.length, u).toBeGreaterThan(0);
+          expect(r.users.length).toBeLessThanOrEqual(5);
+          expect(r.scores.length).toBe(r.users.length);
+          expect(r.users, u).not.toContain(u);
+          expect(new Set(r.users).size).toBe(r.users.length);
+          for (const o of r.users) {
+            const ui = data.vocab.users.get(o);
+            expect(ui >= 0 && ui < data.nUsers, `${u}: ${o} is not a training user`).toBe(true);
+            if (spec.similarUser) expect(spec.similarUser(u, o), `${o} among the neighbours of ${u}`).toBe(true);
+          }
+          for (let q = 1; q < r.scores.length; q++) expect(r.scores[q - 1]).toBeGreaterThanOrEqual(r.scores[q]);
+        }
+        expect(() => model.similarUsers('nobody', opts)).toThrow(UnknownIdError);
+      });
+    } else {
+      it('similarUsers (not declared): NotSupportedError', () => {
+        expect(() => model.similarUsers(spec.users[0], opts)).toThrow(new NotSupportedError(`${model.name} does not provide similarUsers`));
+      });
     }
 
     it('bad calls get typed errors with exact messages', async () => {
@@ -172,20 +284,26 @@ export function runContractSuite(spec: ContractSpec): void {
       const fb = model.recommend('nobody', { ...opts, k: 2, fallback: 'popularity' });
       expect(fb.fallback).toBe(true);
       expect(fb.items.length).toBe(2);
-      expect(() => model.recommend(spec.users[0], { ...opts, k: 0 })).toThrow(new RangeError('options.k must be a positive integer (got 0)'));
-      expect(() => model.recommend(spec.users[0], { ...opts, k: 2.5 })).toThrow('options.k must be a positive integer (got 2.5)');
+      expect(() => model.recommend(spec.users[0], { ...opts, k: 0 })).toThrow(new OptionRangeError('k', 'options.k must be a positive integer (got 0)'));
+      expect(() => model.recommend(spec.users[0], { ...opts, k: 2.5 })).toThrow(new OptionRangeError('k', 'options.k must be a positive integer (got 2.5)'));
       expect(() => model.recommend(spec.users[0], { domain: 'nowhere' })).toThrow(UnknownIdError);
       expect(() => model.recommend(spec.users[0], { domain: 'nowhere' })).toThrow('unknown domain "nowhere": it has no training rows');
       expect(() => model.recommend(spec.users[0], { ...opts, exclude: ['no-such-item'] })).toThrow(
         `unknown item "no-such-item": not in the training items of domain "${spec.domain}"`,
       );
-      if (spec.explains ?? true) expect(() => model.explain(spec.users[0], 'no-such-item', opts)).toThrow(UnknownIdError);
+      // An unknown id is reported before a missing capability.
+      expect(() => model.explain(spec.users[0], 'no-such-item', opts)).toThrow(UnknownIdError);
+      // Options of the model itself: an unknown key is a type error, a value out of range a range error.
+      expect(() => spec.make({ noSuchOption: 1 } as ModelOptions)).toThrow(OptionTypeError);
+      expect(() => spec.make({ noSuchOption: 1 } as ModelOptions)).toThrow(new RegExp(`^unknown option "noSuchOption" for ${model.name} `));
+      expect(() => spec.make({ threads: -1 })).toThrow(OptionRangeError);
       await expect(model.save(join(dir, 'missing-dir', 'm.migrec'))).rejects.toThrow(
         `cannot write model file ${join(dir, 'missing-dir', 'm.migrec')}: the directory does not exist`,
       );
       await expect(model.save(join(dir, 'missing-dir', 'm.migrec'))).rejects.toThrow(StorageError);
       const other = spec.make({});
       await expect(other.recommendBatch(spec.users, opts)).rejects.toThrow(`${model.name}: call fit() or load() first`);
+      expect(() => other.fitReport()).toThrow(`${model.name}: call fit() or load() first`);
       // A file of another model type.
       const popPath = join(dir, 'pop.migrec');
       const pop = new Popularity();
@@ -193,19 +311,6 @@ export function runContractSuite(spec: ContractSpec): void {
       await pop.save(popPath);
       if (model.name !== 'popularity') {
         await expect(spec.load(popPath)).rejects.toThrow(new ModelFormatError(`${popPath}: holds a popularity model, not ${model.name}`));
-      }
-    });
-
-    it('similarItems excludes the item itself, or is NotSupported', () => {
-      const data = spec.data();
-      const d = data.vocab.domainIndex(spec.domain);
-      const item = data.vocab.items(d).id(0);
-      try {
-        const r = model.similarItems(item, { ...opts, k: 3 });
-        expect(r.items).not.toContain(item);
-        expect(r.items.length).toBeLessThanOrEqual(3);
-      } catch (e) {
-        expect(e).toBeInstanceOf(NotSupportedError);
       }
     });
   });
