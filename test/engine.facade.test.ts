@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { availableModels, createModel, ItemKnn, loadModel, MigrationRecommender, ModelFormatError, OptionTypeError, parseEvents, Dataset } from '../src/index.js';
+import { availableModels, createModel, Dataset, ItemKnn, loadModel, MigrationRecommender, ModelFormatError, NotSupportedError, OptionTypeError, parseEvents } from '../src/index.js';
 import { readModelFile, writeModelFile } from '../src/io/modelfile.js';
 import { checkerboard, twoDomains } from './helpers/fixtures.js';
 
@@ -121,5 +121,23 @@ describe('component options reach the fused model', () => {
     const back = await MigrationRecommender.load(path);
     expect(lists(back)).toEqual(lists(one));
     expect(back.options.components).toEqual(one.options.components);
+  });
+});
+
+describe('the fused model explains and declares what it does', () => {
+  it('explain(k) agrees with recommend(k) when k exceeds candidatesPerComponent', async () => {
+    const m = new MigrationRecommender({ target: 'tgt', candidatesPerComponent: 1 });
+    await m.fit(twoDomains().data);
+    const r = m.recommend('a1', { k: 4 });
+    expect(r.items.length).toBe(4);
+    r.items.forEach((item, q) => expect(m.explain('a1', item, { k: 4 }).score, item).toBeCloseTo(r.scores[q], 5));
+  });
+
+  it('declares similarItems only with its itemknn component', async () => {
+    const m = new MigrationRecommender({ target: 'tgt', components: ['popularity', 'bridge-user'] });
+    expect(m.capabilities.similarItems).toBe(false);
+    await m.fit(twoDomains().data);
+    expect(() => m.similarItems('t0')).toThrow(new NotSupportedError('migrec does not provide similarItems'));
+    expect(new MigrationRecommender({ target: 'tgt' }).capabilities.similarItems).toBe(true);
   });
 });

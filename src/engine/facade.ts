@@ -72,7 +72,7 @@ export class Recommender<S extends Scorer = Scorer> {
 
   /** What the model offers beyond ranking (a model that declares a capability must deliver it). */
   get capabilities(): Capabilities {
-    return { ...this.definition.capabilities };
+    return { ...(this.definition.capabilitiesFor?.(this.config) ?? this.definition.capabilities) };
   }
 
   /** The kernel pool: the caller's, or the model's own (started on first use with `threads` > 0). */
@@ -227,7 +227,7 @@ export class Recommender<S extends Scorer = Scorer> {
     const k = checkK(options.k ?? 10);
     const d = domainIndex(s, options.domain);
     const i = itemIndex(s, d, itemId);
-    if (!s.scorer.similarItems) throw new NotSupportedError(`${this.name} does not provide similarItems`);
+    if (!this.capabilities.similarItems || !s.scorer.similarItems) throw new NotSupportedError(`${this.name} does not provide similarItems`);
     const r = s.scorer.similarItems(d, i, k + 1);
     const items: string[] = [];
     const scores: number[] = [];
@@ -248,7 +248,7 @@ export class Recommender<S extends Scorer = Scorer> {
     const k = checkK(options.k ?? 10);
     const d = domainIndex(s, options.domain);
     const u = userIndex(s, userId, 'none');
-    if (!s.scorer.similarUsers) throw new NotSupportedError(`${this.name} does not provide similarUsers`);
+    if (!this.capabilities.similarUsers || !s.scorer.similarUsers) throw new NotSupportedError(`${this.name} does not provide similarUsers`);
     const r = s.scorer.similarUsers(snapshotBatch(s.data, s.overlay, Uint32Array.of(u)), d, k + 1);
     const users: string[] = [];
     const scores: number[] = [];
@@ -302,15 +302,18 @@ export class Recommender<S extends Scorer = Scorer> {
 
   /**
    * Which items or users made up a user's score for an item; the contributions add up to the score.
+   * `k` is the length of the list being explained (default 10): the fused model takes that many
+   * candidates from each component when it exceeds `candidatesPerComponent`, which can change a score.
    * @throws {UnknownIdError} for an unknown user, item or domain. @throws {NotSupportedError} for a model that cannot explain.
    */
-  explain(userId: string, itemId: string, options: { domain?: string } = {}): Explanation {
+  explain(userId: string, itemId: string, options: { domain?: string; k?: number } = {}): Explanation {
     const s = this.fitted();
+    const k = checkK(options.k ?? 10);
     const d = domainIndex(s, options.domain);
     const i = itemIndex(s, d, itemId);
     const u = userIndex(s, userId, 'none');
-    if (!s.scorer.explain) throw new NotSupportedError(`${this.name} does not explain its scores`);
-    const r = s.scorer.explain(snapshotBatch(s.data, s.overlay, Uint32Array.of(u)), d, i);
+    if (!this.capabilities.explain || !s.scorer.explain) throw new NotSupportedError(`${this.name} does not explain its scores`);
+    const r = s.scorer.explain(snapshotBatch(s.data, s.overlay, Uint32Array.of(u)), d, i, k);
     r.contributions.sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { user: userId, item: itemId, domain: s.data.vocab.domains.id(d), score: r.score, contributions: r.contributions };
   }

@@ -79,8 +79,11 @@ export interface Scorer {
   score(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows;
   /** The same on the pool. */
   scorePooled(batch: UserBatch, d: number, n: number, filter: ScoreFilter, pool: KernelPool): Promise<TopKRows>;
-  /** The contributions behind the (single) batch user's score for item `item` of domain `d`. */
-  explain?(batch: UserBatch, d: number, item: number): ScoreParts;
+  /**
+   * The contributions behind the (single) batch user's score for item `item` of domain `d`, as
+   * scored in a list of `n` items.
+   */
+  explain?(batch: UserBatch, d: number, item: number, n: number): ScoreParts;
   /** Top-`k` items of domain `d` most similar to item `i` (may include `i`). */
   similarItems?(d: number, i: number, k: number): IndexList;
   /** Top-`k` users most similar to the (single) batch user by their rows in domain `d` (may include the user). */
@@ -99,6 +102,8 @@ export interface ModelDefinition<S extends Scorer = Scorer> {
   readonly schema: Schema;
   /** What its scorers offer. */
   readonly capabilities: Capabilities;
+  /** What its scorers offer with these options, when that depends on them (e.g. the fused model's components). */
+  capabilitiesFor?(options: Readonly<Record<string, unknown>>): Capabilities;
   /** Fit a new scorer. `options` were resolved against `schema`. */
   fit(ctx: FitContext, options: Readonly<Record<string, unknown>>): Promise<S>;
   /**

@@ -91,7 +91,7 @@ export class FusedScorer implements Scorer {
   /** Similar items come from the item-kNN component (the fused scores are per user, not per item). */
   similarItems(d: number, i: number, k: number): IndexList {
     const itemknn = this.components.find((c) => c.name === 'itemknn')?.scorer;
-    if (!itemknn?.similarItems) throw new NotSupportedError('migrec: similarItems needs the itemknn component');
+    if (!itemknn?.similarItems) throw new NotSupportedError('migrec does not provide similarItems (its components leave out itemknn)');
     return itemknn.similarItems(d, i, k);
   }
 
@@ -127,14 +127,16 @@ export class FusedScorer implements Scorer {
     return out;
   }
 
-  explain(batch: UserBatch, t: number, item: number): ScoreParts {
+  explain(batch: UserBatch, t: number, item: number, n: number): ScoreParts {
     const f = this.target(t);
+    // The same candidates per component as the list of n items being explained.
+    const per = Math.max(n, this.cfg.candidates);
     const weights = f.weights[bucketsOf(batch, t, f.sources)[0]];
     const contributions: ScoreParts['contributions'] = [];
     let score = 0;
     this.components.forEach((c, m) => {
       if (weights[m] === 0) return;
-      const list = c.scorer.score(batch, t, this.cfg.candidates, { filterSeen: true });
+      const list = c.scorer.score(batch, t, per, { filterSeen: true });
       const n = list.counts[0];
       const at = list.indices.subarray(0, n).indexOf(item);
       if (at < 0) return; // not among this component's candidates: it adds nothing to the fused score
@@ -145,7 +147,7 @@ export class FusedScorer implements Scorer {
       const lo = f.scales[m] > 0 || min >= 0 ? 0 : min;
       const span = f.scales[m] > 0 ? f.scales[m] : max - lo;
       const share = weights[m] * (span > 0 ? (scores[at] - lo) / span : 1);
-      const parts = c.scorer.explain?.(batch, t, item) ?? { score: 0, contributions: [] };
+      const parts = c.scorer.explain?.(batch, t, item, n) ?? { score: 0, contributions: [] };
       const scale = parts.score !== 0 ? share / parts.score : 0;
       if (parts.contributions.length === 0 || scale === 0 || lo !== 0) {
         contributions.push({ kind: c.name === 'popularity' ? 'popularity' : 'model', id: '', weight: share, model: c.name });
@@ -266,6 +268,7 @@ export const MIGREC: ModelDefinition<FusedScorer> = {
   name: 'migrec',
   schema: MODEL_SCHEMAS.migrec,
   capabilities: { similarItems: true, similarUsers: false, explain: true },
+  capabilitiesFor: (options) => ({ similarItems: componentSpecs(options.components).some((c) => c.name === 'itemknn'), similarUsers: false, explain: true }),
   check(options) {
     componentSpecs(options.components);
   },
