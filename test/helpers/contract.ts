@@ -1,5 +1,5 @@
 /**
- * The contract suite every model runs (STYLE.md 12), driven by what the model declares in
+ * The contract suite every model runs, driven by what the model declares in
  * `capabilities`: predictable top-1 on a fixture, batch == single, filters, k beyond the
  * catalogue, save -> load, pool sizes and backends, foldIn, and the typed errors of bad calls; a
  * declared `similarItems` / `similarUsers` / `explain` must deliver (neighbours without the query
