@@ -20,7 +20,8 @@ describe('migrec eval', () => {
     const r = await cli('eval', '--train', train, '--test', test, '--k', '1,5', '--json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(Object.keys(out)).toEqual(['k', 'split', 'results', 'timings']);
+    // The contract's keys in its order, then what the CLI passed to each model.
+    expect(Object.keys(out)).toEqual(['k', 'split', 'results', 'timings', 'options']);
     expect(out.k).toEqual([1, 5]);
     expect(out.split).toEqual({ train: trainText.trim().split('\n').length - 1, valid: 0, test: 4 });
     const first = out.results[0];
@@ -31,6 +32,7 @@ describe('migrec eval', () => {
     );
     expect(Object.keys(out.timings)).toEqual(models);
     expect(Object.keys(out.timings.popularity)).toEqual(['fit_s', 'score_s']);
+    expect(out.options).toEqual(Object.fromEntries(models.map((m) => [m, { seed: 0 }])));
     // t9 never occurs in training: reported on stderr, not a crash.
     expect(r.stderr).toBe('migrec: 1 test rows name items not in training (tgt: 1); they count as relevant and can never be recommended\n');
   });
@@ -55,7 +57,9 @@ describe('migrec eval', () => {
   const bad: Array<[string, string[], string]> = [
     ['--k 0', ['--k', '0'], 'migrec: --k must be a comma-separated list of positive integers (got "0")\n'],
     ['unknown model', ['--models', 'popularity,knn'], 'migrec: unknown model "knn" in --models (available: popularity, random, itemknn, userknn, bridge, mf, emcdr, ptupcdr, migrec)\n'],
-    ['unknown flag', ['--kk', '3'], "migrec: Unknown option '--kk' (see `migrec eval --help`)\n"],
+    ['unknown flag', ['--kk', '3'], 'migrec: unknown option --kk (did you mean --k?)\n'],
+    ['flag without value', ['--k'], "migrec: Option '--k <value>' argument missing (see `migrec eval --help`)\n"],
+    ['positional argument', ['extra'], "migrec: Unexpected argument 'extra'. This command does not take positional arguments (see `migrec eval --help`)\n"],
   ];
   for (const [name, extra, message] of bad) {
     it(`usage error: ${name}`, async () => {
@@ -95,6 +99,8 @@ describe('migrec eval', () => {
     const h = await cli('eval', '--help');
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('--split KIND');
+    expect(h.stdout).toContain('--neighbors');
+    expect((await cli('--help')).stdout).toContain('explain');
   });
 
   it('the built binary exits 2 with one line and no stack trace', () => {

@@ -5,33 +5,46 @@
  */
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { createPool, Dataset, ItemKnn, loadEvents } from '../index.js';
+import { createModel, createPool, Dataset, loadEvents } from '../index.js';
+import { neighborsAlias, parseNumber, parseThreads, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
 import { DATA_HELP, DATA_OPTIONS, loadOptionsFrom } from './common.js';
-import { parseNumber, required, type CliIO } from './run.js';
+import { modelFlagOptions, modelFlagsHelp, modelOptionsFrom } from './modelflags.js';
 
-export const BENCH_OPTIONS = {
+/** The model bench times. */
+const MODEL = 'itemknn';
+
+/** The flags of `migrec bench` other than the item-kNN options. */
+const BENCH_OPTIONS = {
   train: { type: 'string' },
-  k: { type: 'string', default: '50' },
+  k: { type: 'string' },
   threads: { type: 'string', default: '0,1,2' },
   repeat: { type: 'string', default: '3' },
   json: { type: 'boolean', default: false },
   ...DATA_OPTIONS,
-} as const;
+} satisfies FlagOptions;
 
-export const BENCH_HELP = `Usage: migrec bench --train FILE [--k 50] [--threads 0,1,2] [--repeat 3] [--json]
+const BENCH_HELP = `Usage: migrec bench --train FILE [--neighbors 50] [--threads 0,1,2] [--repeat 3] [--json]
 
-Times the item-kNN fit (k neighbours) and top-10 recommendation for every user of the file's
-first domain, once per thread count (0 = in this thread), and prints medians with the machine
-and its load during each measurement.
+Times the item-kNN fit and top-10 recommendation for every user of the file's first domain, once
+per thread count (0 = in this thread), and prints medians with the machine and its load during
+each measurement. The item-kNN options below apply (--neighbors defaults to 50 here).
 
 Options:
   --train FILE          events (user,item[,...])
-  --k N                 neighbours (default 50)
   --threads LIST        thread counts to measure (default 0,1,2)
   --repeat N            runs per thread count; the median is reported (default 3)
+  --k N                 deprecated: the same as --neighbors
 ${DATA_HELP}
   --json                print one JSON object
+
 `;
+
+/** `migrec bench`. */
+export const bench: Command = {
+  options: () => ({ ...BENCH_OPTIONS, ...modelFlagOptions(Object.keys(BENCH_OPTIONS), [MODEL]) }),
+  help: () => BENCH_HELP + modelFlagsHelp([MODEL]),
+  run: benchCommand,
+};
 
 /** Machine-wide busy fraction between two /proc/stat readings (undefined off Linux). */
 function cpuTimes(): { busy: number; total: number } | undefined {
@@ -45,12 +58,13 @@ function cpuTimes(): { busy: number; total: number } | undefined {
 }
 
 /** Run `migrec bench`. */
-export async function benchCommand(values: Record<string, unknown>, io: CliIO): Promise<number> {
-  const v = values as Record<string, string | boolean | undefined>;
-  const path = required(values, 'train', 'bench');
-  const k = parseNumber(String(v.k), '--k', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
+async function benchCommand(given: Values, io: CliIO): Promise<number> {
+  const path = required(given, 'train', 'bench');
+  const aliased = neighborsAlias(given, 'bench', io);
+  const v: Values = { ...aliased, neighbors: aliased.neighbors ?? '50' };
+  const options = modelOptionsFrom(v, [MODEL], Object.keys(BENCH_OPTIONS))[MODEL];
   const repeat = parseNumber(String(v.repeat), '--repeat', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
-  const threadList = String(v.threads).split(',').map((t) => parseNumber(t, '--threads', (x) => Number.isInteger(x) && x >= 0, 'a list of integers >= 0'));
+  const threadList = String(v.threads).split(',').map((t) => parseThreads(t));
   const t0 = performance.now();
   const events = await loadEvents(path, loadOptionsFrom(v));
   const data = Dataset.fromEvents(events);
@@ -72,13 +86,14 @@ export async function benchCommand(values: Record<string, unknown>, io: CliIO): 
       const rec: number[] = [];
       const c0 = cpuTimes();
       for (let r = 0; r < repeat; r++) {
-        const m = new ItemKnn({ neighbors: k, pool, domain: data.vocab.domains.id(0) });
+        const m = createModel(MODEL, { ...options, pool, domain: data.vocab.domains.id(0) });
         const a = performance.now();
         await m.fit(data);
         fit.push((performance.now() - a) / 1000);
         const b = performance.now();
         await m.recommendBatch(users, { k: 10 });
         rec.push((performance.now() - b) / 1000);
+        await m.close();
       }
       const c1 = cpuTimes();
       const busy = c0 && c1 && c1.total > c0.total ? (c1.busy - c0.busy) / (c1.total - c0.total) : null;
@@ -90,7 +105,7 @@ export async function benchCommand(values: Record<string, unknown>, io: CliIO): 
   const report = {
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
     data: { file: path, users: x.nRows, items: x.nCols, nnz: x.indices.length, W: w, load_s: loadSeconds },
-    k,
+    options,
     runs,
     ratios: Object.fromEntries(runs.slice(1).map((r) => [`threads${r.threads}_vs_threads${runs[0].threads}`, r.fit_s / runs[0].fit_s])),
   };

@@ -1,6 +1,6 @@
-/** Options shared by the CLI commands: how to read event files, and model hyper-parameters. */
-import { UsageError, type AnyModelOptions, type LoadOptions } from '../index.js';
-import { parseNumber } from './run.js';
+/** Flags shared by the commands that read event files. */
+import { DEFAULT_BEHAVIOR_WEIGHTS, UsageError, type Dataset, type LoadOptions } from '../index.js';
+import { many, parseNumber, splitAssignment, type Values } from './args.js';
 
 /** Flags that describe how event files are read. */
 export const DATA_OPTIONS = {
@@ -9,6 +9,7 @@ export const DATA_OPTIONS = {
   format: { type: 'string' },
   columns: { type: 'string' },
   'half-life-days': { type: 'string' },
+  'behavior-weight': { type: 'string', multiple: true },
   'skip-invalid': { type: 'boolean', default: false },
 } as const;
 
@@ -17,23 +18,10 @@ export const DATA_HELP = `  --domain D            domain of rows in files withou
   --format F            csv, tsv or jsonl (default: from the file extension)
   --columns LIST        column names of files without a header row, e.g. user,item,rating,timestamp
                         (MovieLens u.data / u1.base: --columns user,item,rating,timestamp)
+  --behavior-weight B=W weight of behaviour B (repeatable), e.g. --behavior-weight buy=8
+                        (defaults: ${Object.entries(DEFAULT_BEHAVIOR_WEIGHTS).map(([b, w]) => `${b} ${w}`).join(', ')})
   --half-life-days N    time decay of interaction weights
   --skip-invalid        skip malformed rows (and report how many) instead of failing`;
-
-/** Flags of model hyper-parameters. */
-export const MODEL_FLAGS = {
-  seed: { type: 'string', default: '0' },
-  neighbors: { type: 'string' },
-  shrink: { type: 'string' },
-  weighting: { type: 'string' },
-} as const;
-
-export const MODEL_HELP = `  --seed N              seed of every random step (default 0)
-  --neighbors N         neighbours of the kNN models (default: itemknn/userknn 50, bridge chosen on valid)
-  --shrink X            shrinkage of the kNN cosine denominator (default 0)
-  --weighting W         itemknn interaction weighting: none, tfidf or bm25 (default none)`;
-
-type Values = Record<string, string | boolean | undefined>;
 
 /** `LoadOptions` from the data flags. @throws {UsageError} */
 export function loadOptionsFrom(v: Values): LoadOptions {
@@ -48,26 +36,34 @@ export function loadOptionsFrom(v: Values): LoadOptions {
     domainColumn: v['domain-column'] as string | undefined,
     skipInvalid: v['skip-invalid'] === true,
     halfLifeDays: v['half-life-days'] === undefined ? undefined : parseNumber(String(v['half-life-days']), '--half-life-days', (x) => x > 0, 'a positive number'),
+    behaviorWeights: behaviorWeightsFrom(many(v['behavior-weight'])),
   };
 }
 
-/** Model options from the model flags. @throws {UsageError} */
-export function modelOptionsFrom(v: Values): AnyModelOptions {
-  const seed = parseNumber(String(v.seed ?? '0'), '--seed', Number.isInteger, 'an integer');
-  const o: AnyModelOptions = { seed };
-  if (v.neighbors !== undefined) {
-    o.neighbors = parseNumber(String(v.neighbors), '--neighbors', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
-    o.neighborGrid = [o.neighbors];
+/** `behaviorWeights` from `--behavior-weight NAME=W` entries (undefined without any). @throws {UsageError} */
+function behaviorWeightsFrom(entries: readonly string[]): Record<string, number> | undefined {
+  if (entries.length === 0) return undefined;
+  const out: Record<string, number> = {};
+  for (const e of entries) {
+    const [name, w] = splitAssignment(e, '--behavior-weight', 'NAME=WEIGHT');
+    out[name] = parseNumber(w, `--behavior-weight ${name}`, (x) => x > 0, 'a positive number');
   }
-  if (v.shrink !== undefined) o.shrink = parseNumber(String(v.shrink), '--shrink', (x) => x >= 0, 'a number >= 0');
-  if (v.weighting !== undefined) {
-    if (!['none', 'tfidf', 'bm25'].includes(String(v.weighting))) throw new UsageError(`--weighting must be none, tfidf or bm25 (got ${JSON.stringify(v.weighting)})`);
-    o.weighting = String(v.weighting);
-  }
-  return o;
+  return out;
 }
 
 /** Report rows skipped with --skip-invalid on stderr. */
 export function reportSkipped(stderr: (s: string) => void, label: string, t: { skipped: number }): void {
   if (t.skipped > 0) stderr(`migrec: ${label}: skipped ${t.skipped} malformed rows (--skip-invalid)\n`);
+}
+
+/** Per domain of `data`: items, interactions and W = sum over users of n_u^2 (the work of the item-item similarity). */
+export function domainSizes(data: Dataset, domains: readonly string[]): Record<string, { items: number; nnz: number; W: number }> {
+  const out: Record<string, { items: number; nnz: number; W: number }> = {};
+  domains.forEach((name, d) => {
+    const m = data.matrix(d);
+    let w = 0;
+    for (let u = 0; u < m.nRows; u++) w += (m.indptr[u + 1] - m.indptr[u]) ** 2;
+    out[name] = { items: m.nCols, nnz: m.indices.length, W: w };
+  });
+  return out;
 }

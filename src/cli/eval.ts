@@ -12,10 +12,12 @@ import {
   type EvalReport,
   type EventTable,
 } from '../index.js';
-import { DATA_HELP, DATA_OPTIONS, loadOptionsFrom, MODEL_FLAGS, MODEL_HELP, modelOptionsFrom, reportSkipped } from './common.js';
-import { parseKs, parseNumber, required, type CliIO } from './run.js';
+import { parseKs, parseNumber, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
+import { DATA_HELP, DATA_OPTIONS, loadOptionsFrom, reportSkipped } from './common.js';
+import { accepts, modelFlagOptions, modelFlagsHelp, modelOptionsFrom, parseModels, SEED_SET_HELP, type ModelFlagOptions } from './modelflags.js';
 
-export const EVAL_OPTIONS = {
+/** The flags of `migrec eval` other than the model flags. */
+const EVAL_OPTIONS = {
   train: { type: 'string' },
   valid: { type: 'string' },
   test: { type: 'string' },
@@ -28,11 +30,12 @@ export const EVAL_OPTIONS = {
   beta: { type: 'string', default: '0.2' },
   'valid-beta': { type: 'string', default: '0.1' },
   'test-fraction': { type: 'string', default: '0.2' },
+  seed: { type: 'string', default: '0' },
+  set: { type: 'string', multiple: true },
   ...DATA_OPTIONS,
-  ...MODEL_FLAGS,
-} as const;
+} satisfies FlagOptions;
 
-export const EVAL_HELP = `Usage: migrec eval --train FILE --test FILE [--valid FILE] [options]
+const EVAL_HELP = `Usage: migrec eval --train FILE --test FILE [--valid FILE] [options]
        migrec eval --train FILE --split cold-start --source A --target B [--beta 0.2] [--seed S]
        migrec eval --train FILE --split temporal | holdout [--seed S]
 
@@ -54,19 +57,35 @@ Options:
   --models LIST         comma-separated subset of: ${availableModels().join(', ')}
                         (default: every model that applies, random excepted; the cross-domain
                         ones need two domains)
-${MODEL_HELP}
+${SEED_SET_HELP}
 ${DATA_HELP}
-  --json                print one JSON object (the stable contract) instead of a table
+  --json                print one JSON object (the stable contract, plus the options each model
+                        was given) instead of a table
   --debug               print stack traces of failures
+
+A model option below applies to every selected model that has it; naming one that no selected
+model has is an error.
+
 `;
 
+/** `migrec eval`. */
+export const evalCmd: Command = {
+  options: () => ({ ...EVAL_OPTIONS, ...modelFlagOptions(Object.keys(EVAL_OPTIONS)) }),
+  help: (values) => EVAL_HELP + modelFlagsHelp(values.models === undefined ? undefined : parseModels(String(values.models), availableModels())),
+  run: evalCommand,
+};
+
 /** Run `migrec eval`. */
-export async function evalCommand(values: Record<string, unknown>, io: CliIO): Promise<number> {
-  const v = values as Record<string, string | boolean | undefined>;
-  const trainPath = required(values, 'train', 'eval');
+async function evalCommand(v: Values, io: CliIO): Promise<number> {
+  const trainPath = required(v, 'train', 'eval');
   const ks = parseKs(String(v.k));
   const loadOpts = loadOptionsFrom(v);
-  const modelOptions = modelOptionsFrom(v);
+  const seed = parseNumber(String(v.seed), '--seed', Number.isInteger, 'an integer');
+  const taken = Object.keys(EVAL_OPTIONS);
+  // With --models the model flags are checked before any file is read; the default models
+  // depend on the number of domains in the data.
+  const explicit = v.models === undefined ? undefined : parseModels(String(v.models), availableModels());
+  let flagOptions = explicit && modelOptionsFrom(v, explicit, taken);
 
   const t0 = performance.now();
   const report = (label: string, t: { skipped: number }) => reportSkipped(io.stderr, label, t);
@@ -78,12 +97,12 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
     if (v.test !== undefined || v.valid !== undefined) throw new UsageError('--split makes its own test and valid sets: drop --test and --valid');
     const all = await loadEvents(trainPath, loadOpts);
     report(trainPath, all);
-    const split = makeSplit(String(v.split), all, v, modelOptions.seed ?? 0);
+    const split = makeSplit(String(v.split), all, v, seed);
     ({ train, valid, test } = split);
     data = Dataset.fromEvents(train);
     if (valid.length === 0) valid = undefined;
   } else {
-    const testPath = required(values, 'test', 'eval');
+    const testPath = required(v, 'test', 'eval');
     const t = await loadEvents(trainPath, loadOpts);
     report(trainPath, t);
     train = t;
@@ -100,20 +119,15 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
   }
   if (test.length === 0) throw new UsageError('the test set is empty');
   const loadSeconds = (performance.now() - t0) / 1000;
-  const modelNames = v.models === undefined ? defaultModels(data.nDomains) : String(v.models).split(',').map((s) => s.trim());
-  if (modelNames.length === 0 || modelNames.some((m) => m === '')) throw new UsageError(`--models must be a comma-separated list (got ${JSON.stringify(v.models)})`);
-  for (const m of modelNames) {
-    if (!availableModels().includes(m)) {
-      throw new UsageError(`unknown model ${JSON.stringify(m)} in --models (available: ${availableModels().join(', ')})`);
-    }
-  }
+  const modelNames = explicit ?? defaultModels(data.nDomains);
+  flagOptions ??= modelOptionsFrom(v, modelNames, taken);
   // Cross-domain models fit only the domains the test set asks about.
   const testDomains = [...new Set(Array.from(test.domain))].map((d) => test.vocab.domains.id(d)).sort();
-  const models = modelNames.map((m) => createModel(m, { ...modelOptions, targets: testDomains }));
+  const models = modelNames.map((m) => createModel(m, { ...flagOptions[m], ...(accepts(m, 'targets') ? { targets: testDomains } : {}) }));
   const result = await evaluate(data, test, models, {
     ks,
     valid,
-    seed: modelOptions.seed ?? 0,
+    seed,
     onProgress: io.isTTY && !v.json ? (m) => io.stderr(`\r\x1b[2K${m}`) : undefined,
   });
   if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');
@@ -122,22 +136,24 @@ export async function evalCommand(values: Record<string, unknown>, io: CliIO): P
     io.stderr(`migrec: ${result.unknownItems.rows} test rows name items not in training (${parts}); they count as relevant and can never be recommended\n`);
   }
   const split = { train: train.length, valid: valid?.length ?? 0, test: test.length };
-  if (v.json) io.stdout(`${JSON.stringify(contractJson(result, split))}\n`);
+  if (v.json) io.stdout(`${JSON.stringify(contractJson(result, split, flagOptions))}\n`);
   else io.stdout(formatTable(result, split, loadSeconds));
   return 0;
 }
 
-function makeSplit(kind: string, all: EventTable, v: Record<string, string | boolean | undefined>, seed: number) {
+function makeSplit(kind: string, all: EventTable, v: Values, seed: number) {
   switch (kind) {
     case 'cold-start': {
       if (v.source === undefined || v.target === undefined) throw new UsageError('--split cold-start needs --source and --target');
       const frac = (flag: string) => parseNumber(String(v[flag]), `--${flag}`, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-      try {
-        return coldStartSplit(all, { source: String(v.source), target: String(v.target), beta: frac('beta'), validBeta: frac('valid-beta'), seed });
-      } catch (e) {
-        if (e instanceof RangeError) throw new UsageError(e.message.replace(/^options\.(\w+)/, (_m, n: string) => `--${n === 'validBeta' ? 'valid-beta' : n}`));
-        throw e;
+      const [beta, validBeta] = [frac('beta'), frac('valid-beta')];
+      if (beta + validBeta > 1) throw new UsageError(`--beta + --valid-beta must be at most 1 (got ${beta + validBeta})`);
+      const domains = all.vocab.domains.list();
+      for (const flag of ['source', 'target']) {
+        if (!domains.includes(String(v[flag]))) throw new UsageError(`--${flag} ${JSON.stringify(v[flag])} is not a domain of ${all.source} (domains: ${domains.join(', ')})`);
       }
+      if (v.source === v.target) throw new UsageError(`--source and --target must differ (both ${JSON.stringify(v.source)})`);
+      return coldStartSplit(all, { source: String(v.source), target: String(v.target), beta, validBeta, seed });
     }
     case 'temporal':
       return temporalSplit(all);
@@ -151,13 +167,17 @@ function makeSplit(kind: string, all: EventTable, v: Record<string, string | boo
   }
 }
 
-/** The `migrec eval --json` object of DESIGN.md: keys and order exactly as the contract. */
-export function contractJson(r: EvalReport, split: { train: number; valid: number; test: number }): unknown {
+/**
+ * The `migrec eval --json` object of DESIGN.md: keys and order exactly as the contract, then
+ * `options`, what the CLI passed to each model (seed, model flags, --set).
+ */
+export function contractJson(r: EvalReport, split: { train: number; valid: number; test: number }, options: ModelFlagOptions): unknown {
   return {
     k: r.k,
     split,
     results: r.results.map((x) => ({ model: x.model, domain: x.domain, segment: x.segment, users: x.users, ...x.metrics })),
     timings: r.timings,
+    options,
   };
 }
 

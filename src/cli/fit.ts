@@ -1,6 +1,7 @@
-/** `migrec fit`: fit one model on training events, optionally save it, report timings and sizes. */
+/** `migrec fit`: fit one or more models on training events, save them, report timings and sizes. */
+import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import {
   availableModels,
   createModel,
@@ -9,15 +10,17 @@ import {
   getKernels,
   loadCatalog,
   loadEvents,
-  MigrationRecommender,
+  StorageError,
   UsageError,
   type EventTable,
   type KernelPool,
 } from '../index.js';
-import { DATA_HELP, DATA_OPTIONS, loadOptionsFrom, MODEL_FLAGS, MODEL_HELP, modelOptionsFrom, reportSkipped } from './common.js';
-import { parseNumber, required, type CliIO } from './run.js';
+import { neighborsAlias, parseThreads, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
+import { DATA_HELP, DATA_OPTIONS, domainSizes, loadOptionsFrom, reportSkipped } from './common.js';
+import { accepts, modelFlagOptions, modelFlagsHelp, modelOptionsFrom, parseModels, SEED_SET_HELP } from './modelflags.js';
 
-export const FIT_OPTIONS = {
+/** The flags of `migrec fit` other than the model flags. */
+const FIT_OPTIONS = {
   train: { type: 'string' },
   valid: { type: 'string' },
   target: { type: 'string' },
@@ -28,48 +31,63 @@ export const FIT_OPTIONS = {
   out: { type: 'string' },
   items: { type: 'string' },
   json: { type: 'boolean', default: false },
+  seed: { type: 'string', default: '0' },
+  set: { type: 'string', multiple: true },
   ...DATA_OPTIONS,
-  ...MODEL_FLAGS,
-} as const;
+} satisfies FlagOptions;
 
-export const FIT_HELP = `Usage: migrec fit --train FILE [--valid FILE] [--target D] [--source D ...] [--models NAME]
-                  [--k N] [--threads N] [--out FILE] [--json]
+const FIT_HELP = `Usage: migrec fit --train FILE [--valid FILE] [--target D] [--source D ...] [--models LIST]
+                  [model options] [--threads N] [--out FILE|DIR] [--json]
 
-Fits a model on the training events and reports how long each stage took. With --out the fitted
-model is saved to one file (see \`migrec recommend\`).
+Fits models on the training events and reports how long each stage took. With --out each fitted
+model is saved to one file (see \`migrec recommend\`): FILE for one model, DIR/<model>.migrec for
+several (DIR must exist). --out is checked before anything is read or fitted.
 
 Options:
   --train FILE          training events (CSV, TSV or JSON Lines)
   --valid FILE          validation events (the bridge chooses its variant and neighbours on them)
   --target D            domain to recommend in (default: the only domain of the file)
-  --source D            source domain of the bridge (repeatable; default: every other domain)
-  --models NAME         one of: ${availableModels().join(', ')}
+  --source D            source domain of the cross-domain models (repeatable; default: every other domain)
+  --models LIST         one or more of: ${availableModels().join(', ')}
                         (default: migrec, the fused model)
-  --k N                 neighbours of a kNN model (same as --neighbors)
   --threads N           worker threads of the kernel pool; 0 runs in this thread (default: cores)
-  --out FILE            save the fitted model here
+  --out FILE|DIR        save the fitted model here (a directory with several models)
   --items FILE          item catalog (item[,domain],category,price): enables category and price
                         filters in \`migrec recommend\` and is saved with the model
-${MODEL_HELP}
+  --k N                 deprecated: the same as --neighbors
+${SEED_SET_HELP}
 ${DATA_HELP}
-  --json                print one JSON object: { model, timings: { load_s, similarity_s,
+  --json                print one JSON object per model: { model, timings: { load_s, similarity_s,
                         transfer_s, fusion_s, total_s }, stats }
+
+A model option below applies to every selected model that has it; naming one that no selected
+model has is an error.
+
 `;
 
+/** `migrec fit`. */
+export const fit: Command = {
+  options: () => ({ ...FIT_OPTIONS, ...modelFlagOptions(Object.keys(FIT_OPTIONS)) }),
+  help: (values) => FIT_HELP + modelFlagsHelp(values.models === undefined ? undefined : parseModels(String(values.models), availableModels())),
+  run: fitCommand,
+};
+
+/** Stage names of the fused model's `fitReport().seconds` that are similarity (kNN) work, and transfer work. */
+const SIMILARITY_STAGES = ['popularity', 'itemknn', 'userknn', 'bridge-user', 'bridge-item'];
+const TRANSFER_STAGES = ['emcdr', 'ptupcdr'];
+const KNN_MODELS = ['itemknn', 'userknn', 'bridge'];
+const TRANSFER_MODELS = ['mf', 'emcdr', 'ptupcdr'];
+
 /** Run `migrec fit`. */
-export async function fitCommand(values: Record<string, unknown>, io: CliIO): Promise<number> {
-  const v = values as Record<string, string | boolean | string[] | undefined>;
-  const flat = v as Record<string, string | boolean | undefined>;
-  const trainPath = required(values, 'train', 'fit');
-  const threads =
-    v.threads === undefined ? availableParallelism() : parseNumber(String(v.threads), '--threads', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
-  const modelOptions = modelOptionsFrom(flat);
-  if (v.k !== undefined) {
-    if (v.neighbors !== undefined) throw new UsageError('--k and --neighbors are the same option: give one');
-    modelOptions.neighbors = parseNumber(String(v.k), '--k', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
-    modelOptions.neighborGrid = [modelOptions.neighbors];
-  }
-  const loadOpts = loadOptionsFrom(flat);
+async function fitCommand(given: Values, io: CliIO): Promise<number> {
+  const trainPath = required(given, 'train', 'fit');
+  const v = neighborsAlias(given, 'fit', io);
+  const threads = v.threads === undefined ? availableParallelism() : parseThreads(String(v.threads));
+  const names = v.models === undefined ? ['migrec'] : parseModels(String(v.models), availableModels());
+  const flagOptions = modelOptionsFrom(v, names, Object.keys(FIT_OPTIONS));
+  const outs = outPaths(v.out as string | undefined, names);
+  const loadOpts = loadOptionsFrom(v);
+
   const total0 = performance.now();
   const train = await loadEvents(trainPath, loadOpts);
   reportSkipped(io.stderr, trainPath, train);
@@ -80,76 +98,118 @@ export async function fitCommand(values: Record<string, unknown>, io: CliIO): Pr
     reportSkipped(io.stderr, String(v.valid), vv);
     valid = vv;
   }
-  const loadSeconds = (performance.now() - total0) / 1000;
   const domains = train.vocab.domains.list().slice(0, data.nDomains);
   if (v.target !== undefined && !domains.includes(String(v.target))) {
     throw new UsageError(`--target ${JSON.stringify(v.target)} is not a domain of ${trainPath} (domains: ${domains.join(', ')})`);
   }
-  const sources = (v.source as string[] | undefined) ?? undefined;
+  const sources = v.source as string[] | undefined;
   for (const s of sources ?? []) {
     if (!domains.includes(s)) throw new UsageError(`--source ${JSON.stringify(s)} is not a domain of ${trainPath} (domains: ${domains.join(', ')})`);
   }
-  const name = v.models === undefined ? 'migrec' : String(v.models);
-  if (!availableModels().includes(name)) {
-    throw new UsageError(`--models must name one model of: ${availableModels().join(', ')} (got ${JSON.stringify(name)})`);
-  }
   const target = v.target === undefined ? (domains.length === 1 ? domains[0] : undefined) : String(v.target);
+  const catalog = v.items === undefined ? undefined : await loadCatalog(String(v.items), train.vocab, domains.map((_, d) => data.nItems(d)), { domain: v.domain as string | undefined });
+  if (catalog && catalog.unknownItems > 0) io.stderr(`migrec: ${String(v.items)}: ${catalog.unknownItems} catalog rows name items without training rows (skipped)\n`);
+  const loadSeconds = (performance.now() - total0) / 1000;
+  const sizes = domainSizes(data, domains);
+  const backend = getKernels().backend;
+
   let pool: KernelPool | undefined;
   try {
     if (threads > 0) pool = createPool({ threads });
-    const model = createModel(name, { ...modelOptions, domain: target, target, targets: target === undefined ? undefined : [target], sources, pool });
-    const catalog = v.items === undefined ? undefined : await loadCatalog(String(v.items), train.vocab, domains.map((_, d) => data.nItems(d)), { domain: flat.domain as string | undefined });
-    if (catalog && catalog.unknownItems > 0) io.stderr(`migrec: ${String(v.items)}: ${catalog.unknownItems} catalog rows name items without training rows (skipped)\n`);
-    const f0 = performance.now();
-    if (io.isTTY && !v.json) io.stderr(`fitting ${name}...`);
-    await model.fit(data, { valid, seed: modelOptions.seed, catalog });
-    if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');
-    const fitSeconds = (performance.now() - f0) / 1000;
-    let outBytes: number | undefined;
-    if (v.out !== undefined) {
-      await model.save(String(v.out));
-      outBytes = statSync(String(v.out)).size;
+    for (const [m, name] of names.entries()) {
+      const start = performance.now();
+      // Where the model recommends, for the models that take each setting.
+      const placement: Record<string, unknown> = {};
+      if (target !== undefined && accepts(name, 'domain')) placement.domain = target;
+      if (target !== undefined && accepts(name, 'target')) placement.target = target;
+      else if (target !== undefined && accepts(name, 'targets')) placement.targets = [target];
+      if (sources !== undefined && accepts(name, 'sources')) placement.sources = sources;
+      if (pool !== undefined && accepts(name, 'pool')) placement.pool = pool;
+      const model = createModel(name, { ...flagOptions[name], ...placement });
+      try {
+        if (io.isTTY && !v.json) io.stderr(`fitting ${name}...`);
+        const f0 = performance.now();
+        await model.fit(data, { valid, seed: flagOptions[name].seed as number | undefined, catalog });
+        const fitSeconds = (performance.now() - f0) / 1000;
+        if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');
+        const out = outs[m];
+        if (out !== undefined) await model.save(out);
+        const fitted = model.fitReport();
+        const report = {
+          model: name,
+          timings: { load_s: loadSeconds, ...stageSeconds(name, fitted.seconds, fitSeconds), total_s: loadSeconds + (performance.now() - start) / 1000 },
+          stats: {
+            users: data.nUsers,
+            rows: train.length,
+            domains: sizes,
+            target: target ?? null,
+            threads,
+            backend,
+            out: out === undefined ? null : { path: out, bytes: statSync(out).size },
+            seconds: fitted.seconds,
+            choices: fitted.choices,
+            fit: fitted.stats,
+          },
+        };
+        if (v.json) io.stdout(`${JSON.stringify(report)}\n`);
+        else {
+          io.stdout(
+            `${name}: fitted in ${fitSeconds.toFixed(3)} s (load ${loadSeconds.toFixed(3)} s, ${threads} threads, ${backend} kernels)\n` +
+              Object.entries(sizes).map(([d, s]) => `  ${d}: ${s.items} items, ${s.nnz} interactions, W = ${s.W}\n`).join('') +
+              (report.stats.out ? `saved to ${out} (${report.stats.out.bytes} bytes)\n` : ''),
+          );
+        }
+      } finally {
+        await model.close();
+      }
     }
-    const isKnn = ['itemknn', 'userknn', 'bridge'].includes(name);
-    // The fused model reports its stages; single models are all similarity (kNN) or all transfer.
-    const stages = model instanceof MigrationRecommender ? model.fitSeconds : undefined;
-    const sum = (keys: string[]) => keys.reduce((a, k) => a + (stages?.[k] ?? 0), 0);
-    const perDomain: Record<string, { items: number; nnz: number; W: number }> = {};
-    domains.forEach((d, i) => {
-      const m = data.matrix(i);
-      let w = 0;
-      for (let u = 0; u < m.nRows; u++) w += (m.indptr[u + 1] - m.indptr[u]) ** 2;
-      perDomain[d] = { items: m.nCols, nnz: m.indices.length, W: w };
-    });
-    const report = {
-      model: name,
-      timings: {
-        load_s: loadSeconds,
-        similarity_s: stages ? sum(['popularity', 'itemknn', 'userknn', 'bridge-user', 'bridge-item']) : isKnn ? fitSeconds : 0,
-        transfer_s: stages ? sum(['emcdr', 'ptupcdr']) : isKnn || name === 'popularity' || name === 'random' ? 0 : fitSeconds,
-        fusion_s: stages ? sum(['fusion']) : 0,
-        total_s: (performance.now() - total0) / 1000,
-      },
-      stats: {
-        users: data.nUsers,
-        rows: train.length,
-        domains: perDomain,
-        target: target ?? null,
-        threads,
-        backend: getKernels().backend,
-        out: v.out === undefined ? null : { path: String(v.out), bytes: outBytes },
-      },
-    };
-    if (v.json) io.stdout(`${JSON.stringify(report)}\n`);
-    else {
-      io.stdout(
-        `${name}: fitted in ${fitSeconds.toFixed(3)} s (load ${loadSeconds.toFixed(3)} s, ${threads} threads, ${report.stats.backend} kernels)\n` +
-          Object.entries(perDomain).map(([d, s]) => `  ${d}: ${s.items} items, ${s.nnz} interactions, W = ${s.W}\n`).join('') +
-          (v.out !== undefined ? `saved to ${String(v.out)} (${outBytes} bytes)\n` : ''),
-      );
-    }
-    return 0;
   } finally {
     await pool?.close();
+  }
+  if (v.out === undefined) {
+    io.stderr(names.length === 1 ? 'migrec: the fitted model was not saved (pass --out FILE to keep it)\n' : 'migrec: the fitted models were not saved (pass --out DIR to keep them)\n');
+  }
+  return 0;
+}
+
+/**
+ * The `fit --json` stages from `fitReport().seconds`: the fused model sums its components; a kNN
+ * model is all similarity, MF and the transfer models all transfer.
+ */
+function stageSeconds(name: string, seconds: Record<string, number>, measured: number): { similarity_s: number; transfer_s: number; fusion_s: number } {
+  const sum = (keys: readonly string[]) => keys.reduce((a, k) => a + (seconds[k] ?? 0), 0);
+  if (name === 'migrec') return { similarity_s: sum(SIMILARITY_STAGES), transfer_s: sum(TRANSFER_STAGES), fusion_s: sum(['fusion']) };
+  const total = seconds.total ?? measured;
+  return { similarity_s: KNN_MODELS.includes(name) ? total : 0, transfer_s: TRANSFER_MODELS.includes(name) ? total : 0, fusion_s: 0 };
+}
+
+/**
+ * Where each model is saved, checked before any data is read: one model takes a file in a writable
+ * directory, several an existing writable directory (DIR/<model>.migrec).
+ * @throws {UsageError} for a directory given for one model or a file for several; {StorageError} when it cannot be written
+ */
+function outPaths(out: string | undefined, names: readonly string[]): Array<string | undefined> {
+  if (out === undefined) return names.map(() => undefined);
+  const stat = statSync(out, { throwIfNoEntry: false });
+  if (names.length > 1) {
+    if (!stat?.isDirectory()) throw new UsageError(`--out must be an existing directory when fitting several models (got ${JSON.stringify(out)})`);
+    writable(out, out);
+    const paths = names.map((n) => join(out, `${n}.migrec`));
+    for (const p of paths) if (statSync(p, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--out ${out}: ${p} is a directory`);
+    return paths;
+  }
+  if (stat?.isDirectory()) throw new UsageError(`--out ${out} is a directory: give a file name (a directory is for several models, --models a,b)`);
+  const parent = dirname(resolve(out));
+  if (!statSync(parent, { throwIfNoEntry: false })?.isDirectory()) throw new StorageError(`--out ${out}: directory ${parent} does not exist`);
+  writable(out, stat ? out : parent);
+  return [out];
+}
+
+/** @throws {StorageError} unless `path` can be written. */
+function writable(out: string, path: string): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch {
+    throw new StorageError(`--out ${out}: ${path} is not writable`);
   }
 }

@@ -1,11 +1,12 @@
 /** `migrec recommend`: load a model file and recommend for one user or a file of users. */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { availableParallelism } from 'node:os';
-import { createPool, DataError, loadModel, UsageError, type KernelPool, type RecommendOptions } from '../index.js';
-import { parseNumber, type CliIO } from './run.js';
+import { createInterface } from 'node:readline';
+import { createPool, DataError, loadModel, UsageError, type KernelPool, type Recommendation, type Recommender, type RecommendOptions } from '../index.js';
+import { many, parseNumber, parseThreads, required, type CliIO, type Command, type Values } from './args.js';
+import { unknownUser } from './failure.js';
 
-export const RECOMMEND_OPTIONS = {
+const RECOMMEND_OPTIONS = {
   model: { type: 'string' },
   user: { type: 'string' },
   users: { type: 'string' },
@@ -16,15 +17,19 @@ export const RECOMMEND_OPTIONS = {
   'min-price': { type: 'string' },
   'max-price': { type: 'string' },
   threads: { type: 'string' },
+  strict: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
 } as const;
 
-export const RECOMMEND_HELP = `Usage: migrec recommend --model FILE --user U [--k 10] [--domain D] [--json]
-       migrec recommend --model FILE --users FILE [--k 10] [--threads N]
+const RECOMMEND_HELP = `Usage: migrec recommend --model FILE --user U [--k 10] [--domain D] [--fallback popularity] [--json]
+       migrec recommend --model FILE --users FILE [--k 10] [--threads N] [--strict]
 
 Recommends items from a model saved by \`migrec fit --out\`. With --user it prints one result
-({ "user", "items", "scores" } with --json); with --users (a file with one user id per line) it
-streams one JSON object per line, computed in batches on the worker pool.
+({ "user", "items", "scores", "fallback" } with --json); a list made by the popularity fallback is
+marked. With --users (a file with one user id per line) it prints one JSON object per line, in
+the order of the file, computed in batches on the worker pool; an unknown user gets the line
+{ "user", "error": { "code": "UNKNOWN_ID", "message" } } (or the fallback list with
+--fallback popularity), and the exit status is 2 only when every user failed.
 
 Options:
   --model FILE          a model file
@@ -33,6 +38,7 @@ Options:
   --k N                 number of items (default 10)
   --domain D            domain to recommend in (default: the model's target domain)
   --fallback F          none (unknown users are an error) or popularity (default none)
+  --strict              with --users: stop with status 2 at the first unknown user
   --category C          only items of this category (repeatable; needs a model fitted with --items)
   --min-price X         only items priced at least X (needs --items at fit time)
   --max-price X         only items priced at most X
@@ -40,58 +46,107 @@ Options:
   --json                print JSON (always on with --users)
 `;
 
+/** `migrec recommend`. */
+export const recommend: Command = { options: () => RECOMMEND_OPTIONS, help: () => RECOMMEND_HELP, run: recommendCommand };
+
+/** Users scored per `recommendBatch` call with --users. */
+const BATCH = 4096;
+
 /** Run `migrec recommend`. */
-export async function recommendCommand(values: Record<string, unknown>, io: CliIO): Promise<number> {
-  const v = values as Record<string, string | boolean | undefined>;
-  if (typeof v.model !== 'string') throw new UsageError('missing required option --model (see `migrec recommend --help`)');
+async function recommendCommand(v: Values, io: CliIO): Promise<number> {
+  const modelPath = required(v, 'model', 'recommend');
   if ((v.user === undefined) === (v.users === undefined)) throw new UsageError('give exactly one of --user and --users');
   const k = parseNumber(String(v.k), '--k', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
   const fallback = String(v.fallback);
   if (fallback !== 'none' && fallback !== 'popularity') throw new UsageError(`--fallback must be none or popularity (got ${JSON.stringify(fallback)})`);
+  if (v.strict && v.user !== undefined) throw new UsageError('--strict is for --users');
   const opts: RecommendOptions = { k, domain: v.domain as string | undefined, fallback };
-  const vv = values as Record<string, string | string[] | undefined>;
-  if (vv.category !== undefined) opts.categories = vv.category as string[];
-  if (vv['min-price'] !== undefined) opts.minPrice = parseNumber(String(vv['min-price']), '--min-price');
-  if (vv['max-price'] !== undefined) opts.maxPrice = parseNumber(String(vv['max-price']), '--max-price');
+  if (v.category !== undefined) opts.categories = many(v.category);
+  if (v['min-price'] !== undefined) opts.minPrice = parseNumber(String(v['min-price']), '--min-price');
+  if (v['max-price'] !== undefined) opts.maxPrice = parseNumber(String(v['max-price']), '--max-price');
   if (v.user !== undefined) {
-    const model = await loadModel(v.model);
-    const r = model.recommend(String(v.user), opts);
-    if (v.json) io.stdout(`${JSON.stringify({ user: v.user, items: r.items, scores: Array.from(r.scores) })}\n`);
-    else io.stdout(r.items.map((it, i) => `${i + 1}\t${it}\t${r.scores[i].toPrecision(6)}`).join('\n') + (r.items.length ? '\n' : ''));
-    return 0;
+    const user = String(v.user);
+    const model = await loadModel(modelPath);
+    try {
+      if (fallback === 'none' && !model.hasUser(user)) throw unknownUser(user);
+      const r = model.recommend(user, opts);
+      if (v.json) io.stdout(`${JSON.stringify(resultJson(user, r))}\n`);
+      else {
+        const head = r.fallback ? '(popularity fallback: unknown user)\n' : '';
+        io.stdout(head + r.items.map((it, i) => `${i + 1}\t${it}\t${r.scores[i].toPrecision(6)}\n`).join(''));
+      }
+      return 0;
+    } finally {
+      await model.close();
+    }
   }
-  const threads = v.threads === undefined ? availableParallelism() : parseNumber(String(v.threads), '--threads', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+  const threads = v.threads === undefined ? availableParallelism() : parseThreads(String(v.threads));
   let pool: KernelPool | undefined;
   try {
     if (threads > 0) pool = createPool({ threads });
-    const model = await loadModel(v.model, { pool });
-    const lines = createInterface({ input: createReadStream(String(v.users)), crlfDelay: Infinity });
-    let batch: string[] = [];
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const r = await model.recommendBatch(batch, opts);
-      let out = '';
-      for (let i = 0; i < r.length; i++) {
-        const x = r.get(i);
-        out += `${JSON.stringify({ user: batch[i], items: x.items, scores: Array.from(x.scores) })}\n`;
-      }
-      io.stdout(out);
-      batch = [];
-    };
+    const model = await loadModel(modelPath, { pool });
     try {
-      for await (const line of lines) {
-        const id = line.trim();
-        if (id === '') continue;
-        batch.push(id);
-        if (batch.length >= 4096) await flush();
+      const { users, failed } = await recommendFile(model, String(v.users), opts, v.strict === true, io);
+      if (failed > 0 && failed === users) {
+        io.stderr(`migrec: none of the ${users} users in ${String(v.users)} is known to the model (use --fallback popularity to recommend popular items)\n`);
+        return 2;
       }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DataError({ file: String(v.users) }, `file not found: ${String(v.users)}`);
-      throw e;
+      if (failed > 0) io.stderr(`migrec: ${failed} of ${users} users in ${String(v.users)} are unknown to the model (their lines hold an error)\n`);
+      return 0;
+    } finally {
+      await model.close();
     }
-    await flush();
-    return 0;
   } finally {
     await pool?.close();
   }
+}
+
+/** One result line of `recommend --json`. */
+function resultJson(user: string, r: Recommendation): { user: string; items: string[]; scores: number[]; fallback: boolean } {
+  return { user, items: r.items, scores: Array.from(r.scores), fallback: r.fallback };
+}
+
+/**
+ * Recommend for every user of a file, one JSON line each in file order, in batches of the known
+ * users. @throws {UnknownIdError} with `strict`, at the first unknown user (after the lines before it)
+ */
+async function recommendFile(model: Recommender, path: string, opts: RecommendOptions, strict: boolean, io: CliIO): Promise<{ users: number; failed: number }> {
+  const scoreAll = opts.fallback === 'popularity';
+  let users = 0;
+  let failed = 0;
+  let batch: string[] = [];
+  const flush = async () => {
+    const isKnown = batch.map((u) => scoreAll || model.hasUser(u));
+    const lists = await model.recommendBatch(batch.filter((_, i) => isKnown[i]), opts);
+    let next = 0;
+    let out = '';
+    for (const [i, user] of batch.entries()) {
+      if (isKnown[i]) out += `${JSON.stringify(resultJson(user, lists.get(next++)))}\n`;
+      else {
+        failed++;
+        out += `${JSON.stringify({ user, error: { code: 'UNKNOWN_ID', message: unknownUser(user).message } })}\n`;
+      }
+    }
+    io.stdout(out);
+    batch = [];
+  };
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      const id = line.trim();
+      if (id === '') continue;
+      users++;
+      if (strict && !scoreAll && !model.hasUser(id)) {
+        await flush();
+        throw unknownUser(id);
+      }
+      batch.push(id);
+      if (batch.length >= BATCH) await flush();
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DataError({ file: path }, `file not found: ${path}`);
+    throw e;
+  }
+  if (batch.length > 0) await flush();
+  return { users, failed };
 }
