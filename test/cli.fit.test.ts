@@ -73,6 +73,24 @@ describe('migrec fit / recommend', () => {
     expect([noOut.code, noOut.stderr]).toEqual([0, 'migrec: the fitted models were not saved (pass --out DIR to keep them)\n']);
   });
 
+  it('the fused model: stages from its fitReport seconds, --set options of its components', async () => {
+    let two = 'user,item,domain\n';
+    for (let u = 0; u < 24; u++) {
+      for (let j = 0; j <= u % 3; j++) two += `u${u},s${(u + j) % 5},src\n`;
+      if (u < 16) two += `u${u},t${u % 3},tgt\nu${u},t${(u + 1) % 4},tgt\n`;
+    }
+    const path = f('two.csv', two);
+    const r = await cli('fit', '--train', path, '--target', 'tgt', '--threads', '0', '--set', 'itemknn.neighbors=5', '--set', 'emcdr.factors=4', '--set', 'ptupcdr.factors=4', '--json');
+    expect([r.code, r.stderr]).toEqual([0, NOT_SAVED]);
+    const rep = JSON.parse(r.stdout);
+    const s = rep.stats.seconds;
+    expect(Object.keys(s)).toEqual(['popularity', 'itemknn', 'userknn', 'bridge-user', 'bridge-item', 'emcdr', 'ptupcdr', 'fusion', 'total']);
+    expect(rep.timings.similarity_s).toBeCloseTo(s.popularity + s.itemknn + s.userknn + s['bridge-user'] + s['bridge-item'], 12);
+    expect(rep.timings.transfer_s).toBeCloseTo(s.emcdr + s.ptupcdr, 12);
+    expect(rep.timings.fusion_s).toBe(s.fusion);
+    expect(rep.timings.total_s).toBeGreaterThanOrEqual(rep.timings.load_s + s.total);
+  });
+
   it('--out is checked before the data is read or a model fitted', async () => {
     // The training file is bad: reading it would fail with a data error, so the --out error shows
     // that nothing was read (let alone fitted) before the check.

@@ -88,6 +88,9 @@ describe('migrec explain', () => {
     expect(lines[1].split(/\s+/)).toEqual(['weight', 'kind', 'id', 'domain', 'model']);
     expect(lines.slice(2, 5).every((l) => /^ *[0-9.e-]+ {2}item {2}i\d+ /.test(l))).toBe(true);
     expect(lines[5]).toMatch(/^\.\.\. \d+ more, weight [0-9.]+ in all$/);
+    // An item of the other parity shares no neighbour with the user's items.
+    const none = await cli('explain', '--model', model, '--user', 'u4', '--item', 'i5');
+    expect(none.stdout).toBe('score 0.00000 for item i5 (domain default), user u4\n(no contributions)\n');
   });
 
   it('errors: unknown user, unknown item, missing flag', async () => {

@@ -54,7 +54,9 @@ function formatExplanation(e: Explanation, top: number): string {
   const rows = sorted.slice(0, top).map((c) => [c.weight.toPrecision(4), c.kind, c.id || '-', c.domain ?? '-', c.model ?? '-']);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const out = [`score ${e.score.toPrecision(6)} for item ${e.item} (domain ${e.domain}), user ${e.user}`, line(head), ...rows.map(line)];
+  const title = `score ${e.score.toPrecision(6)} for item ${e.item} (domain ${e.domain}), user ${e.user}`;
+  if (sorted.length === 0) return `${title}\n(no contributions)\n`;
+  const out = [title, line(head), ...rows.map(line)];
   const rest = sorted.slice(top);
   if (rest.length > 0) out.push(`... ${rest.length} more, weight ${rest.reduce((a, c) => a + c.weight, 0).toPrecision(4)} in all`);
   return `${out.join('\n')}\n`;
