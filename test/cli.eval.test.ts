@@ -54,6 +54,16 @@ describe('migrec eval', () => {
     expect(out.results.every((x: { segment: string }) => x.segment !== 'warm')).toBe(true);
   });
 
+  it('cold-start split: bad domains and fractions are usage errors in flag words', async () => {
+    const split = ['eval', '--train', train, '--split', 'cold-start', '--models', 'popularity'];
+    const same = await cli(...split, '--source', 'src', '--target', 'src');
+    expect([same.code, same.stderr]).toEqual([2, 'migrec: --source and --target must differ (both "src")\n']);
+    const unknown = await cli(...split, '--source', 'src', '--target', 'tgx');
+    expect([unknown.code, unknown.stderr]).toEqual([2, `migrec: --target "tgx" is not a domain of ${train} (domains: src, tgt)\n`]);
+    const sum = await cli(...split, '--source', 'src', '--target', 'tgt', '--beta', '0.7', '--valid-beta', '0.5');
+    expect([sum.code, sum.stderr]).toEqual([2, 'migrec: --beta + --valid-beta must be at most 1 (got 1.2)\n']);
+  });
+
   const bad: Array<[string, string[], string]> = [
     ['--k 0', ['--k', '0'], 'migrec: --k must be a comma-separated list of positive integers (got "0")\n'],
     ['unknown model', ['--models', 'popularity,knn'], 'migrec: unknown model "knn" in --models (available: popularity, random, itemknn, userknn, bridge, mf, emcdr, ptupcdr, migrec)\n'],

@@ -97,7 +97,7 @@ async function evalCommand(v: Values, io: CliIO): Promise<number> {
     if (v.test !== undefined || v.valid !== undefined) throw new UsageError('--split makes its own test and valid sets: drop --test and --valid');
     const all = await loadEvents(trainPath, loadOpts);
     report(trainPath, all);
-    const split = makeSplit(String(v.split), all, v, seed);
+    const split = makeSplit(String(v.split), all, trainPath, v, seed);
     ({ train, valid, test } = split);
     data = Dataset.fromEvents(train);
     if (valid.length === 0) valid = undefined;
@@ -141,7 +141,7 @@ async function evalCommand(v: Values, io: CliIO): Promise<number> {
   return 0;
 }
 
-function makeSplit(kind: string, all: EventTable, v: Values, seed: number) {
+function makeSplit(kind: string, all: EventTable, path: string, v: Values, seed: number) {
   switch (kind) {
     case 'cold-start': {
       if (v.source === undefined || v.target === undefined) throw new UsageError('--split cold-start needs --source and --target');
@@ -150,7 +150,7 @@ function makeSplit(kind: string, all: EventTable, v: Values, seed: number) {
       if (beta + validBeta > 1) throw new UsageError(`--beta + --valid-beta must be at most 1 (got ${beta + validBeta})`);
       const domains = all.vocab.domains.list();
       for (const flag of ['source', 'target']) {
-        if (!domains.includes(String(v[flag]))) throw new UsageError(`--${flag} ${JSON.stringify(v[flag])} is not a domain of ${all.source} (domains: ${domains.join(', ')})`);
+        if (!domains.includes(String(v[flag]))) throw new UsageError(`--${flag} ${JSON.stringify(v[flag])} is not a domain of ${path} (domains: ${domains.join(', ')})`);
       }
       if (v.source === v.target) throw new UsageError(`--source and --target must differ (both ${JSON.stringify(v.source)})`);
       return coldStartSplit(all, { source: String(v.source), target: String(v.target), beta, validBeta, seed });

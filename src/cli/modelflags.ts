@@ -84,7 +84,7 @@ export function modelOptionsFrom(values: Values, models: readonly string[], take
   const own = new Set(taken);
   const seed = parseNumber(String(values.seed ?? '0'), '--seed', Number.isInteger, 'an integer');
   const out: ModelFlagOptions = {};
-  for (const m of models) out[m] = 'seed' in schemaOf(m) ? { seed } : {};
+  for (const m of models) out[m] = accepts(m, 'seed') ? { seed } : {};
   for (const [flag, name] of flagTable(schemaModels())) {
     const text = values[flag];
     if (own.has(flag) || typeof text !== 'string') continue;
@@ -153,7 +153,7 @@ export function modelFlagsHelp(models: readonly string[] = schemaModels()): stri
     return Object.keys(flags).length === 0 ? `${m}: no options\n` : `${m}:\n${formatOptionsHelp(flags)}`;
   });
   if (models.includes(FUSED)) {
-    blocks.push(`components of ${FUSED} (--set COMPONENT.OPTION=VALUE):\n`);
+    blocks.push(`components of ${FUSED}, set with --set COMPONENT.OPTION=VALUE (e.g. --set itemknn.bm25-k1=1.5):\n`);
     for (const c of components()) {
       const flags = Object.fromEntries(flagsOf(componentSchema(c)).map(([, name, spec]) => [name, spec]));
       blocks.push(`${c}:\n${formatOptionsHelp(flags)}`);
