@@ -69,6 +69,7 @@ describe('migrec eval', () => {
     ['unknown model', ['--models', 'popularity,knn'], 'migrec: unknown model "knn" in --models (available: popularity, random, itemknn, userknn, bridge, mf, emcdr, ptupcdr, migrec)\n'],
     ['unknown flag', ['--kk', '3'], 'migrec: unknown option --kk (did you mean --k?)\n'],
     ['flag without value', ['--k'], "migrec: Option '--k <value>' argument missing (see `migrec eval --help`)\n"],
+    ['empty --domain', ['--domain='], 'migrec: --domain must be a non-empty name\n'],
     ['positional argument', ['extra'], "migrec: Unexpected argument 'extra'. This command does not take positional arguments (see `migrec eval --help`)\n"],
   ];
   for (const [name, extra, message] of bad) {

@@ -29,6 +29,7 @@ export function loadOptionsFrom(v: Values): LoadOptions {
   if (format !== undefined && !['csv', 'tsv', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, tsv or jsonl (got ${JSON.stringify(format)})`);
   const columns = v.columns === undefined ? undefined : String(v.columns).split(',').map((c) => c.trim());
   if (columns && columns.some((c) => c === '')) throw new UsageError(`--columns must be a comma-separated list of names (got ${JSON.stringify(v.columns)})`);
+  for (const flag of ['domain', 'domain-column']) if (v[flag] === '') throw new UsageError(`--${flag} must be a non-empty name`);
   return {
     columns,
     format,
