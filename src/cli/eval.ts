@@ -14,7 +14,7 @@ import {
 } from '../index.js';
 import { parseKs, parseNumber, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
 import { DATA_HELP, DATA_OPTIONS, loadOptionsFrom, reportSkipped } from './common.js';
-import { accepts, modelFlagOptions, modelFlagsHelp, modelOptionsFrom, parseModels, SEED_SET_HELP, type ModelFlagOptions } from './modelflags.js';
+import { accepts, modelFlagOptions, modelOptionsFrom, parseModels, SEED_SET_HELP, selectedModelsHelp, type ModelFlagOptions } from './modelflags.js';
 
 /** The flags of `migrec eval` other than the model flags. */
 const EVAL_OPTIONS = {
@@ -62,16 +62,12 @@ ${DATA_HELP}
   --json                print one JSON object (the stable contract, plus the options each model
                         was given) instead of a table
   --debug               print stack traces of failures
-
-A model option below applies to every selected model that has it; naming one that no selected
-model has is an error.
-
 `;
 
 /** `migrec eval`. */
 export const evalCmd: Command = {
   options: () => ({ ...EVAL_OPTIONS, ...modelFlagOptions(Object.keys(EVAL_OPTIONS)) }),
-  help: (values) => EVAL_HELP + modelFlagsHelp(values.models === undefined ? undefined : parseModels(String(values.models), availableModels())),
+  help: (values) => EVAL_HELP + selectedModelsHelp(values),
   run: evalCommand,
 };
 

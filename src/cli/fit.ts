@@ -17,7 +17,7 @@ import {
 } from '../index.js';
 import { neighborsAlias, parseThreads, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
 import { DATA_HELP, DATA_OPTIONS, domainSizes, loadOptionsFrom, reportSkipped } from './common.js';
-import { accepts, modelFlagOptions, modelFlagsHelp, modelOptionsFrom, parseModels, SEED_SET_HELP } from './modelflags.js';
+import { accepts, modelFlagOptions, modelOptionsFrom, parseModels, SEED_SET_HELP, selectedModelsHelp } from './modelflags.js';
 
 /** The flags of `migrec fit` other than the model flags. */
 const FIT_OPTIONS = {
@@ -59,16 +59,12 @@ ${SEED_SET_HELP}
 ${DATA_HELP}
   --json                print one JSON object per model: { model, timings: { load_s, similarity_s,
                         transfer_s, fusion_s, total_s }, stats }
-
-A model option below applies to every selected model that has it; naming one that no selected
-model has is an error.
-
 `;
 
 /** `migrec fit`. */
 export const fit: Command = {
   options: () => ({ ...FIT_OPTIONS, ...modelFlagOptions(Object.keys(FIT_OPTIONS)) }),
-  help: (values) => FIT_HELP + modelFlagsHelp(values.models === undefined ? undefined : parseModels(String(values.models), availableModels())),
+  help: (values) => FIT_HELP + selectedModelsHelp(values),
   run: fitCommand,
 };
 

@@ -7,6 +7,7 @@
  * has the option; a flag that no selected model has is a usage error naming the flag and the models.
  */
 import {
+  availableModels,
   componentSchema,
   formatOptionsHelp,
   FUSION_COMPONENTS,
@@ -160,6 +161,16 @@ export function modelFlagsHelp(models: readonly string[] = schemaModels()): stri
     }
   }
   return blocks.map((b) => (b.endsWith('\n') ? b : `${b}\n`)).join('\n');
+}
+
+/** The model options part of the help of `fit` and `eval`: the rule, then the options of the `--models` given (default: all). */
+export function selectedModelsHelp(values: Values): string {
+  const models = values.models === undefined ? undefined : parseModels(String(values.models), availableModels());
+  return `
+A model option below applies to every selected model that has it; naming one that no selected
+model has is an error.
+
+${modelFlagsHelp(models)}`;
 }
 
 /** Help of `--seed` and `--set`, for commands with model flags. */
