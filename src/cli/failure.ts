@@ -29,8 +29,6 @@ export function failureMessage(e: unknown): string {
     const prefix = `options.${e.option}`;
     msg = msg.startsWith(prefix) ? `${flagOf(e.option)}${msg.slice(prefix.length)}` : `${flagOf(e.option)}: ${msg}`;
   }
-  // Some library messages carry the program name already; print it once.
-  while (msg.startsWith('migrec: ')) msg = msg.slice('migrec: '.length);
   const first = msg.split('\n')[0];
   return exitStatus(e) === 2 ? first : `internal error: ${first}`;
 }
