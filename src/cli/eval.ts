@@ -5,6 +5,7 @@ import {
   createModel,
   Dataset,
   evaluate,
+  FitCache,
   holdoutSplit,
   loadEvents,
   temporalSplit,
@@ -120,10 +121,12 @@ async function evalCommand(v: Values, io: CliIO): Promise<number> {
   // Cross-domain models fit only the domains the test set asks about.
   const testDomains = [...new Set(Array.from(test.domain))].map((d) => test.vocab.domains.id(d)).sort();
   const models = modelNames.map((m) => createModel(m, { ...flagOptions[m], ...(accepts(m, 'targets') ? { targets: testDomains } : {}) }));
+  // One fit cache for the run: emcdr and ptupcdr (alone or inside migrec) train the same ALS factors once.
   const result = await evaluate(data, test, models, {
     ks,
     valid,
     seed,
+    cache: new FitCache(),
     onProgress: io.isTTY && !v.json ? (m) => io.stderr(`\r\x1b[2K${m}`) : undefined,
   });
   if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');

@@ -201,7 +201,7 @@ function resolveValue(model: string, spec: OptionSpec, v: unknown, option: strin
     case 'string': {
       const p = scalarProblem(spec.kind, spec, v);
       if (p) fail(p);
-      return v;
+      return spec.kind === 'integer' ? smallInteger(v as number) : v;
     }
     case 'boolean':
       if (typeof v !== 'boolean') fail('type');
@@ -221,7 +221,7 @@ function resolveValue(model: string, spec: OptionSpec, v: unknown, option: strin
         const p = scalarProblem(kind, spec, x);
         if (p) raise(p, option, `${where}[${i}] must be ${describeScalar(kind, { ...spec, nonEmpty: kind === 'string' ? true : spec.nonEmpty }, false)} (got ${shown(x)})`);
       });
-      return Object.freeze(list.slice());
+      return Object.freeze(kind === 'integer' ? list.map((x) => smallInteger(x as number)) : list.slice());
     }
     case 'object':
       if (spec.keys) {
@@ -236,9 +236,19 @@ function resolveValue(model: string, spec: OptionSpec, v: unknown, option: strin
 /** A default as stored in the result: lists copied and frozen, objects with keys resolved. */
 function resolveDefault(model: string, spec: OptionSpec, option: string): unknown {
   const d = spec.default;
-  if (Array.isArray(d)) return Object.freeze(d.slice());
+  if (Array.isArray(d)) return Object.freeze(spec.kind === 'integers' ? d.map((x: number) => smallInteger(x)) : d.slice());
   if (spec.kind === 'object' && spec.keys && isPlainObject(d)) return resolveOptions(model, spec.keys, d, option);
-  return d;
+  return spec.kind === 'integer' ? smallInteger(d as number) : d;
+}
+
+/**
+ * An integer option as a small integer again. A number read from an object field that also held
+ * fractions (a schema's `default`, say) comes out boxed as a double, and loops that index arrays
+ * with it (`u * factors + a`) then run in floating point: the ALS solver ran about 40% slower with
+ * `factors` from a resolved schema than with a literal 64. `x | 0` gives V8 its small-integer form.
+ */
+function smallInteger(x: number): number {
+  return Number.isInteger(x) && Math.abs(x) < 2 ** 31 ? x | 0 : x;
 }
 
 /**
