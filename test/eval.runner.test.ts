@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/random.js';
-import { bootstrapMean, Dataset, DataError, evaluate, parseEvents, Popularity, RandomModel } from '../src/index.js';
+import { bootstrapMean, Dataset, DataError, evaluate, OptionRangeError, parseEvents, Popularity, RandomModel } from '../src/index.js';
 
 // Item i3 is the most popular, then i2, then i1.
 const train = parseEvents(
@@ -124,7 +124,7 @@ describe('bootstrapMean', () => {
   it('refuses no values, non-finite values and bad options', () => {
     expect(() => bootstrapMean([])).toThrow(new RangeError('bootstrapMean needs at least one value'));
     expect(() => bootstrapMean([0.1, NaN])).toThrow(new RangeError('value 1 is NaN: bootstrapMean needs finite values'));
-    expect(() => bootstrapMean([1], { resamples: 0 })).toThrow(new RangeError('options.resamples must be a positive integer (got 0)'));
-    expect(() => bootstrapMean([1], { level: 1 })).toThrow(new RangeError('options.level must be in (0, 1) (got 1)'));
+    expect(() => bootstrapMean([1], { resamples: 0 })).toThrow(new OptionRangeError('resamples', 'options.resamples must be a positive integer (got 0)'));
+    expect(() => bootstrapMean([1], { level: 1 })).toThrow(new OptionRangeError('level', 'options.level must be in (0, 1) (got 1)'));
   });
 });

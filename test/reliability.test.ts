@@ -10,6 +10,8 @@ import {
   loadEvents,
   MigrationRecommender,
   ModelFitError,
+  OptionRangeError,
+  OptionTypeError,
   Popularity,
   UserKnn,
 } from '../src/index.js';
@@ -63,8 +65,8 @@ describe('options: wrong types and ranges name the option', () => {
     });
   }
   it('loader options', async () => {
-    await expect(loadEvents('x.csv', { format: 'xml' as never })).rejects.toThrow(new RangeError('options.format must be one of auto, csv, tsv, jsonl (got "xml")'));
-    await expect(loadEvents('x.csv', { domainColumn: '' })).rejects.toThrow(new TypeError('options.domainColumn must be a non-empty column name (got "")'));
+    await expect(loadEvents('x.csv', { format: 'xml' as never })).rejects.toThrow(new OptionRangeError('format', 'options.format must be one of auto, csv, tsv, jsonl (got "xml")'));
+    await expect(loadEvents('x.csv', { domainColumn: '' })).rejects.toThrow(new OptionTypeError('domainColumn', 'options.domainColumn must be a non-empty column name (got "")'));
   });
 });
 

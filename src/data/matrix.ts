@@ -3,6 +3,7 @@
  * (by item, then stably by user), so rows come out sorted by item with O(rows + users + items)
  * work and no per-row objects. Duplicate (user, item) pairs are merged.
  */
+import { OptionRangeError } from '../errors.js';
 import type { Csr } from '../kernels/types.js';
 import type { EventTable } from './events.js';
 
@@ -29,7 +30,7 @@ export interface MatrixOptions {
 export function buildMatrix(table: EventTable, domain: number, options: MatrixOptions = {}): Csr {
   const policy = options.duplicates ?? 'sum';
   if (policy !== 'sum' && policy !== 'max' && policy !== 'last') {
-    throw new RangeError(`options.duplicates must be one of sum, max, last (got ${JSON.stringify(policy)})`);
+    throw new OptionRangeError('duplicates', `options.duplicates must be one of sum, max, last (got ${JSON.stringify(policy)})`);
   }
   const nUsers = options.nUsers ?? table.vocab.users.size;
   const nItems = options.nItems ?? table.vocab.items(domain).size;

@@ -4,7 +4,7 @@
  * column, unless the caller asked for `skipInvalid` (then it is counted in `skipped`).
  */
 import { basename } from 'node:path';
-import { DataError } from '../errors.js';
+import { DataError, OptionRangeError, OptionTypeError } from '../errors.js';
 import { EventTableBuilder, NO_BEHAVIOR, type EventTable } from './events.js';
 import { parseTimestamp, splitFields, streamLines, stripLine } from './lines.js';
 import { Vocabularies } from './vocab.js';
@@ -109,22 +109,22 @@ function validateLoadOptions(o: LoadOptions): ResolvedLoadOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
   const format = o.format ?? 'auto';
   if (!['auto', 'csv', 'tsv', 'jsonl'].includes(format)) {
-    throw new RangeError(`options.format must be one of auto, csv, tsv, jsonl (got ${JSON.stringify(format)})`);
+    throw new OptionRangeError('format', `options.format must be one of auto, csv, tsv, jsonl (got ${JSON.stringify(format)})`);
   }
   const domain = o.domain ?? 'default';
-  if (typeof domain !== 'string' || domain === '') throw new TypeError(`options.domain must be a non-empty string (got ${JSON.stringify(domain)})`);
+  if (typeof domain !== 'string' || domain === '') throw new OptionTypeError('domain', `options.domain must be a non-empty string (got ${JSON.stringify(domain)})`);
   if (o.halfLifeDays !== undefined && !(typeof o.halfLifeDays === 'number' && Number.isFinite(o.halfLifeDays) && o.halfLifeDays > 0)) {
-    throw new RangeError(`options.halfLifeDays must be a positive number of days (got ${String(o.halfLifeDays)})`);
+    throw new OptionRangeError('halfLifeDays', `options.halfLifeDays must be a positive number of days (got ${String(o.halfLifeDays)})`);
   }
   if (o.now !== undefined && !(typeof o.now === 'number' && Number.isFinite(o.now))) {
-    throw new RangeError(`options.now must be unix seconds (got ${String(o.now)})`);
+    throw new OptionRangeError('now', `options.now must be unix seconds (got ${String(o.now)})`);
   }
   if (o.columns !== undefined && (!Array.isArray(o.columns) || o.columns.some((c) => typeof c !== 'string'))) {
-    throw new TypeError('options.columns must be an array of column names');
+    throw new OptionTypeError('columns', 'options.columns must be an array of column names');
   }
-  if (o.vocab !== undefined && !(o.vocab instanceof Vocabularies)) throw new TypeError('options.vocab must be a Vocabularies instance');
+  if (o.vocab !== undefined && !(o.vocab instanceof Vocabularies)) throw new OptionTypeError('vocab', 'options.vocab must be a Vocabularies instance');
   if (o.domainColumn !== undefined && (typeof o.domainColumn !== 'string' || o.domainColumn.trim() === '')) {
-    throw new TypeError(`options.domainColumn must be a non-empty column name (got ${JSON.stringify(o.domainColumn)})`);
+    throw new OptionTypeError('domainColumn', `options.domainColumn must be a non-empty column name (got ${JSON.stringify(o.domainColumn)})`);
   }
   return { ...o, format, domain, skipInvalid: o.skipInvalid ?? false };
 }

@@ -2,7 +2,7 @@
  * Seeded train / valid / test splits over event columns. Every split returns tables that share
  * the input's vocabularies; the same seed gives the same split.
  */
-import { DataError } from '../errors.js';
+import { DataError, OptionRangeError } from '../errors.js';
 import { Rng } from '../random.js';
 import { selectRows, type EventTable } from './events.js';
 import { Vocabularies } from './vocab.js';
@@ -38,11 +38,11 @@ export interface ColdStartOptions {
 export function coldStartSplit(table: EventTable, options: ColdStartOptions): Split {
   const beta = fraction(options.beta ?? 0.2, 'beta');
   const validBeta = fraction(options.validBeta ?? 0.1, 'validBeta');
-  if (beta + validBeta > 1) throw new RangeError(`options.beta + options.validBeta must be at most 1 (got ${beta + validBeta})`);
+  if (beta + validBeta > 1) throw new OptionRangeError('beta', `options.beta + options.validBeta must be at most 1 (got ${beta + validBeta})`);
   const seed = seedOf(options.seed);
   const s = table.vocab.domainIndex(options.source);
   const t = table.vocab.domainIndex(options.target);
-  if (s === t) throw new RangeError(`options.source and options.target must differ (both ${JSON.stringify(options.source)})`);
+  if (s === t) throw new OptionRangeError('source', `options.source and options.target must differ (both ${JSON.stringify(options.source)})`);
   const nUsers = table.vocab.users.size;
   const inS = new Uint8Array(nUsers);
   const inT = new Uint8Array(nUsers);
@@ -117,7 +117,7 @@ export function holdoutSplit(table: EventTable, options: HoldoutOptions = {}): S
   const testFraction = fraction(options.testFraction ?? 0.2, 'testFraction');
   const validFraction = fraction(options.validFraction ?? 0, 'validFraction');
   if (testFraction + validFraction >= 1) {
-    throw new RangeError(`options.testFraction + options.validFraction must be below 1 (got ${testFraction + validFraction})`);
+    throw new OptionRangeError('testFraction', `options.testFraction + options.validFraction must be below 1 (got ${testFraction + validFraction})`);
   }
   const rng = Rng.derive(seedOf(options.seed), 'holdout');
   const { order, start } = groupByUser(table);
@@ -199,12 +199,12 @@ export function groupByUser(table: EventTable): { order: Uint32Array; start: Uin
 }
 
 function fraction(x: number, name: string): number {
-  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new RangeError(`options.${name} must be a number in [0, 1] (got ${String(x)})`);
+  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new OptionRangeError(name, `options.${name} must be a number in [0, 1] (got ${String(x)})`);
   return x;
 }
 
 function seedOf(seed: number | undefined): number {
   const s = seed ?? 0;
-  if (!Number.isInteger(s)) throw new RangeError(`options.seed must be an integer (got ${String(seed)})`);
+  if (!Number.isInteger(s)) throw new OptionRangeError('seed', `options.seed must be an integer (got ${String(seed)})`);
   return s;
 }

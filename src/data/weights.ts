@@ -1,4 +1,5 @@
 /** Behaviour weights and time decay. */
+import { OptionRangeError, OptionTypeError } from '../errors.js';
 
 /**
  * Default weight of each behaviour type: a view counts once, a favourite twice, a cart add three
@@ -27,11 +28,11 @@ export function resolveBehaviorWeights(custom?: Readonly<Record<string, number>>
   for (const [k, v] of Object.entries(DEFAULT_BEHAVIOR_WEIGHTS)) out.set(k, v);
   if (custom !== undefined) {
     if (typeof custom !== 'object' || custom === null) {
-      throw new TypeError(`options.behaviorWeights must be an object of name -> weight (got ${typeof custom})`);
+      throw new OptionTypeError('behaviorWeights', `options.behaviorWeights must be an object of name -> weight (got ${typeof custom})`);
     }
     for (const [k, v] of Object.entries(custom)) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-        throw new RangeError(`options.behaviorWeights.${k} must be a positive finite number (got ${String(v)})`);
+        throw new OptionRangeError(`behaviorWeights.${k}`, `options.behaviorWeights.${k} must be a positive finite number (got ${String(v)})`);
       }
       out.set(k.toLowerCase(), v);
     }

@@ -3,6 +3,7 @@
  * Amazon cold-start split), an NDCG@10 of 0.05 has a 95% interval several hundredths wide: print
  * the interval before reading anything into a difference in the third decimal.
  */
+import { OptionRangeError } from '../errors.js';
 import { Rng } from '../random.js';
 
 /** Options of `bootstrapMean`. */
@@ -35,8 +36,8 @@ export function bootstrapMean(values: ArrayLike<number>, options: BootstrapOptio
   const resamples = options.resamples ?? 2000;
   const level = options.level ?? 0.95;
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`options.resamples must be a positive integer (got ${resamples})`);
-  if (!(level > 0 && level < 1)) throw new RangeError(`options.level must be in (0, 1) (got ${level})`);
+  if (!Number.isInteger(resamples) || resamples < 1) throw new OptionRangeError('resamples', `options.resamples must be a positive integer (got ${resamples})`);
+  if (!(level > 0 && level < 1)) throw new OptionRangeError('level', `options.level must be in (0, 1) (got ${level})`);
   const n = values.length;
   if (n === 0) throw new RangeError('bootstrapMean needs at least one value');
   let sum = 0;

@@ -5,7 +5,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import type { EventTable } from '../data/events.js';
-import { DataError } from '../errors.js';
+import { DataError, OptionRangeError } from '../errors.js';
 import type { FitOptions } from '../engine/types.js';
 import type { IndexModel } from '../models/types.js';
 import { averagePrecision, hitRate, ndcg, precision, recall, reciprocalRank } from './metrics.js';
@@ -78,7 +78,7 @@ interface DomainTruth {
 export async function evaluate(train: Dataset, test: EventTable, models: readonly IndexModel[], options: EvaluateOptions = {}): Promise<EvalReport> {
   const ks = [...(options.ks ?? [10, 20])];
   if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k <= 0)) {
-    throw new RangeError(`options.ks must be positive integers (got ${ks.join(',') || 'none'})`);
+    throw new OptionRangeError('ks', `options.ks must be positive integers (got ${ks.join(',') || 'none'})`);
   }
   const metrics = [...(options.metrics ?? CONTRACT_METRICS)];
   for (const m of metrics) if (!(METRIC_NAMES as readonly string[]).includes(m)) throw new RangeError(`unknown metric ${JSON.stringify(m)}`);

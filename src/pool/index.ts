@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { KernelError } from '../errors.js';
+import { KernelError, OptionRangeError } from '../errors.js';
 import { allOnes, balancedRanges, columnNorms, rowCosts, rowNorms, slotsToNeighbours, transposeCsr } from '../kernels/csr.js';
 import { getKernels } from '../kernels/index.js';
 import type { BackendName, CosineJob, Csr, Neighbours, SparseRows, TopKRows } from '../kernels/types.js';
@@ -160,9 +160,9 @@ export class KernelPool {
  */
 export function createPool(options: PoolOptions = {}): KernelPool {
   const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`options.threads must be a positive integer (got ${threads})`);
+  if (!Number.isInteger(threads) || threads < 1) throw new OptionRangeError('threads', `options.threads must be a positive integer (got ${threads})`);
   const timeoutMs = options.timeoutMs ?? 600_000;
-  if (!(timeoutMs >= 0)) throw new RangeError(`options.timeoutMs must be a non-negative number (got ${timeoutMs})`);
+  if (!(timeoutMs >= 0)) throw new OptionRangeError('timeoutMs', `options.timeoutMs must be a non-negative number (got ${timeoutMs})`);
   const filename = resolveWorkerFile();
   let module: WebAssembly.Module | undefined;
   try {
@@ -184,13 +184,13 @@ export interface KnnOptions {
 }
 
 function checkK(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`options.${name} must be a positive integer (got ${v})`);
+  if (!Number.isInteger(v) || v < 1) throw new OptionRangeError(name, `options.${name} must be a positive integer (got ${v})`);
 }
 
 function knnOptions(o: KnnOptions): { k: number; shrink: number; backend: BackendName | 'auto' } {
   checkK('k', o.k);
   const shrink = o.shrink ?? 0;
-  if (!(shrink >= 0 && shrink < Infinity)) throw new RangeError(`options.shrink must be a finite number >= 0 (got ${shrink})`);
+  if (!(shrink >= 0 && shrink < Infinity)) throw new OptionRangeError('shrink', `options.shrink must be a finite number >= 0 (got ${shrink})`);
   return { k: o.k, shrink, backend: o.backend ?? 'auto' };
 }
 
@@ -304,7 +304,7 @@ function allowedMask(nItems: number, o: ScoreOptions): Uint8Array | undefined {
   if (!o.candidates && !o.exclude) return undefined;
   const mask = new Uint8Array(nItems);
   const check = (name: string, i: number) => {
-    if (!Number.isInteger(i) || i < 0 || i >= nItems) throw new RangeError(`options.${name} holds ${i}, not an item index in [0, ${nItems})`);
+    if (!Number.isInteger(i) || i < 0 || i >= nItems) throw new OptionRangeError(name, `options.${name} holds ${i}, not an item index in [0, ${nItems})`);
   };
   if (o.candidates) {
     for (let t = 0; t < o.candidates.length; t++) {
@@ -324,7 +324,7 @@ function allowedMask(nItems: number, o: ScoreOptions): Uint8Array | undefined {
 function userList(users: Uint32Array | undefined, count: number, limit: number, what: string): Uint32Array {
   const list = users ?? Uint32Array.from({ length: count }, (_, i) => i);
   for (let b = 0; b < list.length; b++) {
-    if (list[b] >= limit) throw new RangeError(`options.users holds ${list[b]}, not a row of ${what} (${limit} rows)`);
+    if (list[b] >= limit) throw new OptionRangeError('users', `options.users holds ${list[b]}, not a row of ${what} (${limit} rows)`);
   }
   return list;
 }
@@ -354,7 +354,7 @@ export async function scoreSparse(
   checkK('n', options.n);
   if (userRows.nCols !== sim.nRows) throw new RangeError(`userRows has ${userRows.nCols} columns but sim has ${sim.nRows} rows`);
   const seen = options.seen === false ? undefined : (options.seen ?? (userRows.nCols === sim.nCols ? userRows : undefined));
-  if (seen && seen.nCols !== sim.nCols) throw new RangeError(`options.seen has ${seen.nCols} columns, sim has ${sim.nCols}`);
+  if (seen && seen.nCols !== sim.nCols) throw new OptionRangeError('seen', `options.seen has ${seen.nCols} columns, sim has ${sim.nCols}`);
   const users = userList(options.users, userRows.nRows, Math.min(userRows.nRows, seen ? seen.nRows : Infinity), 'userRows/seen');
   const allowed = allowedMask(sim.nCols, options);
   const backend = options.backend ?? 'auto';
@@ -396,8 +396,8 @@ export async function scoreDense(
   if (items.length % dim !== 0 || userVectors.length % dim !== 0) throw new RangeError(`vector lengths are not multiples of options.dim (${dim})`);
   const nItems = items.length / dim;
   const count = userVectors.length / dim;
-  if (seen && seen.nCols !== nItems) throw new RangeError(`options.seen has ${seen.nCols} columns, there are ${nItems} items`);
-  if (options.users && options.users.length !== count) throw new RangeError(`options.users has ${options.users.length} entries for ${count} vectors`);
+  if (seen && seen.nCols !== nItems) throw new OptionRangeError('seen', `options.seen has ${seen.nCols} columns, there are ${nItems} items`);
+  if (options.users && options.users.length !== count) throw new OptionRangeError('users', `options.users has ${options.users.length} entries for ${count} vectors`);
   const users = userList(options.users, count, seen ? seen.nRows : Infinity, 'seen');
   const allowed = allowedMask(nItems, options);
   const backend = options.backend ?? 'auto';
