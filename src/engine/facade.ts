@@ -208,13 +208,18 @@ export class Recommender<S extends Scorer = Scorer> {
     const n = userIds.length;
     // slot[i]: user i's row in the scored batch, or -1 for the popularity fallback.
     const slot = new Int32Array(n);
-    const known: number[] = [];
+    const known = new Uint32Array(n);
+    let nKnown = 0;
     for (let i = 0; i < n; i++) {
       const u = userIndex(s, userIds[i], q.fallback);
-      slot[i] = u < 0 ? -1 : known.push(u) - 1;
+      if (u < 0) slot[i] = -1;
+      else {
+        known[nKnown] = u;
+        slot[i] = nKnown++;
+      }
     }
-    const slots = await this.scoreMany(s, snapshotBatch(s.data, s.overlay, Uint32Array.from(known)), q.d, q.k, q.filter);
-    const fallback = known.length < n ? s.fallback.list(q) : undefined;
+    const slots = await this.scoreMany(s, snapshotBatch(s.data, s.overlay, known.subarray(0, nKnown)), q.d, q.k, q.filter);
+    const fallback = nKnown < n ? s.fallback.list(q) : undefined;
     return new RecommendationBatch([...userIds], (i) => (slot[i] < 0 ? copyRecommendation(fallback!) : toRecommendation(slots, slot[i], s.data, q.d)));
   }
 
