@@ -42,35 +42,21 @@ export function sparseTopNPooled(pool: KernelPool, backend: BackendName | 'auto'
   return scoreSparse(pool, userRows, sim, { n, seen: filter.filterSeen ? seen : false, candidates: filter.allowed && maskToList(filter.allowed), backend });
 }
 
-/** Cosine top-k of the rows of `left` against the columns of `right` (see `CosineJob`); in this thread. */
-export function cosineTopK(
-  backend: BackendName | 'auto',
-  left: SparseRows,
-  right: Csr,
-  normsLeft: Float32Array,
-  normsRight: Float32Array,
-  k: number,
-  shrink: number,
-): Neighbours {
+/** A cosine job: backend, the rows of `left` against the columns of `right`, their norms, k and the shrinkage (see `CosineJob`). */
+export type CosineArgs = [backend: BackendName | 'auto', left: SparseRows, right: Csr, normsLeft: Float32Array, normsRight: Float32Array, k: number, shrink: number];
+
+/** Cosine top-k of the rows of `left` against the columns of `right`; in this thread. */
+export function cosineTopK(...[backend, left, right, normsLeft, normsRight, k, shrink]: CosineArgs): Neighbours {
   return slotsToNeighbours(getKernels(backend).cosineTopK({ left, right, normsLeft, normsRight, k, shrink }, 0, left.nRows), right.nCols);
 }
 
 /** `cosineTopK` on the pool. */
-export function cosineTopKPooled(
-  pool: KernelPool,
-  backend: BackendName | 'auto',
-  left: SparseRows,
-  right: Csr,
-  normsLeft: Float32Array,
-  normsRight: Float32Array,
-  k: number,
-  shrink: number,
-): Promise<Neighbours> {
+export function cosineTopKPooled(pool: KernelPool, ...[backend, left, right, normsLeft, normsRight, k, shrink]: CosineArgs): Promise<Neighbours> {
   return cosineKnn(pool, { left, right, normsLeft, normsRight, k, shrink }, backend);
 }
 
 /** `cosineTopK` on the pool when there is one, else in this thread (fit-time work). */
-export async function cosineTopKAny(pool: KernelPool | undefined, ...args: Parameters<typeof cosineTopK>): Promise<Neighbours> {
+export async function cosineTopKAny(pool: KernelPool | undefined, ...args: CosineArgs): Promise<Neighbours> {
   return pool ? cosineTopKPooled(pool, ...args) : cosineTopK(...args);
 }
 

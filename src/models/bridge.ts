@@ -20,7 +20,7 @@ import type { BackendName, Neighbours, TopKRows } from '../kernels/types.js';
 import { MODEL_SCHEMAS } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
 import { Recommender } from '../engine/facade.js';
-import { cosineTopK, cosineTopKAny, cosineTopKPooled, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
+import { cosineTopK, cosineTopKAny, cosineTopKPooled, type CosineArgs, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
 import { validateCsr } from '../engine/envelope.js';
 import { UserBatch, type ModelData } from '../engine/rows.js';
 import { reserve, type FitContext, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
@@ -78,7 +78,7 @@ export class BridgeScorer implements Scorer {
   }
 
   /** The cosine job of each batch user's top-k users (with target rows) by source rows. */
-  private userJob(plan: TargetPlan, batch: UserBatch, k: number): Parameters<typeof cosineTopK> {
+  private userJob(plan: TargetPlan, batch: UserBatch, k: number): CosineArgs {
     const raw = hstack(plan.sources.map((s) => batch.rows(s)));
     const src = plan.idfWeights ? scaleColumns(raw, plan.idfWeights) : raw;
     return [this.backend, src, plan.xsT!, rowNorms(src), plan.userNorms!, k, plan.shrink];

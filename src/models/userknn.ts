@@ -10,7 +10,7 @@ import type { BackendName, Csr, Neighbours, TopKRows } from '../kernels/types.js
 import { MODEL_SCHEMAS } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
 import { Recommender } from '../engine/facade.js';
-import { cosineTopK, cosineTopKPooled, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
+import { cosineTopK, cosineTopKPooled, type CosineArgs, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
 import type { ModelData, UserBatch } from '../engine/rows.js';
 import type { IndexList, ModelDefinition, SavedState, Scorer, ScoreParts } from '../engine/scorer.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
@@ -38,7 +38,7 @@ export class UserKnnScorer implements Scorer {
   }
 
   /** The cosine job of each batch user's top-k users in domain d (before leaving the user out). */
-  private job(batch: UserBatch, d: number, k: number): Parameters<typeof cosineTopK> {
+  private job(batch: UserBatch, d: number, k: number): CosineArgs {
     const rows = batch.rows(d);
     const { xt, norms } = this.index[d];
     return [this.backend, rows, xt, rowNorms(rows), norms, k, this.shrink];

@@ -12,6 +12,7 @@ import { transposeCsr } from '../kernels/csr.js';
 import type { BackendName, Csr, TopKRows } from '../kernels/types.js';
 import type { Schema } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
+import { Recommender } from '../engine/facade.js';
 import { denseTopN, denseTopNPooled, type ScoreFilter } from '../engine/exec.js';
 import { gatherRows, rowOf, UserBatch, type ModelData } from '../engine/rows.js';
 import { reserve, type FitContext, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
@@ -328,4 +329,12 @@ export function crossDefinition(schema: Schema, kind: TransferKind): ModelDefini
     fit: (ctx, options) => fitCross(ctx, options, kind),
     restore: (env, options, state, label) => restoreCross(env, options, state, label, kind),
   };
+}
+
+/** The facade of a transfer model (EMCDR, PTUPCDR). */
+export class TransferRecommender extends Recommender<CrossScorer> {
+  /** The coupling settings in use (`options.coupling` with its defaults, or as loaded); undefined when off. */
+  couplingSettings(): Readonly<Coupling> | undefined {
+    return this.options.coupling as Coupling | undefined;
+  }
 }

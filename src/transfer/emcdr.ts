@@ -9,14 +9,12 @@
 import { ModelFormatError } from '../errors.js';
 import type { ModelFileContent } from '../io/modelfile.js';
 import { MODEL_SCHEMAS } from '../options/index.js';
-import { Recommender } from '../engine/facade.js';
 import { BestOnValidation } from '../engine/tuning.js';
 import type { ModelOptions } from '../engine/types.js';
 import { asFitError, f32Section, validNdcg, type FactorOptions } from '../models/factors.js';
 import { ridge } from '../models/linalg.js';
 import { mlpForward, trainMlp, type Mlp } from '../models/nn.js';
-import type { Coupling } from './coupling.js';
-import { crossDefinition, type CrossScorer, type PairContext, type PairMapping, type TransferKind } from './cross.js';
+import { crossDefinition, TransferRecommender, type PairContext, type PairMapping, type TransferKind } from './cross.js';
 
 /** Kind of mapping. */
 export type MappingKind = 'linear' | 'mlp';
@@ -188,7 +186,7 @@ function importPair(_options: Readonly<Record<string, unknown>>, meta: Record<st
 export const EMCDR = crossDefinition(MODEL_SCHEMAS.emcdr, { name: 'emcdr', biased: false, fitPair, importPair });
 
 /** EMCDR: embedding and mapping for cold users of a target domain. */
-export class Emcdr extends Recommender<CrossScorer> {
+export class Emcdr extends TransferRecommender {
   /** @throws {OptionTypeError|OptionRangeError} for a bad option. */
   constructor(options: EmcdrOptions = {}) {
     super(EMCDR, options);
@@ -197,11 +195,6 @@ export class Emcdr extends Recommender<CrossScorer> {
   /** Load an EMCDR model file. @throws {ModelFormatError} {StorageError} */
   static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<Emcdr> {
     return new Emcdr(options).loadFrom(path, content);
-  }
-
-  /** The coupling settings in use (`options.coupling` with its defaults, or as loaded); undefined when off. */
-  couplingSettings(): Readonly<Coupling> | undefined {
-    return this.options.coupling as Coupling | undefined;
   }
 }
 

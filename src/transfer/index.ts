@@ -4,3 +4,4 @@ export type { EmcdrOptions, MappingKind, CrossDomainOptions } from './emcdr.js';
 export { Ptupcdr } from './ptupcdr.js';
 export type { PtupcdrOptions } from './ptupcdr.js';
 export type { Coupling } from './coupling.js';
+export { TransferRecommender } from './cross.js';

@@ -15,14 +15,12 @@
 import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { MODEL_SCHEMAS } from '../options/index.js';
 import { Rng } from '../random.js';
-import { Recommender } from '../engine/facade.js';
 import { BestOnValidation } from '../engine/tuning.js';
 import type { ModelOptions } from '../engine/types.js';
 import { asFitError, f32Section, validNdcg, type DomainFactors } from '../models/factors.js';
 import { ridge } from '../models/linalg.js';
 import { matMul2d, type Tf } from '../models/tf.js';
-import type { Coupling } from './coupling.js';
-import { crossDefinition, type CrossScorer, type PairContext, type PairMapping } from './cross.js';
+import { crossDefinition, TransferRecommender, type PairContext, type PairMapping } from './cross.js';
 import type { CrossDomainOptions } from './emcdr.js';
 
 /** Options of `Ptupcdr` (schema: MODEL_SCHEMAS.ptupcdr). */
@@ -301,7 +299,7 @@ function importPair(options: Readonly<Record<string, unknown>>, meta: Record<str
 export const PTUPCDR = crossDefinition(MODEL_SCHEMAS.ptupcdr, { name: 'ptupcdr', biased: true, fitPair, importPair });
 
 /** PTUPCDR: personalised transfer of user preferences. */
-export class Ptupcdr extends Recommender<CrossScorer> {
+export class Ptupcdr extends TransferRecommender {
   /** @throws {OptionTypeError|OptionRangeError} for a bad option. */
   constructor(options: PtupcdrOptions = {}) {
     super(PTUPCDR, options);
@@ -310,11 +308,6 @@ export class Ptupcdr extends Recommender<CrossScorer> {
   /** Load a PTUPCDR model file. @throws {ModelFormatError} {StorageError} */
   static async load(path: string, options: ModelOptions = {}, content?: ModelFileContent): Promise<Ptupcdr> {
     return new Ptupcdr(options).loadFrom(path, content);
-  }
-
-  /** The coupling settings in use (`options.coupling` with its defaults, or as loaded); undefined when off. */
-  couplingSettings(): Readonly<Coupling> | undefined {
-    return this.options.coupling as Coupling | undefined;
   }
 }
 
