@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
 import { cli } from './helpers/cli.js';
 import { tempFiles } from './helpers/data.js';
 
@@ -187,14 +188,20 @@ describe('migrec bench', () => {
 
 describe('internal failures', () => {
   it('exit 1 with one line, the stack only with --debug', async () => {
-    // A directory as the --users file is an internal read failure (EISDIR), not a usage error.
+    // A directory as the --users file is bad input now (exit 2); an output that fails is internal.
     const out = join(dir, 'd.migrec');
     await cli('fit', '--train', train, '--models', 'popularity', '--threads', '0', '--out', out);
-    const plain = await cli('recommend', '--model', out, '--users', dir, '--threads', '0');
+    const asDir = await cli('recommend', '--model', out, '--users', dir, '--threads', '0');
+    expect(asDir.code).toBe(2);
+    const broken = async (...argv: string[]) => {
+      let stderr = '';
+      const io = { stdout: () => { throw new Error('stdout is broken'); }, stderr: (s: string) => (stderr += s), isTTY: false };
+      return { code: await runCli(argv, io), stderr };
+    };
+    const plain = await broken('recommend', '--model', out, '--user', 'u1');
     expect(plain.code).toBe(1);
-    expect(plain.stderr.trim().split('\n').length).toBe(1);
-    expect(plain.stderr).toMatch(/^migrec: internal error: /);
-    const debug = await cli('recommend', '--model', out, '--users', dir, '--threads', '0', '--debug');
+    expect(plain.stderr).toBe('migrec: internal error: stdout is broken\n');
+    const debug = await broken('recommend', '--model', out, '--user', 'u1', '--debug');
     expect(debug.code).toBe(1);
     expect(debug.stderr.split('\n').length).toBeGreaterThan(2);
   });

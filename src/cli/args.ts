@@ -2,6 +2,7 @@
  * What every command shares: where the CLI writes, and parsers of flag values. Commands import
  * this module, never `run.ts` (which imports the commands).
  */
+import { availableParallelism } from 'node:os';
 import { UsageError } from '../index.js';
 
 /** Where the CLI writes. */
@@ -32,9 +33,15 @@ export function parseNumber(text: string, flag: string, check: (x: number) => bo
   return x;
 }
 
-/** Parse `--threads N` (0: in this thread). @throws {UsageError} */
+/** Worker threads allowed per core: the limit of `createPool` (`THREADS_PER_CORE`). */
+const THREADS_PER_CORE = 4;
+
+/** Parse `--threads N` (0: in this thread; at most 4 x the available cores). @throws {UsageError} */
 export function parseThreads(text: string, flag = '--threads'): number {
-  return parseNumber(text, flag, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+  const n = parseNumber(text, flag, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+  const cores = availableParallelism();
+  if (n > THREADS_PER_CORE * cores) throw new UsageError(`${flag} must be at most ${THREADS_PER_CORE * cores} (${THREADS_PER_CORE} x the ${cores} available cores; got ${JSON.stringify(text)})`);
+  return n;
 }
 
 /** A required string flag. @throws {UsageError} when missing. */

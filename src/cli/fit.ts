@@ -81,6 +81,7 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
   const threads = v.threads === undefined ? availableParallelism() : parseThreads(String(v.threads));
   const names = v.models === undefined ? ['migrec'] : parseModels(String(v.models), availableModels());
   const flagOptions = modelOptionsFrom(v, names, Object.keys(FIT_OPTIONS));
+  if (v.target !== undefined && (v.source as string[] | undefined)?.includes(String(v.target))) sameDomain(String(v.target));
   const outs = outPaths(v.out as string | undefined, names);
   const loadOpts = loadOptionsFrom(v);
 
@@ -103,6 +104,8 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
     if (!domains.includes(s)) throw new UsageError(`--source ${JSON.stringify(s)} is not a domain of ${trainPath} (domains: ${domains.join(', ')})`);
   }
   const target = v.target === undefined ? (domains.length === 1 ? domains[0] : undefined) : String(v.target);
+  // A model whose only source is its target learns no transfer and cannot recommend there: refused, as in eval.
+  if (target !== undefined && sources?.includes(target)) sameDomain(target);
   const catalog = v.items === undefined ? undefined : await loadCatalog(String(v.items), train.vocab, domains.map((_, d) => data.nItems(d)), { domain: v.domain as string | undefined });
   if (catalog && catalog.unknownItems > 0) io.stderr(`migrec: ${String(v.items)}: ${catalog.unknownItems} catalog rows name items without training rows (skipped)\n`);
   const loadSeconds = (performance.now() - total0) / 1000;
@@ -166,6 +169,11 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
     io.stderr(names.length === 1 ? 'migrec: the fitted model was not saved (pass --out FILE to keep it)\n' : 'migrec: the fitted models were not saved (pass --out DIR to keep them)\n');
   }
   return 0;
+}
+
+/** @throws {UsageError} for a --source that is the target domain. */
+function sameDomain(target: string): never {
+  throw new UsageError(`--source and --target must differ (--source ${JSON.stringify(target)} is the target domain)`);
 }
 
 /**

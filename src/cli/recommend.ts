@@ -1,8 +1,7 @@
 /** `migrec recommend`: load a model file and recommend for one user or a file of users. */
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createInterface } from 'node:readline';
-import { createPool, DataError, loadModel, UsageError, type KernelPool, type Recommendation, type Recommender, type RecommendOptions } from '../index.js';
+import { createPool, DataError, loadModel, StorageError, UsageError, type KernelPool, type Recommendation, type Recommender, type RecommendOptions } from '../index.js';
 import { many, parseNumber, parseThreads, required, type CliIO, type Command, type Values } from './args.js';
 import { unknownUser } from './failure.js';
 
@@ -34,8 +33,8 @@ the order of the file, computed in batches on the worker pool; an unknown user g
 Options:
   --model FILE          a model file
   --user U              the user
-  --users FILE          a file of user ids, one per line
-  --k N                 number of items (default 10)
+  --users FILE          a file of user ids, one per line (a regular file or a pipe; lines up to 1 MiB)
+  --k N                 number of items (default 10; more than the domain has gives every item)
   --domain D            domain to recommend in (default: the model's target domain)
   --fallback F          none (unknown users are an error) or popularity (default none)
   --strict              with --users: stop with status 2 at the first unknown user
@@ -130,23 +129,62 @@ async function recommendFile(model: Recommender, path: string, opts: RecommendOp
     io.stdout(out);
     batch = [];
   };
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  try {
-    for await (const line of lines) {
-      const id = line.trim();
-      if (id === '') continue;
-      users++;
-      if (strict && !scoreAll && !model.hasUser(id)) {
-        await flush();
-        throw unknownUser(id);
-      }
-      batch.push(id);
-      if (batch.length >= BATCH) await flush();
+  for await (const line of idLines(path)) {
+    const id = line.trim();
+    if (id === '') continue;
+    users++;
+    if (strict && !scoreAll && !model.hasUser(id)) {
+      await flush();
+      throw unknownUser(id);
     }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new DataError({ file: path }, `file not found: ${path}`);
-    throw e;
+    batch.push(id);
+    if (batch.length >= BATCH) await flush();
   }
   if (batch.length > 0) await flush();
   return { users, failed };
+}
+
+/** Longest line of a --users file, in bytes. */
+const MAX_LINE = 2 ** 20;
+
+/**
+ * The lines of a --users file (a regular file or a pipe), each at most `MAX_LINE` bytes.
+ * @throws {DataError} for a missing path, a directory, a device or socket, or a longer line;
+ * {StorageError} when it cannot be read
+ */
+async function* idLines(path: string): AsyncGenerator<string> {
+  const where = { file: path };
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) throw new DataError(where, `file not found: ${path}`);
+  if (st.isDirectory()) throw new DataError(where, `${path} is a directory: --users takes a file of user ids, one a line`);
+  if (!st.isFile() && !st.isFIFO()) throw new DataError(where, `${path} is not a regular file or a pipe (a device or socket): --users takes a file of user ids, one a line`);
+  let parts: Buffer[] = [];
+  let pending = 0;
+  let line = 0;
+  const tooLong = () => new DataError({ file: path, line: line + 1 }, `line ${line + 1} is longer than ${MAX_LINE} bytes: --users takes a file of user ids, one a line`);
+  try {
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+        if (pending + nl - start > MAX_LINE) throw tooLong();
+        parts.push(chunk.subarray(start, nl));
+        const text = Buffer.concat(parts).toString('utf8');
+        line++;
+        parts = [];
+        pending = 0;
+        start = nl + 1;
+        yield text;
+      }
+      if (start < chunk.length) {
+        parts.push(chunk.subarray(start));
+        pending += chunk.length - start;
+        if (pending > MAX_LINE) throw tooLong();
+      }
+    }
+  } catch (e) {
+    const sys = e as NodeJS.ErrnoException;
+    if (sys?.syscall === undefined) throw e;
+    throw new StorageError(`--users ${path}: cannot be read (${sys.code ?? sys.message})`);
+  }
+  if (pending > 0) yield Buffer.concat(parts).toString('utf8');
 }

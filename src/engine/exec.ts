@@ -15,6 +15,14 @@ export interface ScoreFilter {
   allowed?: Uint8Array;
 }
 
+/**
+ * A top-k width capped at the number of columns there are (at least 1): a k beyond them asks for
+ * every column, and the slot tables (rows x k) are allocated at the capped width.
+ */
+export function cap(k: number, columns: number): number {
+  return Math.max(1, Math.min(k, columns));
+}
+
 /** 0..n-1. */
 export function iota(n: number): Uint32Array {
   const a = new Uint32Array(n);
@@ -34,12 +42,12 @@ export function maskToList(mask: Uint8Array): Uint32Array {
 
 /** Top-n of `userRows x sim` per row of `userRows`, each row's `seen` items excluded when the filter says so; in this thread. */
 export function sparseTopN(backend: BackendName | 'auto', userRows: SparseRows, sim: SparseRows, seen: SparseRows, n: number, filter: ScoreFilter): TopKRows {
-  return getKernels(backend).scoreSparse({ userRows, sim, seen: filter.filterSeen ? seen : undefined, allowed: filter.allowed, n }, iota(userRows.nRows));
+  return getKernels(backend).scoreSparse({ userRows, sim, seen: filter.filterSeen ? seen : undefined, allowed: filter.allowed, n: cap(n, sim.nCols) }, iota(userRows.nRows));
 }
 
 /** `sparseTopN` on the pool. */
 export function sparseTopNPooled(pool: KernelPool, backend: BackendName | 'auto', userRows: SparseRows, sim: SparseRows, seen: SparseRows, n: number, filter: ScoreFilter): Promise<TopKRows> {
-  return scoreSparse(pool, userRows, sim, { n, seen: filter.filterSeen ? seen : false, candidates: filter.allowed && maskToList(filter.allowed), backend });
+  return scoreSparse(pool, userRows, sim, { n: cap(n, sim.nCols), seen: filter.filterSeen ? seen : false, candidates: filter.allowed && maskToList(filter.allowed), backend });
 }
 
 /** A cosine job: backend, the rows of `left` against the columns of `right`, their norms, k and the shrinkage (see `CosineJob`). */
@@ -47,12 +55,12 @@ export type CosineArgs = [backend: BackendName | 'auto', left: SparseRows, right
 
 /** Cosine top-k of the rows of `left` against the columns of `right`; in this thread. */
 export function cosineTopK(...[backend, left, right, normsLeft, normsRight, k, shrink]: CosineArgs): Neighbours {
-  return slotsToNeighbours(getKernels(backend).cosineTopK({ left, right, normsLeft, normsRight, k, shrink }, 0, left.nRows), right.nCols);
+  return slotsToNeighbours(getKernels(backend).cosineTopK({ left, right, normsLeft, normsRight, k: cap(k, right.nCols), shrink }, 0, left.nRows), right.nCols);
 }
 
 /** `cosineTopK` on the pool. */
 export function cosineTopKPooled(pool: KernelPool, ...[backend, left, right, normsLeft, normsRight, k, shrink]: CosineArgs): Promise<Neighbours> {
-  return cosineKnn(pool, { left, right, normsLeft, normsRight, k, shrink }, backend);
+  return cosineKnn(pool, { left, right, normsLeft, normsRight, k: cap(k, right.nCols), shrink }, backend);
 }
 
 /** `cosineTopK` on the pool when there is one, else in this thread (fit-time work). */
@@ -65,7 +73,7 @@ export async function cosineTopKAny(pool: KernelPool | undefined, ...args: Cosin
  * dense scoring kernel, in this thread. `seen` has one row per vector.
  */
 export function denseTopN(backend: BackendName | 'auto', vectors: Float32Array, items: Float32Array, dim: number, seen: SparseRows, n: number, filter: ScoreFilter): TopKRows {
-  return getKernels(backend).scoreDense({ items, dim, seen: filter.filterSeen ? seen : undefined, allowed: filter.allowed, n }, iota(vectors.length / dim), vectors);
+  return getKernels(backend).scoreDense({ items, dim, seen: filter.filterSeen ? seen : undefined, allowed: filter.allowed, n: cap(n, items.length / dim) }, iota(vectors.length / dim), vectors);
 }
 
 /** `denseTopN` on the pool. */
@@ -81,7 +89,7 @@ export function denseTopNPooled(
 ): Promise<TopKRows> {
   return scoreDense(pool, vectors, items, {
     dim,
-    n,
+    n: cap(n, items.length / dim),
     users: iota(vectors.length / dim),
     seen: filter.filterSeen ? seen : undefined,
     candidates: filter.allowed && maskToList(filter.allowed),

@@ -9,13 +9,13 @@
  */
 import { Dataset } from '../data/dataset.js';
 import type { EventTable } from '../data/events.js';
-import { DEFAULT_BEHAVIOR_WEIGHTS } from '../data/weights.js';
 import { DataError, ModelFormatError, NotFittedError, NotSupportedError, OptionTypeError, isOptionError } from '../errors.js';
 import type { ModelFileContent } from '../io/modelfile.js';
 import type { Csr, TopKRows } from '../kernels/types.js';
 import { resolveOptions } from '../options/index.js';
-import { createPool, KernelPool } from '../pool/index.js';
+import { checkThreads, createPool, KernelPool } from '../pool/index.js';
 import { FitCache } from './cache.js';
+import { checkFoldIn } from './foldin.js';
 import type { ScoreFilter } from './exec.js';
 import { checkCatalog, readEnvelope, writeEnvelope } from './envelope.js';
 import { checkK, domainIndex, itemIndex, knowsUser, PopularityFallback, resolveRequest, userIndex, type RequestState } from './requests.js';
@@ -165,7 +165,7 @@ export class Recommender<S extends Scorer = Scorer> {
   async rank(users: Uint32Array, domain: number, k: number, options: RankOptions = {}): Promise<RankedLists> {
     const s = this.fitted();
     if (domain < 0 || domain >= s.data.nItems.length) throw new RangeError(`domain index ${domain} is not a training domain`);
-    const slots = await this.scoreMany(s, snapshotBatch(s.data, s.overlay, users), domain, k, { filterSeen: options.filterSeen ?? true });
+    const slots = await this.scoreMany(s, snapshotBatch(s.data, s.overlay, users), domain, Math.min(k, s.data.nItems[domain]), { filterSeen: options.filterSeen ?? true });
     return new RankedLists(slots.k, slots.counts, slots.indices, slots.scores);
   }
 
@@ -229,8 +229,8 @@ export class Recommender<S extends Scorer = Scorer> {
    */
   similarItems(itemId: string, options: { k?: number; domain?: string } = {}): { items: string[]; scores: Float32Array } {
     const s = this.fitted();
-    const k = checkK(options.k ?? 10);
     const d = domainIndex(s, options.domain);
+    const k = Math.min(checkK(options.k ?? 10), s.data.nItems[d]);
     const i = itemIndex(s, d, itemId);
     if (!this.capabilities.similarItems || !s.scorer.similarItems) throw new NotSupportedError(`${this.name} does not provide similarItems`);
     const r = s.scorer.similarItems(d, i, k + 1);
@@ -250,7 +250,7 @@ export class Recommender<S extends Scorer = Scorer> {
    */
   similarUsers(userId: string, options: { k?: number; domain?: string } = {}): { users: string[]; scores: Float32Array } {
     const s = this.fitted();
-    const k = checkK(options.k ?? 10);
+    const k = Math.min(checkK(options.k ?? 10), s.data.nUsers);
     const d = domainIndex(s, options.domain);
     const u = userIndex(s, userId, 'none');
     if (!this.capabilities.similarUsers || !s.scorer.similarUsers) throw new NotSupportedError(`${this.name} does not provide similarUsers`);
@@ -274,27 +274,8 @@ export class Recommender<S extends Scorer = Scorer> {
     const s = this.fitted();
     if (typeof userId !== 'string' || userId === '') throw new TypeError(`userId must be a non-empty string (got ${JSON.stringify(userId)})`);
     if (!Array.isArray(events)) throw new TypeError('events must be an array of { item, domain?, weight?, behavior? }');
-    // Validate everything first, so a bad event changes nothing.
-    const parsed = events.map((e, n) => {
-      const where = { file: '<foldIn>', line: n + 1 };
-      if (typeof e !== 'object' || e === null || typeof e.item !== 'string') throw new DataError(where, 'each event needs an item id');
-      const d = domainIndex(s, e.domain);
-      const i = itemIndex(s, d, e.item);
-      let w = 1;
-      if (e.behavior !== undefined) {
-        const name = String(e.behavior).toLowerCase();
-        const bw = Object.hasOwn(DEFAULT_BEHAVIOR_WEIGHTS, name) ? DEFAULT_BEHAVIOR_WEIGHTS[name] : undefined;
-        if (bw === undefined) throw new DataError({ ...where, column: 'behavior' }, `unknown behaviour ${JSON.stringify(e.behavior)}`);
-        w = bw;
-      }
-      if (e.weight !== undefined) {
-        if (typeof e.weight !== 'number' || !Number.isFinite(e.weight) || e.weight <= 0) {
-          throw new DataError({ ...where, column: 'weight' }, `weight must be a positive finite number (got ${String(e.weight)})`);
-        }
-        w = e.weight;
-      }
-      return { d, i, w };
-    });
+    // Validate everything first (weights and per-item sums finite in float32), so a bad event changes nothing.
+    const parsed = checkFoldIn(s, userId, events);
     const u = s.data.vocab.users.intern(userId);
     let byDomain = s.overlay.get(u);
     if (!byDomain) s.overlay.set(u, (byDomain = new Map()));
@@ -313,8 +294,8 @@ export class Recommender<S extends Scorer = Scorer> {
    */
   explain(userId: string, itemId: string, options: { domain?: string; k?: number } = {}): Explanation {
     const s = this.fitted();
-    const k = checkK(options.k ?? 10);
     const d = domainIndex(s, options.domain);
+    const k = Math.min(checkK(options.k ?? 10), s.data.nItems[d]);
     const i = itemIndex(s, d, itemId);
     const u = userIndex(s, userId, 'none');
     if (!this.capabilities.explain || !s.scorer.explain) throw new NotSupportedError(`${this.name} does not explain its scores`);
@@ -391,10 +372,11 @@ function modelOptions(config: Readonly<Record<string, unknown>>): Readonly<Recor
   return Object.freeze(out);
 }
 
-/** Checks across runtime options the schema cannot express. @throws {OptionTypeError} */
+/** Checks of runtime options the schema cannot express (threads at most 4 x the cores). @throws {OptionTypeError|OptionRangeError} */
 function checkRuntime(o: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
   if (o.pool !== undefined && o.threads !== undefined) throw new OptionTypeError('threads', 'options.pool and options.threads are exclusive: pass one');
   if (o.pool !== undefined && !(o.pool instanceof KernelPool)) throw new OptionTypeError('pool', 'options.pool must be a KernelPool (createPool())');
+  if (o.threads !== undefined) checkThreads(o.threads, 0);
   return o;
 }
 

@@ -29,7 +29,7 @@ export interface Request {
 }
 
 /**
- * Validate a count option.
+ * Validate a count option (callers cap it at what the data has: items of the domain, users).
  * @throws {OptionRangeError} unless it is a positive integer.
  */
 export function checkK(k: unknown, option = 'k'): number {
@@ -88,8 +88,9 @@ export function userIndex(s: RequestState, id: string, fallback: 'none' | 'popul
  */
 export function resolveRequest(s: RequestState, o: RecommendOptions): Request {
   if (typeof o !== 'object' || o === null) throw new OptionTypeError('', 'options must be an object');
-  const k = checkK(o.k ?? 10);
+  // A k beyond the domain's item count asks for every item: it is capped before anything is allocated.
   const d = domainIndex(s, o.domain);
+  const k = Math.min(checkK(o.k ?? 10), s.data.nItems[d]);
   const fallback = o.fallback ?? 'none';
   if (fallback !== 'none' && fallback !== 'popularity') throw new OptionRangeError('fallback', `options.fallback must be "none" or "popularity" (got ${JSON.stringify(fallback)})`);
   const filterSeen = o.filterSeen ?? true;

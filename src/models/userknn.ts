@@ -12,13 +12,13 @@ import type { KernelPool } from '../pool/index.js';
 import { Recommender } from '../engine/facade.js';
 import { cosineTopK, cosineTopKPooled, type CosineArgs, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
 import type { ModelData, UserBatch } from '../engine/rows.js';
-import type { IndexList, ModelDefinition, SavedState, Scorer, ScoreParts } from '../engine/scorer.js';
+import { reserve, type FitContext, type IndexList, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
 import { normaliseRows, truncateRows, valueAt } from './sparse.js';
 
 /** Options of `UserKnn` (schema: MODEL_SCHEMAS.userknn). */
 export interface UserKnnOptions extends ModelOptions {
-  /** Neighbours per user. @default 50 */
+  /** Neighbours per user (more than there are users means every user). @default 50 */
   neighbors?: number;
   /** Shrinkage added to the cosine denominator. @default 0 */
   shrink?: number;
@@ -30,12 +30,16 @@ export class UserKnnScorer implements Scorer {
 
   constructor(
     private readonly data: ModelData,
-    private readonly neighbors: number,
+    neighbors: number,
     private readonly shrink: number,
     private readonly backend: BackendName | 'auto',
   ) {
+    // More neighbours than there are users means every user: capped before any table is sized by it.
+    this.neighbors = Math.max(1, Math.min(neighbors, data.nUsers));
     this.index = data.matrices.map((x) => ({ xt: transposeCsr(x), norms: rowNorms(x) }));
   }
+
+  private readonly neighbors: number;
 
   /** The cosine job of each batch user's top-k users in domain d (before leaving the user out). */
   private job(batch: UserBatch, d: number, k: number): CosineArgs {
@@ -97,12 +101,30 @@ export const USERKNN: ModelDefinition<UserKnnScorer> = {
   schema: MODEL_SCHEMAS.userknn,
   capabilities: { similarItems: false, similarUsers: true, explain: true },
   async fit(ctx, options) {
+    reserveIndex(ctx, ctx.data);
     return new UserKnnScorer(ctx.data, options.neighbors as number, options.shrink as number, ctx.backend);
   },
   restore(env, options) {
     return new UserKnnScorer(env.data, options.neighbors as number, options.shrink as number, env.backend);
   },
 };
+
+/**
+ * Refuse, before building it, an item -> users index over the memory budget: per domain the
+ * transpose (indptr, indices and values) and each user's norm.
+ * @throws {ModelFitError}
+ */
+function reserveIndex(ctx: Pick<FitContext, 'memoryBudget' | 'label'>, data: ModelData): void {
+  let items = 0;
+  let nnz = 0;
+  let bytes = 0;
+  for (const x of data.matrices) {
+    items += x.nCols;
+    nnz += x.indices.length;
+    bytes += (x.nCols + 1) * 4 + x.indices.length * 8 + x.nRows * 4;
+  }
+  reserve(ctx, bytes, `the item -> users index and user norms (${items} items, ${data.nUsers} users, ${nnz} interactions)`);
+}
 
 /** User kNN over every domain of the data. */
 export class UserKnn extends Recommender<UserKnnScorer> {

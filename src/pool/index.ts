@@ -16,13 +16,16 @@ import { getKernels } from '../kernels/index.js';
 import type { BackendName, CosineJob, Csr, Neighbours, SparseRows, TopKRows } from '../kernels/types.js';
 import { kernelModule } from '../kernels/wasm.js';
 import type { DenseTask, DrillTask, KnnTask, SharedRef, SharedRows, SharedSlots, SparseTask, TaskReport } from './protocol.js';
+import { checkThreads, slotCount } from './limits.js';
 import { resolveWorkerFile } from './resolve.js';
+
+export { checkThreads, MAX_TOP_K, maxThreads, THREADS_PER_CORE } from './limits.js';
 
 type Typed = Uint32Array | Float32Array | Uint8Array;
 
 /** Options of {@link createPool}. */
 export interface PoolOptions {
-  /** Worker threads. @default the number of available cores */
+  /** Worker threads, at most {@link maxThreads}() (4 per available core). @default the number of available cores */
   threads?: number;
   /**
    * Longest a task may take, in milliseconds, counted from its submission (at most two tasks per
@@ -152,15 +155,15 @@ export class KernelPool {
 
 /**
  * Start a pool of kernel workers. The caller owns it and must `close()` it.
- * @throws {RangeError} when `threads` is not a positive integer or `timeoutMs` is negative.
+ * @throws {OptionRangeError} when `threads` is not a positive integer or more than {@link maxThreads}()
+ * (4 x the available cores), or `timeoutMs` is negative.
  * @throws {KernelError} when the worker file cannot be found or built.
  * @example
  * const pool = createPool({ threads: 2 });
  * try { const nb = await itemKnn(pool, X, { k: 50 }); } finally { await pool.close(); }
  */
 export function createPool(options: PoolOptions = {}): KernelPool {
-  const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new OptionRangeError('threads', `options.threads must be a positive integer (got ${threads})`);
+  const threads = checkThreads(options.threads ?? availableParallelism());
   const timeoutMs = options.timeoutMs ?? 600_000;
   if (!(timeoutMs >= 0)) throw new OptionRangeError('timeoutMs', `options.timeoutMs must be a non-negative number (got ${timeoutMs})`);
   const filename = resolveWorkerFile();
@@ -175,7 +178,7 @@ export function createPool(options: PoolOptions = {}): KernelPool {
 
 /** Options of the kNN functions. */
 export interface KnnOptions {
-  /** Neighbours kept per row. */
+  /** Neighbours kept per row: at most {@link MAX_TOP_K}; more than there are columns means every column. */
   k: number;
   /** Shrinkage added to the cosine denominator: `dot / (|a| |b| + shrink)`. @default 0 */
   shrink?: number;
@@ -187,11 +190,11 @@ function checkK(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new OptionRangeError(name, `options.${name} must be a positive integer (got ${v})`);
 }
 
-function knnOptions(o: KnnOptions): { k: number; shrink: number; backend: BackendName | 'auto' } {
-  checkK('k', o.k);
+function knnOptions(o: KnnOptions, columns: number): { k: number; shrink: number; backend: BackendName | 'auto' } {
+  const k = slotCount('k', o.k, columns);
   const shrink = o.shrink ?? 0;
   if (!(shrink >= 0 && shrink < Infinity)) throw new OptionRangeError('shrink', `options.shrink must be a finite number >= 0 (got ${shrink})`);
-  return { k: o.k, shrink, backend: o.backend ?? 'auto' };
+  return { k, shrink, backend: o.backend ?? 'auto' };
 }
 
 function sharedSlots(rows: number, k: number): SharedSlots {
@@ -220,6 +223,8 @@ export async function cosineKnn(
   if (job.left.nCols !== job.right.nRows) throw new RangeError(`left has ${job.left.nCols} columns but right has ${job.right.nRows} rows`);
   if (job.normsLeft.length !== job.left.nRows || job.normsRight.length !== job.right.nCols) throw new RangeError('norms do not match the matrices');
   const { left, right } = job;
+  const k = slotCount('k', job.k, right.nCols);
+  if (k !== job.k) job = { ...job, k };
   const nRows = left.nRows;
   if (!pool) return slotsToNeighbours(getKernels(backend).cosineTopK(job, 0, nRows), right.nCols);
   const bounds = balancedRanges(rowCosts(left, right), pool.threads * 8, 16 + job.k);
@@ -256,7 +261,7 @@ export async function cosineKnn(
  * @throws {RangeError} on bad options. @throws {KernelError} when a worker fails.
  */
 export async function itemKnn(pool: KernelPool | undefined, x: Csr, options: KnnOptions & { transpose?: Csr }): Promise<Neighbours> {
-  const o = knnOptions(options);
+  const o = knnOptions(options, x.nCols);
   const xt = options.transpose ?? transposeCsr(x, { shared: pool !== undefined });
   const norms = rowNorms(xt);
   return cosineKnn(pool, { left: xt, right: x, normsLeft: norms, normsRight: norms, k: o.k, shrink: o.shrink }, o.backend);
@@ -267,7 +272,7 @@ export async function itemKnn(pool: KernelPool | undefined, x: Csr, options: Knn
  * @throws {RangeError} on bad options. @throws {KernelError} when a worker fails.
  */
 export async function userKnn(pool: KernelPool | undefined, x: Csr, options: KnnOptions & { transpose?: Csr }): Promise<Neighbours> {
-  const o = knnOptions(options);
+  const o = knnOptions(options, x.nRows);
   const xt = options.transpose ?? transposeCsr(x);
   const norms = rowNorms(x);
   return cosineKnn(pool, { left: x, right: xt, normsLeft: norms, normsRight: norms, k: o.k, shrink: o.shrink }, o.backend);
@@ -280,7 +285,7 @@ export async function userKnn(pool: KernelPool | undefined, x: Csr, options: Knn
  * @throws {RangeError} when the user counts differ or on bad options.
  */
 export async function crossKnn(pool: KernelPool | undefined, a: Csr, b: Csr, options: KnnOptions): Promise<Neighbours> {
-  const o = knnOptions(options);
+  const o = knnOptions(options, b.nCols);
   if (a.nRows !== b.nRows) throw new RangeError(`a and b must share the user index space (got ${a.nRows} and ${b.nRows} rows)`);
   const at = transposeCsr(a);
   return cosineKnn(pool, { left: at, right: b, normsLeft: rowNorms(at), normsRight: columnNorms(b), k: o.k, shrink: o.shrink }, o.backend);
@@ -288,7 +293,7 @@ export async function crossKnn(pool: KernelPool | undefined, a: Csr, b: Csr, opt
 
 /** Options shared by the scoring functions. */
 export interface ScoreOptions {
-  /** Items returned per user. */
+  /** Items returned per user: at most {@link MAX_TOP_K}; more than there are items means every item. */
   n: number;
   /** Candidate whitelist (item ids); every item when undefined. */
   candidates?: ArrayLike<number>;
@@ -351,18 +356,18 @@ export async function scoreSparse(
   sim: SparseRows,
   options: ScoreOptions & { users?: Uint32Array; seen?: SparseRows | false },
 ): Promise<TopKRows> {
-  checkK('n', options.n);
+  const n = slotCount('n', options.n, sim.nCols);
   if (userRows.nCols !== sim.nRows) throw new RangeError(`userRows has ${userRows.nCols} columns but sim has ${sim.nRows} rows`);
   const seen = options.seen === false ? undefined : (options.seen ?? (userRows.nCols === sim.nCols ? userRows : undefined));
   if (seen && seen.nCols !== sim.nCols) throw new OptionRangeError('seen', `options.seen has ${seen.nCols} columns, sim has ${sim.nCols}`);
   const users = userList(options.users, userRows.nRows, Math.min(userRows.nRows, seen ? seen.nRows : Infinity), 'userRows/seen');
   const allowed = allowedMask(sim.nCols, options);
   const backend = options.backend ?? 'auto';
-  const job = { userRows, sim, seen, allowed, n: options.n };
+  const job = { userRows, sim, seen, allowed, n };
   if (!pool) return getKernels(backend).scoreSparse(job, users);
   const batch = options.usersPerTask ?? 1024;
   checkK('usersPerTask', batch);
-  const out = sharedSlots(users.length, options.n);
+  const out = sharedSlots(users.length, n);
   const su = toShared(users);
   const x = pool.shareRows(userRows);
   const s = pool.shareRows(sim, false);
@@ -370,7 +375,7 @@ export async function scoreSparse(
   const a = allowed ? { id: 'allowed', array: toShared(allowed) } : undefined;
   const tasks: SparseTask[] = [];
   for (let b = 0; b < users.length; b += batch) {
-    tasks.push({ backend, userRows: x, sim: s, seen: z, allowed: a, n: options.n, users: su.subarray(b, b + batch), offset: b, out });
+    tasks.push({ backend, userRows: x, sim: s, seen: z, allowed: a, n, users: su.subarray(b, b + batch), offset: b, out });
   }
   await pool.runAll<TaskReport>('sparse', tasks);
   return unshare(out);
@@ -390,11 +395,12 @@ export async function scoreDense(
   items: Float32Array,
   options: ScoreOptions & { dim: number; users?: Uint32Array; seen?: SparseRows },
 ): Promise<TopKRows> {
-  const { dim, n, seen } = options;
+  const { dim, seen } = options;
   checkK('dim', dim);
-  checkK('n', n);
+  checkK('n', options.n);
   if (items.length % dim !== 0 || userVectors.length % dim !== 0) throw new RangeError(`vector lengths are not multiples of options.dim (${dim})`);
   const nItems = items.length / dim;
+  const n = slotCount('n', options.n, nItems);
   const count = userVectors.length / dim;
   if (seen && seen.nCols !== nItems) throw new OptionRangeError('seen', `options.seen has ${seen.nCols} columns, there are ${nItems} items`);
   if (options.users && options.users.length !== count) throw new OptionRangeError('users', `options.users has ${options.users.length} entries for ${count} vectors`);
