@@ -169,3 +169,56 @@ export function isOptionError(e: unknown): e is OptionTypeError | OptionRangeErr
   const { name, code } = e as { name?: unknown; code?: unknown };
   return code === 'OPTION' && (name === 'OptionTypeError' || name === 'OptionRangeError');
 }
+
+/**
+ * Input text made safe to print inside an error message: at most `max` characters of it (cut at a
+ * code-point boundary, `…` marking the cut) with backslash, control characters (U+0000-U+001F,
+ * U+007F-U+009F, so ESC too), U+2028/U+2029 and lone surrogates escaped the way `JSON.stringify`
+ * writes them. `quoteInput` adds the double quotes (and escapes `"`): for ordinary short text it
+ * equals `JSON.stringify(text)`. A 50 MB header or an id with terminal escape sequences thus never
+ * reaches a terminal or a log as it is.
+ */
+export function escapeInput(text: string, max = 60): string {
+  return escapeExcerpt(text, max, false);
+}
+
+/** `escapeInput` inside double quotes, with `"` escaped too (see there). */
+export function quoteInput(text: string, max = 60): string {
+  return `"${escapeExcerpt(text, max, true)}"`;
+}
+
+function escapeExcerpt(text: string, max: number, quotes: boolean): string {
+  let s = String(text);
+  let cut = false;
+  if (s.length > max) {
+    let end = Math.max(0, max);
+    const c = s.charCodeAt(end - 1);
+    if (c >= 0xd800 && c <= 0xdbff) end--; // do not split a surrogate pair
+    s = s.slice(0, end);
+    cut = true;
+  }
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let esc: string | undefined;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) {
+      esc = c === 10 ? '\\n' : c === 13 ? '\\r' : c === 9 ? '\\t' : `\\u${c.toString(16).padStart(4, '0')}`;
+    } else if (c === 0x5c) esc = '\\\\';
+    else if (c === 0x22 && quotes) esc = '\\"';
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      const pair = c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+      if (pair) {
+        i++;
+        continue;
+      }
+      esc = `\\u${c.toString(16)}`;
+    }
+    if (esc !== undefined) {
+      out += s.slice(from, i) + esc;
+      from = i + 1;
+    }
+  }
+  out += s.slice(from);
+  return cut ? `${out}…` : out;
+}

@@ -4,10 +4,9 @@
  * `category`, `price`; other columns (title, brand, ...) are ignored. Items that training does not
  * know are counted and skipped: a catalog usually lists more items than were ever bought.
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { DataError } from '../errors.js';
-import { splitFields } from './lines.js';
+import { DataError, escapeInput, quoteInput } from '../errors.js';
+import { splitFields, streamLines } from './lines.js';
 import type { Vocabularies } from './vocab.js';
 import { Vocabulary } from './vocab.js';
 
@@ -33,17 +32,11 @@ export interface CatalogOptions {
 
 /**
  * Read an item catalog against the training vocabularies (`nItems[d]` items per domain).
- * @throws {DataError} for a missing item column, a malformed price, or an empty file.
+ * @throws {DataError} for a missing item column, a malformed price, a line that is not a JSON object,
+ *   a line over 1 MiB, bytes that are not UTF-8, or an empty file.
  */
 export async function loadCatalog(path: string, vocab: Vocabularies, nItems: readonly number[], options: CatalogOptions = {}): Promise<ItemCatalog> {
   const label = options.label ?? basename(path);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError({ file: label }, code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path}: ${(e as Error).message}`);
-  }
   const catalog: ItemCatalog = {
     categories: new Vocabulary(),
     category: nItems.map((n) => new Int32Array(n).fill(-1)),
@@ -52,27 +45,36 @@ export async function loadCatalog(path: string, vocab: Vocabularies, nItems: rea
   };
   const jsonl = /\.(jsonl|ndjson)$/i.test(path);
   const delim = /\.(tsv|tab)$/i.test(path) ? '\t' : ',';
-  const lines = text.split('\n');
   let header: string[] | undefined;
   let rows = 0;
-  lines.forEach((raw, n) => {
-    const line = (n === 0 ? raw.replace(/^\ufeff/, '') : raw).replace(/\r$/, '');
+  // Streamed like events: lines of at most 1 MiB, UTF-8 checked, file:line on every error.
+  await streamLines(path, label, (line, lineNo) => {
     if (line.trim() === '') return;
-    const where = { file: label, line: n + 1 };
+    const where = { file: label, line: lineNo };
     let get: (k: string) => string | undefined;
     if (jsonl) {
-      let o: Record<string, unknown>;
+      let parsed: unknown;
       try {
-        o = JSON.parse(line);
+        parsed = JSON.parse(line);
       } catch {
         throw new DataError({ ...where, column: 1 }, 'invalid JSON');
       }
-      get = (k) => (o[k] === undefined || o[k] === null ? undefined : String(o[k]));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new DataError({ ...where, column: 1 }, `expected a JSON object per line (got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed})`);
+      }
+      const o = parsed as Record<string, unknown>;
+      get = (k) => {
+        const v = Object.hasOwn(o, k) ? o[k] : undefined;
+        if (v === undefined || v === null) return undefined;
+        if (typeof v === 'string') return v;
+        if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+        throw new DataError({ ...where, column: k }, `${quoteInput(k)} must be a string or a number (got ${Array.isArray(v) ? 'array' : typeof v})`);
+      };
     } else {
       const f = splitFields(line, delim, where);
       if (!header) {
         header = f.map((h) => h.trim().toLowerCase());
-        if (!header.includes('item')) throw new DataError({ ...where }, `missing required column "item" (header: ${f.join(delim)})`);
+        if (!header.includes('item')) throw new DataError({ ...where }, `missing required column "item" (header: ${escapeInput(f.join(delim), 120)})`);
         return;
       }
       if (f.length !== header.length) throw new DataError({ ...where, column: Math.min(f.length, header.length) + 1 }, `expected ${header.length} fields, found ${f.length}`);
@@ -95,7 +97,7 @@ export async function loadCatalog(path: string, vocab: Vocabularies, nItems: rea
     const p = get('price');
     if (p !== undefined && p !== '') {
       const x = Number(p);
-      if (!Number.isFinite(x) || x < 0 || p.trim() === '') throw new DataError({ ...where, column: 'price' }, `malformed price ${JSON.stringify(p)} (expected a number >= 0)`);
+      if (!Number.isFinite(Math.fround(x)) || x < 0 || p.trim() === '') throw new DataError({ ...where, column: 'price' }, `malformed price ${quoteInput(p)} (expected a number >= 0)`);
       catalog.price[d][i] = x;
     }
   });

@@ -3,7 +3,7 @@
  * (by item, then stably by user), so rows come out sorted by item with O(rows + users + items)
  * work and no per-row objects. Duplicate (user, item) pairs are merged.
  */
-import { OptionRangeError } from '../errors.js';
+import { DataError, OptionRangeError, quoteInput } from '../errors.js';
 import type { Csr } from '../kernels/types.js';
 import type { EventTable } from './events.js';
 
@@ -26,6 +26,7 @@ export interface MatrixOptions {
  * The users x items matrix of one domain: row u holds user u's items with their merged weights.
  * Users without rows in the domain get empty rows; rows of other domains are ignored.
  * @throws {RangeError} for an unknown duplicate policy or an index outside nUsers/nItems.
+ * @throws {DataError} when the summed weight of a duplicate (user, item) pair overflows float32.
  */
 export function buildMatrix(table: EventTable, domain: number, options: MatrixOptions = {}): Csr {
   const policy = options.duplicates ?? 'sum';
@@ -66,7 +67,10 @@ export function buildMatrix(table: EventTable, domain: number, options: MatrixOp
     if (u === prevU && i === prevI) {
       const k = nnz - 1;
       if (options.binary) continue;
-      if (policy === 'sum') data[k] += w;
+      if (policy === 'sum') {
+        data[k] += w;
+        if (data[k] === Infinity) throw sumOverflow(table, r, domain);
+      }
       else if (policy === 'max') data[k] = Math.max(data[k], w);
       else data[k] = w;
       continue;
@@ -86,6 +90,25 @@ export function buildMatrix(table: EventTable, domain: number, options: MatrixOp
     indices: nnz === m ? indices : indices.slice(0, nnz),
     data: nnz === m ? data : data.slice(0, nnz),
   };
+}
+
+/** The `DataError` for row `r`, whose weight makes its (user, item) pair's sum overflow float32. */
+function sumOverflow(table: EventTable, r: number, domain: number): DataError {
+  const v = table.vocab;
+  const name = (f: () => string): string => {
+    try {
+      return quoteInput(f());
+    } catch {
+      return '(unknown)';
+    }
+  };
+  const user = name(() => v.users.id(table.user[r]));
+  const item = name(() => v.items(domain).id(table.item[r]));
+  const dom = name(() => v.domains.id(domain));
+  return new DataError(
+    { file: table.source, line: table.line[r] > 0 ? table.line[r] : undefined },
+    `the summed weight of user ${user} and item ${item} (domain ${dom}) overflows float32 (3.4e38) at this row; rescale the weights, or merge duplicates with duplicates: 'max' or 'last'`,
+  );
 }
 
 /** Stable counting sort of `rows` by `key[row]` in [0, nKeys). */

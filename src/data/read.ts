@@ -4,9 +4,9 @@
  * column, unless the caller asked for `skipInvalid` (then it is counted in `skipped`).
  */
 import { basename } from 'node:path';
-import { DataError, OptionRangeError, OptionTypeError } from '../errors.js';
+import { DataError, escapeInput, OptionRangeError, OptionTypeError, quoteInput } from '../errors.js';
 import { EventTableBuilder, NO_BEHAVIOR, type EventTable } from './events.js';
-import { parseTimestamp, splitFields, streamLines, stripLine } from './lines.js';
+import { lineTooLong, MAX_LINE_BYTES, overLimit, parseTimestamp, splitFields, streamLines, stripLine } from './lines.js';
 import { Vocabularies } from './vocab.js';
 import { decayFactor, resolveBehaviorWeights } from './weights.js';
 
@@ -28,8 +28,8 @@ export interface LoadOptions {
   domainColumn?: string;
   /** Column names for a file without a header row (CSV/TSV only). @default undefined (the first row is the header) */
   columns?: readonly string[];
-  /** Behaviour name -> weight, merged over `DEFAULT_BEHAVIOR_WEIGHTS`. */
-  behaviorWeights?: Readonly<Record<string, number>>;
+  /** Behaviour name -> weight (an object or a `Map`), merged over `DEFAULT_BEHAVIOR_WEIGHTS`. */
+  behaviorWeights?: Readonly<Record<string, number>> | ReadonlyMap<string, number>;
   /** Half-life of time decay in days; each weight is multiplied by 2^(-age / half-life). @default undefined (no decay) */
   halfLifeDays?: number;
   /** Reference time for decay, unix seconds. @default the latest timestamp in the file */
@@ -92,7 +92,10 @@ export function parseEvents(text: string, options: LoadOptions = {}): LoadedEven
   const reader = new EventReader(label, format, opts);
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  lines.forEach((l, i) => reader.line(stripLine(l, i === 0), i + 1));
+  lines.forEach((l, i) => {
+    if (l.length > MAX_LINE_BYTES / 3 && overLimit(l)) throw lineTooLong(label, i + 1);
+    reader.line(stripLine(l, i === 0), i + 1);
+  });
   return reader.finish();
 }
 
@@ -179,7 +182,7 @@ class EventReader implements RowSink {
   }
 
   private setHeader(names: string[], lineNo: number): void {
-    const col = {} as Record<CanonicalColumn, number>;
+    const col = Object.create(null) as Record<CanonicalColumn, number>;
     for (const c of CANONICAL_COLUMNS) col[c] = -1;
     names.forEach((raw, i) => {
       const name = raw.trim().toLowerCase();
@@ -194,14 +197,14 @@ class EventReader implements RowSink {
     if (this.domainCol < 0 && this.opts.domainColumn !== undefined) {
       throw new DataError(
         { file: this.file, line: lineNo || undefined },
-        `missing domain column "${this.opts.domainColumn}" (header: ${names.join(this.delim === '\t' ? '\\t' : ',')})`,
+        `missing domain column ${quoteInput(this.opts.domainColumn)} (header: ${headerExcerpt(names, this.delim)})`,
       );
     }
     for (const req of ['user', 'item'] as const) {
       if (col[req] < 0) {
         throw new DataError(
           { file: this.file, line: lineNo || undefined },
-          `missing required column "${req}" (header: ${names.join(this.delim === '\t' ? '\\t' : ',')})`,
+          `missing required column "${req}" (header: ${headerExcerpt(names, this.delim)})`,
         );
       }
     }
@@ -230,24 +233,34 @@ class EventReader implements RowSink {
     try {
       obj = JSON.parse(text);
     } catch (e) {
-      throw new DataError({ ...where, column: 1 }, `invalid JSON (${(e as Error).message})`);
+      throw new DataError({ ...where, column: 1 }, `invalid JSON (${escapeInput((e as Error).message, 100)})`);
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DataError({ ...where, column: 1 }, 'expected a JSON object per line');
     const o = obj as Record<string, unknown>;
-    const get = (k: CanonicalColumn): string | undefined => {
-      const v = o[k];
+    // Own keys only: a missing "constructor" or "__proto__" key must not find Object.prototype's.
+    const get = (k: string, id = false): string | undefined => {
+      const v = Object.hasOwn(o, k) ? o[k] : undefined;
       if (v === undefined || v === null) return undefined;
       if (typeof v === 'string') return v;
-      if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-      throw new DataError({ ...where, column: k }, `"${k}" must be a string or a number (got ${Array.isArray(v) ? 'array' : typeof v})`);
+      if (typeof v === 'number') {
+        if (id && !Number.isSafeInteger(v)) {
+          throw new DataError(
+            { ...where, column: k },
+            `numeric id ${String(v)} in ${quoteInput(k)} is not an integer of at most 2^53 - 1, so distinct ids could merge: quote ids as strings (e.g. "${k}": "12345678901234567890")`,
+          );
+        }
+        return String(v);
+      }
+      if (typeof v === 'boolean') return String(v);
+      throw new DataError({ ...where, column: k }, `${quoteInput(k)} must be a string or a number (got ${Array.isArray(v) ? 'array' : typeof v})`);
     };
-    const user = get('user');
-    const item = get('item');
+    const user = get('user', true);
+    const item = get('item', true);
     if (user === undefined) throw new DataError({ ...where, column: 'user' }, 'missing required key "user"');
     if (item === undefined) throw new DataError({ ...where, column: 'item' }, 'missing required key "item"');
     const dk = this.opts.domainColumn ?? 'domain';
-    const domain = dk === 'domain' ? get('domain') : o[dk] === undefined || o[dk] === null ? undefined : String(o[dk]);
-    if (this.opts.domainColumn !== undefined && domain === undefined) throw new DataError({ ...where, column: dk }, `missing domain key "${dk}"`);
+    const domain = get(dk, true);
+    if (this.opts.domainColumn !== undefined && domain === undefined) throw new DataError({ ...where, column: dk }, `missing domain key ${quoteInput(dk)}`);
     this.addRow(user, item, domain, get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) => (k === 'domain' ? dk : k));
   }
 
@@ -283,7 +296,7 @@ class EventReader implements RowSink {
       const key = behavior.toLowerCase();
       const w = this.weights.get(key);
       if (w === undefined) {
-        throw err('behavior', `unknown behaviour ${JSON.stringify(behavior)} (known: ${[...this.weights.keys()].join(', ')}; add it with behaviorWeights)`);
+        throw err('behavior', `unknown behaviour ${quoteInput(behavior)} (known: ${escapeInput([...this.weights.keys()].join(', '), 200)}; add it with behaviorWeights)`);
       }
       weight = w;
       bIndex = this.vocab.behaviors.intern(key);
@@ -292,22 +305,28 @@ class EventReader implements RowSink {
     if (weightText !== undefined && weightText !== '') {
       const w = Number(weightText);
       if (!Number.isFinite(w) || w <= 0 || weightText.trim() === '') {
-        throw err('weight', `malformed number ${JSON.stringify(weightText)} in column "weight" (expected a positive finite number)`);
+        throw err('weight', `malformed number ${quoteInput(weightText)} in column "weight" (expected a positive finite number)`);
       }
+      const w32 = Math.fround(w);
+      if (w32 === Infinity) throw err('weight', `weight ${quoteInput(weightText)} is too large: weights are stored as float32 (at most ${FLOAT32_MAX}); rescale the weights`);
+      if (w32 === 0) throw err('weight', `weight ${quoteInput(weightText)} is too small: it would be stored as 0 in float32 (at least ${FLOAT32_MIN}); rescale the weights`);
       weight = w;
     }
     let rating = NaN;
     if (ratingText !== undefined && ratingText !== '') {
       rating = Number(ratingText);
       if (!Number.isFinite(rating) || ratingText.trim() === '') {
-        throw err('rating', `malformed number ${JSON.stringify(ratingText)} in column "rating" (expected a finite number)`);
+        throw err('rating', `malformed number ${quoteInput(ratingText)} in column "rating" (expected a finite number)`);
+      }
+      if (!Number.isFinite(Math.fround(rating))) {
+        throw err('rating', `rating ${quoteInput(ratingText)} is too large: ratings are stored as float32 (at most ${FLOAT32_MAX} in absolute value)`);
       }
     }
     let ts = NaN;
     if (tsText !== undefined && tsText !== '') {
       ts = parseTimestamp(tsText);
       if (!Number.isFinite(ts)) {
-        throw err('timestamp', `malformed timestamp ${JSON.stringify(tsText)} (expected unix seconds or ISO-8601)`);
+        throw err('timestamp', `malformed timestamp ${quoteInput(tsText)} (expected unix seconds or ISO-8601)`);
       }
     }
     if (this.opts.halfLifeDays !== undefined && Number.isNaN(ts)) {
@@ -358,13 +377,60 @@ class EventReader implements RowSink {
     }
   }
 
+  /**
+   * Multiply each weight by its decay factor. A row whose decayed weight would be 0 in float32 is a
+   * `DataError` naming the row and the reference time (and, when that is the file's latest
+   * timestamp, its line): one far-future outlier would otherwise zero every other weight silently.
+   */
   private applyDecay(halfLifeDays: number): void {
     const b = this.b;
     let ref = this.opts.now;
+    let refLine = 0;
     if (ref === undefined) {
       ref = -Infinity;
-      for (let r = 0; r < b.length; r++) if (b.timestamp[r] > ref) ref = b.timestamp[r];
+      for (let r = 0; r < b.length; r++) {
+        if (b.timestamp[r] > ref) {
+          ref = b.timestamp[r];
+          refLine = b.line[r];
+        }
+      }
     }
-    for (let r = 0; r < b.length; r++) b.weight[r] *= decayFactor(ref - b.timestamp[r], halfLifeDays);
+    for (let r = 0; r < b.length; r++) {
+      b.weight[r] *= decayFactor(ref - b.timestamp[r], halfLifeDays);
+      if (b.weight[r] === 0) {
+        const days = (ref - b.timestamp[r]) / 86400;
+        const refText = `${isoOrSeconds(ref)}${refLine > 0 ? ` (the latest timestamp in the file, line ${refLine})` : ' (options.now)'}`;
+        throw new DataError(
+          { file: this.file, line: b.line[r], column: this.timestampColumn() },
+          `with halfLifeDays ${halfLifeDays}, this row's weight decays to 0: its timestamp ${isoOrSeconds(b.timestamp[r])} is ${days.toPrecision(4)} days before the reference time ${refText}; ` +
+            'check the timestamps (a far-future one moves the reference time), pass now, or use a longer halfLifeDays',
+        );
+      }
+    }
   }
+
+  /** Position of the timestamp column for messages: field number (CSV/TSV) or key (JSON Lines). */
+  private timestampColumn(): number | string | undefined {
+    if (this.format === 'jsonl') return 'timestamp';
+    const i = this.col?.timestamp ?? -1;
+    return i >= 0 ? i + 1 : undefined;
+  }
+}
+
+/** Largest finite float32 (weights and ratings are stored as float32). */
+const FLOAT32_MAX = 3.4028234663852886e38;
+/** Smallest positive float32 (a subnormal). */
+const FLOAT32_MIN = 1.401298464324817e-45;
+
+/** A timestamp for messages: ISO-8601 when representable, else unix seconds. */
+function isoOrSeconds(ts: number): string {
+  const d = new Date(ts * 1000);
+  return Number.isNaN(d.getTime()) ? `${ts} s` : d.toISOString();
+}
+
+/** The header row for messages: joined, control characters escaped, at most 120 characters. */
+function headerExcerpt(names: readonly string[], delim: string): string {
+  let s = '';
+  for (let i = 0; i < names.length && s.length <= 120; i++) s += (i === 0 ? '' : delim) + names[i]; // a 50 MB header is never joined whole
+  return escapeInput(s, 120);
 }

@@ -155,7 +155,10 @@ export class Vocabularies {
   /** Sizes, for logs and manifests. */
   sizes(): { users: number; domains: Record<string, number> } {
     const domains: Record<string, number> = {};
-    for (let d = 0; d < this.domains.size; d++) domains[this.domains.id(d)] = this.items(d).size;
+    // defineProperty: a domain called "__proto__" is an own key like any other.
+    for (let d = 0; d < this.domains.size; d++) {
+      Object.defineProperty(domains, this.domains.id(d), { value: this.items(d).size, enumerable: true, writable: true, configurable: true });
+    }
     return { users: this.users.size, domains };
   }
 }
