@@ -156,8 +156,8 @@ async function* idLines(path: string): AsyncGenerator<string> {
   const where = { file: path };
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) throw new DataError(where, `file not found: ${path}`);
-  if (st.isDirectory()) throw new DataError(where, `${path} is a directory: --users takes a file of user ids, one a line`);
-  if (!st.isFile() && !st.isFIFO()) throw new DataError(where, `${path} is not a regular file or a pipe (a device or socket): --users takes a file of user ids, one a line`);
+  if (st.isDirectory()) throw new DataError(where, 'a directory, not a file of user ids (--users takes one id a line)');
+  if (!st.isFile() && !st.isFIFO()) throw new DataError(where, 'not a regular file or a pipe (a device or socket): --users takes a file of user ids, one a line');
   let parts: Buffer[] = [];
   let pending = 0;
   let line = 0;
