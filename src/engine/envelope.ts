@@ -5,7 +5,7 @@
  */
 import type { ItemCatalog } from '../data/catalog.js';
 import { Vocabularies, Vocabulary } from '../data/vocab.js';
-import { ModelFormatError } from '../errors.js';
+import { ModelFitError, ModelFormatError } from '../errors.js';
 import { packStrings, readModelFile, unpackStrings, writeModelFile, type ModelFileContent, type SectionArray } from '../io/modelfile.js';
 import type { Csr } from '../kernels/types.js';
 import type { ModelData, Overlay } from './rows.js';
@@ -32,10 +32,14 @@ export interface Envelope {
 }
 
 /**
- * Write a model file atomically.
- * @throws {StorageError} when the path cannot be written.
+ * Write a model file atomically, after checking that load would accept it: the encoded bytes are
+ * decoded and run through every check of `readEnvelope`, then through `verify` (the facade
+ * restores its scorer from them), before anything is written.
+ * @throws {ModelFitError} when the model is not storable (the file would be refused on load, e.g.
+ * a weight that is Infinity in float32); the existing file is unchanged.
+ * @throws {StorageError} when the path cannot be written or is not a regular file.
  */
-export async function writeEnvelope(path: string, e: Envelope): Promise<void> {
+export async function writeEnvelope(path: string, e: Envelope, verify?: (back: Envelope) => void): Promise<void> {
   const { data, overlay, catalog } = e;
   const sections: Record<string, SectionArray> = {};
   // Training users, then users added by foldIn (compact indices in the file).
@@ -89,11 +93,26 @@ export async function writeEnvelope(path: string, e: Envelope): Promise<void> {
     });
   }
   for (const [k, v] of Object.entries(e.state.sections)) sections[`model.${k}`] = v;
-  await writeModelFile(path, {
-    model: e.model,
-    meta: { engine: ENGINE_VERSION, domains, nUsers: saved.length, defaultDomain: e.defaultDomain, options: e.options, model: e.state.meta },
-    sections,
-  });
+  const check = (decoded: ModelFileContent): void => {
+    try {
+      const back = decodeEnvelope(decoded, path);
+      verify?.(back);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ModelFitError(
+        `cannot save ${e.model} model to ${path}: it is not storable, load would refuse it (${why.startsWith(`${path}: `) ? why.slice(path.length + 2) : why}); nothing was written`,
+      );
+    }
+  };
+  await writeModelFile(
+    path,
+    {
+      model: e.model,
+      meta: { engine: ENGINE_VERSION, domains, nUsers: saved.length, defaultDomain: e.defaultDomain, options: e.options, model: e.state.meta },
+      sections,
+    },
+    { verify: check },
+  );
 }
 
 /** Indices of the users a model file holds: every training user, then folded-in newcomers. */
@@ -112,46 +131,64 @@ function savedUsers(data: ModelData, overlay: Overlay): Uint32Array {
  */
 export async function readEnvelope(path: string, expected: string | undefined, content?: ModelFileContent): Promise<Envelope> {
   if (content !== undefined && expected !== undefined && content.model !== expected) throw new ModelFormatError(`${path}: holds a ${content.model} model, not ${expected}`);
-  const f = content ?? (await readModelFile(path, expected));
+  return decodeEnvelope(content ?? (await readModelFile(path, expected)), path);
+}
+
+/**
+ * Check a decoded model file's envelope and build it (`label` names the file in messages).
+ * @throws {ModelFormatError} naming the section or field that is wrong.
+ */
+export function decodeEnvelope(f: ModelFileContent, path: string): Envelope {
   const fail = (why: string): never => {
     throw new ModelFormatError(`${path}: ${why}`);
   };
   const meta = f.meta as { engine?: unknown; domains?: unknown; nUsers?: unknown; model?: unknown; defaultDomain?: unknown; options?: unknown };
   if (meta.engine === undefined) fail(`written by migrec 0.1, whose model files this version cannot read: refit the model (migrec fit ... --out ${path}) and save it again`);
-  if (meta.engine !== ENGINE_VERSION) fail(`written by a newer migrec (engine ${String(meta.engine)}; this one reads ${ENGINE_VERSION})`);
-  if (!Array.isArray(meta.domains) || typeof meta.nUsers !== 'number' || typeof meta.model !== 'object' || meta.model === null) fail('manifest meta is incomplete');
+  if (meta.engine !== ENGINE_VERSION) fail(`written by a newer migrec (engine ${String(meta.engine).slice(0, 40)}; this one reads ${ENGINE_VERSION})`);
+  if (!Array.isArray(meta.domains) || !Number.isSafeInteger(meta.nUsers) || typeof meta.model !== 'object' || meta.model === null || Array.isArray(meta.model)) fail('manifest meta is incomplete');
   if (typeof meta.options !== 'object' || meta.options === null || Array.isArray(meta.options)) fail('saved options are missing');
+  const domainNames = meta.domains as unknown[];
+  if (domainNames.length === 0) fail('manifest meta.domains: no domains');
+  const seenDomains = new Set<string>();
+  for (const name of domainNames) {
+    if (typeof name !== 'string') fail(`manifest meta.domains: domain name ${JSON.stringify(name)?.slice(0, 40)} is not a string`);
+    if (seenDomains.has(name as string)) fail(`manifest meta.domains: duplicate domain name ${JSON.stringify(name).slice(0, 100)}`);
+    seenDomains.add(name as string);
+  }
+  if (meta.defaultDomain !== undefined && meta.defaultDomain !== null && typeof meta.defaultDomain !== 'string') fail('manifest meta.defaultDomain is not a string');
   const s = f.sections;
+  const has = (name: string): boolean => Object.hasOwn(s, name);
   const vocab = new Vocabularies();
-  const u32 = (name: string): Uint32Array => (s[name] instanceof Uint32Array ? (s[name] as Uint32Array) : fail(`section ${name} is missing`));
-  const u8 = (name: string): Uint8Array => (s[name] instanceof Uint8Array ? (s[name] as Uint8Array) : fail(`section ${name} is missing`));
-  const f32 = (name: string): Float32Array => (s[name] instanceof Float32Array ? (s[name] as Float32Array) : fail(`section ${name} is missing`));
-  for (const id of unpackStrings(u32('vocab.users.offsets'), u8('vocab.users.bytes'), path)) vocab.users.intern(id);
+  const u32 = (name: string): Uint32Array => (has(name) && s[name] instanceof Uint32Array ? (s[name] as Uint32Array) : fail(`section ${name} is missing or not u32`));
+  const u8 = (name: string): Uint8Array => (has(name) && s[name] instanceof Uint8Array ? (s[name] as Uint8Array) : fail(`section ${name} is missing or not u8`));
+  const f32 = (name: string): Float32Array => (has(name) && s[name] instanceof Float32Array ? (s[name] as Float32Array) : fail(`section ${name} is missing or not f32`));
+  const ids = (prefix: string): string[] => unpackStrings(u32(`${prefix}.offsets`), u8(`${prefix}.bytes`), path, `section ${prefix}`, true);
+  for (const id of ids('vocab.users')) vocab.users.intern(id);
   const nUsers = vocab.users.size;
   if (nUsers !== meta.nUsers) fail('user count does not match the manifest');
   const nItems: number[] = [];
   const matrices: Csr[] = [];
-  (meta.domains as unknown[]).forEach((name, d) => {
-    vocab.domains.intern(String(name));
-    for (const id of unpackStrings(u32(`vocab.items.${d}.offsets`), u8(`vocab.items.${d}.bytes`), path)) vocab.items(d).intern(id);
+  (domainNames as string[]).forEach((name, d) => {
+    vocab.domains.intern(name);
+    for (const id of ids(`vocab.items.${d}`)) vocab.items(d).intern(id);
     const m: Csr = { nRows: nUsers, nCols: vocab.items(d).size, indptr: u32(`rows.${d}.indptr`), indices: u32(`rows.${d}.indices`), data: f32(`rows.${d}.data`) };
-    validateCsr(m, `rows of domain ${String(name)}`, path);
+    validateCsr(m, `rows of domain ${name} (sections rows.${d}.*)`, path);
     nItems.push(m.nCols);
     matrices.push(m);
   });
   let catalog: ItemCatalog | undefined;
-  if (s['catalog.categories.offsets'] !== undefined) {
-    const i32 = (name: string): Int32Array => (s[name] instanceof Int32Array ? (s[name] as Int32Array) : fail(`section ${name} is missing`));
-    const categories = Vocabulary.fromList(unpackStrings(u32('catalog.categories.offsets'), u8('catalog.categories.bytes'), path));
+  if (has('catalog.categories.offsets') || has('catalog.categories.bytes')) {
+    const i32 = (name: string): Int32Array => (has(name) && s[name] instanceof Int32Array ? (s[name] as Int32Array) : fail(`section ${name} is missing or not i32`));
+    const categories = Vocabulary.fromList(ids('catalog.categories'));
     catalog = { categories, category: nItems.map((_, d) => i32(`catalog.${d}.category`)), price: nItems.map((_, d) => f32(`catalog.${d}.price`)), unknownItems: 0 };
     try {
       checkCatalog(catalog, nItems);
     } catch (e) {
-      fail((e as Error).message);
+      fail(`catalog sections: ${(e as Error).message}`);
     }
   }
   const overlay: Overlay = new Map();
-  if (s['foldin.user'] !== undefined) {
+  if (has('foldin.user') || has('foldin.domain') || has('foldin.item') || has('foldin.weight')) {
     const fu = u32('foldin.user');
     const fd = u32('foldin.domain');
     const fi = u32('foldin.item');
@@ -191,7 +228,7 @@ export function validateCsr(m: Csr, what: string, label: string): void {
   if (m.indptr[m.nRows] !== m.indices.length || m.indices.length !== m.data.length) bad('sizes disagree');
   for (let r = 0; r < m.nRows; r++) if (m.indptr[r] > m.indptr[r + 1]) bad('row pointer decreases');
   for (let t = 0; t < m.indices.length; t++) if (m.indices[t] >= m.nCols) bad('column index out of range');
-  for (let t = 0; t < m.data.length; t++) if (!Number.isFinite(m.data[t])) bad('non-finite value');
+  for (let t = 0; t < m.data.length; t++) if (!Number.isFinite(m.data[t])) bad(`non-finite value ${m.data[t]} at position ${t} (a weight that does not fit in float32 becomes Infinity)`);
 }
 
 /**
@@ -202,6 +239,6 @@ export function checkCatalog(c: ItemCatalog, nItems: readonly number[]): void {
   if (c.category.length !== nItems.length || c.price.length !== nItems.length) throw new RangeError('the item catalog does not match the domains of the data');
   nItems.forEach((n, d) => {
     if (c.category[d].length !== n || c.price[d].length !== n) throw new RangeError(`the item catalog does not match the items of domain ${d}`);
-    for (let i = 0; i < n; i++) if (c.category[d][i] >= c.categories.size) throw new RangeError('the item catalog names an unknown category');
+    for (let i = 0; i < n; i++) if (c.category[d][i] >= c.categories.size || c.category[d][i] < -1) throw new RangeError('the item catalog names an unknown category');
   });
 }

@@ -307,12 +307,20 @@ export class Recommender<S extends Scorer = Scorer> {
   // ---- model file ----------------------------------------------------------------------------
 
   /**
-   * Save the fitted model (and behaviour folded in since) to one file, atomically.
-   * @throws {NotFittedError} before fit; {StorageError} when the path cannot be written.
+   * Save the fitted model (and behaviour folded in since) to one file, atomically; nothing is
+   * written unless loading the file would succeed.
+   * @throws {NotFittedError} before fit; {ModelFitError} when the model is not storable (load
+   * would refuse the file); {StorageError} when the path cannot be written or is not a regular file.
    */
   async save(path: string): Promise<void> {
     const s = this.fitted();
-    await writeEnvelope(path, { model: this.name, data: s.data, overlay: s.overlay, catalog: s.catalog, defaultDomain: s.defaultDomain ?? null, options: s.options, state: s.scorer.exportState() });
+    // Before anything is written, the file's content must pass what loadFrom() does with it:
+    // the saved options resolve, and the scorer restores (writeEnvelope runs readEnvelope's checks).
+    const envelope = { model: this.name, data: s.data, overlay: s.overlay, catalog: s.catalog, defaultDomain: s.defaultDomain ?? null, options: s.options, state: s.scorer.exportState() };
+    await writeEnvelope(path, envelope, (back) => {
+      const saved = modelOptions(resolveOptions(this.name, this.definition.schema, back.options));
+      this.definition.restore({ data: back.data, backend: this.backend }, saved, back.state, path);
+    });
   }
 
   /**

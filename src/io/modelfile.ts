@@ -10,12 +10,22 @@
  *   P   payload: the typed-array sections, each 8-byte aligned, at `offset` from P
  *   end u32      CRC-32 of every byte before it
  *
- * Loading checks the size, magic, version, checksum, manifest and every section's bounds before
- * any model is built, so a truncated, corrupted or newer file fails with `ModelFormatError` and
- * never yields a half-built model. Saving writes a temporary file and renames it, so a failed save
- * never destroys an existing model file.
+ * Loading refuses anything but a regular file (a device, FIFO or directory is a `StorageError`
+ * before a byte is read), checks the header (magic, version, a manifest of at most
+ * MAX_MANIFEST_BYTES) before reading the rest, then the checksum, manifest and every section's
+ * bounds before any model is built, so a truncated, corrupted or newer file fails with
+ * `ModelFormatError` and never yields a half-built model.
+ *
+ * Saving refuses a target that exists and is not a regular file, verifies the encoded bytes
+ * (decode plus the caller's checks) before anything is written, writes a temporary file created
+ * exclusively under a random name in the target's directory (a planted file or symlink is never
+ * followed), fsyncs it, renames it over the target and fsyncs the directory; a failed save never
+ * destroys an existing model file. Temporary files a killed save left behind for the same target
+ * are removed by the next save to it.
  */
-import { promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { constants as fsc, promises as fs, type Stats } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
 import { basename, dirname, join } from 'node:path';
 import { ModelFormatError, StorageError } from '../errors.js';
 
@@ -23,6 +33,10 @@ import { ModelFormatError, StorageError } from '../errors.js';
 export const MAGIC = Uint8Array.from([0x4d, 0x49, 0x47, 0x52, 0x45, 0x43, 0x0d, 0x0a]);
 /** Version of the layout above; files with a higher version are refused. */
 export const FORMAT_VERSION = 1;
+/** Largest manifest a model file may declare (64 MiB); a larger declared length is refused unread. */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+/** Temporary files of a save older than this (ms) are stale even when their process still runs. */
+export const STALE_TEMP_MS = 10 * 60 * 1000;
 
 /** Typed arrays a section may hold. */
 export type SectionArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
@@ -97,23 +111,17 @@ export function decodeModelFile(bytes: Uint8Array, label: string, expectedModel?
   const fail = (why: string): never => {
     throw new ModelFormatError(`${label}: ${why}`);
   };
-  if (bytes.length < 20) fail(`not a migrec model file (${bytes.length} bytes, too short)`);
-  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) fail('not a migrec model file (bad magic bytes)');
+  const mlen = checkHeader(bytes, bytes.length, label);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(8, true);
-  if (version > FORMAT_VERSION) fail(`format version ${version} is newer than this migrec reads (${FORMAT_VERSION}); upgrade migrec`);
-  if (version === 0) fail('format version 0 is invalid');
   const stored = view.getUint32(bytes.length - 4, true);
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) fail('checksum mismatch (the file is truncated or corrupted)');
-  const mlen = view.getUint32(12, true);
-  if (16 + mlen > bytes.length - 4) fail('manifest runs past the end of the file');
   let manifest: { model?: unknown; meta?: unknown; sections?: unknown };
   try {
     manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(16, 16 + mlen)));
   } catch {
     return fail('manifest is not valid JSON');
   }
-  if (typeof manifest.model !== 'string' || typeof manifest.meta !== 'object' || manifest.meta === null || !Array.isArray(manifest.sections)) {
+  if (typeof manifest !== 'object' || manifest === null || typeof manifest.model !== 'string' || typeof manifest.meta !== 'object' || manifest.meta === null || Array.isArray(manifest.meta) || !Array.isArray(manifest.sections)) {
     fail('manifest lacks model, meta or sections');
   }
   if (expectedModel !== undefined && manifest.model !== expectedModel) {
@@ -121,57 +129,260 @@ export function decodeModelFile(bytes: Uint8Array, label: string, expectedModel?
   }
   const payloadStart = align8(16 + mlen);
   const payloadEnd = bytes.length - 4;
-  const sections: Record<string, SectionArray> = {};
+  // No prototype: a section named "__proto__" or "constructor" is just a name.
+  const sections: Record<string, SectionArray> = Object.create(null) as Record<string, SectionArray>;
+  const spans: Array<[number, number, string]> = [];
   for (const raw of manifest.sections as SectionEntry[]) {
-    const ctor = CTORS[raw?.type];
-    if (!ctor || typeof raw.name !== 'string' || !Number.isInteger(raw.offset) || !Number.isInteger(raw.length) || raw.offset < 0 || raw.length < 0) {
-      fail(`section table entry ${JSON.stringify(raw)} is invalid`);
+    const ctor = typeof raw === 'object' && raw !== null && Object.hasOwn(CTORS, raw.type) ? CTORS[raw.type] : undefined;
+    if (!ctor || typeof raw.name !== 'string' || !Number.isSafeInteger(raw.offset) || !Number.isSafeInteger(raw.length) || raw.offset < 0 || raw.length < 0) {
+      return fail(`section table entry ${String(JSON.stringify(raw)).slice(0, 200)} is invalid`);
     }
+    if (Object.hasOwn(sections, raw.name)) fail(`section ${raw.name} appears twice`);
     const start = payloadStart + raw.offset;
     const end = start + raw.length * ctor.BYTES_PER_ELEMENT;
     if (end > payloadEnd || start % 8 !== payloadStart % 8) fail(`section ${raw.name} lies outside the payload`);
+    if (end > start) spans.push([start, end, raw.name]);
     // Copy into a fresh, aligned buffer: the model owns its arrays.
     const copy = new Uint8Array(raw.length * ctor.BYTES_PER_ELEMENT);
     copy.set(bytes.subarray(start, end));
     sections[raw.name] = new ctor(copy.buffer, 0, raw.length);
   }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let q = 1; q < spans.length; q++) if (spans[q][0] < spans[q - 1][1]) fail(`sections ${spans[q - 1][2]} and ${spans[q][2]} overlap`);
   return { model: manifest.model as string, meta: manifest.meta as Record<string, unknown>, sections };
 }
 
-let saveSerial = 0;
+/**
+ * Check the first 16 bytes of a file of `size` bytes: magic, version and the declared manifest
+ * length (at most MAX_MANIFEST_BYTES, and inside the file). Returns the manifest length.
+ * @throws {ModelFormatError}
+ */
+function checkHeader(head: Uint8Array, size: number, label: string): number {
+  const fail = (why: string): never => {
+    throw new ModelFormatError(`${label}: ${why}`);
+  };
+  if (size < 20) fail(`not a migrec model file (${size} bytes, too short)`);
+  for (let i = 0; i < MAGIC.length; i++) if (head[i] !== MAGIC[i]) fail('not a migrec model file (bad magic bytes)');
+  const view = new DataView(head.buffer, head.byteOffset, 16);
+  const version = view.getUint32(8, true);
+  if (version > FORMAT_VERSION) fail(`format version ${version} is newer than this migrec reads (${FORMAT_VERSION}); upgrade migrec`);
+  if (version === 0) fail('format version 0 is invalid');
+  const mlen = view.getUint32(12, true);
+  if (mlen > MAX_MANIFEST_BYTES) fail(`the header declares a manifest of ${mlen} bytes, over the maximum of ${MAX_MANIFEST_BYTES} (the file is corrupted)`);
+  if (16 + mlen > size - 4) fail('manifest runs past the end of the file');
+  return mlen;
+}
+
+/** What a file that is not a regular file is, for messages. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return st.isBlockDevice() ? 'a block device' : 'a character device';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  return st.isSocket() ? 'a socket' : st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+}
+
+const REASONS: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'it is a directory', ENOSPC: 'no space left on the device', EROFS: 'read-only file system' };
+
+/** A short reason for a failed file operation. */
+function reason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return (err.code !== undefined ? REASONS[err.code] : undefined) ?? err.message;
+}
+
+/** Options of `writeModelFile`. */
+export interface WriteOptions {
+  /**
+   * Checks of the decoded content beyond the file format (e.g. that a model can be restored from
+   * it), run before anything is written; when it throws, the save fails with that error and the
+   * existing file is left as it was.
+   */
+  verify?: (decoded: ModelFileContent) => void | Promise<void>;
+}
+
+/** Temporary files of saves in progress in this process (never removed as stale). */
+const inProgress = new Set<string>();
+
+/** Name pattern of the temporary files of saves to `base`: `.<base>.<pid>.<16 hex>.tmp`. */
+function tempPattern(base: string): RegExp {
+  return new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{16}\\.tmp$`);
+}
+
+/** Whether process `pid` exists (on this host). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
- * Write a model file atomically (temporary file + rename).
- * @throws {StorageError} when the path cannot be written.
+ * Remove temporary files a killed save to `path` left behind: regular files of this module's
+ * pattern for that target whose process is gone or that are older than STALE_TEMP_MS. Best effort.
  */
-export async function writeModelFile(path: string, content: ModelFileContent): Promise<void> {
-  const bytes = encodeModelFile(content);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++saveSerial}.tmp`);
+async function removeStaleTemps(path: string): Promise<void> {
+  const dir = dirname(path);
+  const pattern = tempPattern(basename(path));
+  const names = await fs.readdir(dir).catch((): string[] => []);
+  const now = Date.now();
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const file = join(dir, name);
+    if (inProgress.has(file)) continue;
+    try {
+      const st = await fs.lstat(file);
+      if (!st.isFile()) continue; // only files a save created: a planted link or directory is left alone
+      const pid = Number(m[1]);
+      if (now - st.mtimeMs > STALE_TEMP_MS || (pid !== process.pid && !alive(pid))) await fs.unlink(file);
+    } catch {} // gone already, or not ours to remove
+  }
+}
+
+/**
+ * Refuse a target that exists and is not a regular file (a symlink is judged by what it points to;
+ * a dangling one is replaced). @throws {StorageError}
+ */
+async function checkTarget(path: string): Promise<void> {
+  let st: Stats;
   try {
-    await fs.writeFile(tmp, bytes);
-    await fs.rename(tmp, path);
+    st = await fs.lstat(path);
   } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'the directory does not exist' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StorageError(`cannot write model file ${path}: ${reason(e)}`);
+  }
+  if (st.isFile()) return;
+  if (st.isSymbolicLink()) {
+    let target: Stats;
+    try {
+      target = await fs.stat(path);
+    } catch {
+      return; // dangling: the rename replaces the link itself
+    }
+    if (!target.isFile()) throw new StorageError(`cannot write model file ${path}: it is a symbolic link to ${kindOf(target)}, not a regular file`);
+    return;
+  }
+  throw new StorageError(`cannot write model file ${path}: it is ${kindOf(st)}, not a regular file`);
+}
+
+/** fsync a directory (where the platform allows it). */
+async function syncDir(dir: string): Promise<void> {
+  let h: fs.FileHandle | undefined;
+  try {
+    h = await fs.open(dir, fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0));
+    await h.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EACCES') throw e;
+  } finally {
+    await h?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Write a model file atomically: verify, exclusive temporary file, fsync, rename, fsync of the directory.
+ * @throws {StorageError} when the path cannot be written or is not a regular file; whatever
+ * `options.verify` throws when the content does not pass it. The existing file is unchanged on any error.
+ */
+export async function writeModelFile(path: string, content: ModelFileContent, options: WriteOptions = {}): Promise<void> {
+  const bytes = encodeModelFile(content);
+  // What load would see: the same bytes decoded, then the caller's checks.
+  const decoded = decodeModelFile(bytes, path, content.model);
+  await options.verify?.(decoded);
+  await checkTarget(path);
+  await removeStaleTemps(path);
+  const dir = dirname(path);
+  let tmp = '';
+  let handle: fs.FileHandle | undefined;
+  try {
+    for (let attempt = 0; handle === undefined; attempt++) {
+      tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+      try {
+        // O_EXCL: never opens an existing file or follows a symlink planted at that name.
+        handle = await fs.open(tmp, 'wx', 0o644);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) {
+          tmp = '';
+          throw e;
+        }
+      }
+    }
+    inProgress.add(tmp);
+    await handle.writeFile(bytes);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await checkTarget(path); // again: the target may have changed while writing
+    await fs.rename(tmp, path);
+    inProgress.delete(tmp);
+    tmp = '';
+    await syncDir(dir);
+  } catch (e) {
+    await handle?.close().catch(() => undefined);
+    if (tmp !== '') {
+      inProgress.delete(tmp);
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+    }
+    if (e instanceof StorageError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'the directory does not exist' : reason(e);
     throw new StorageError(`cannot write model file ${path}: ${why}`);
   }
 }
 
 /**
- * Read and validate a model file.
- * @throws {StorageError} when it cannot be read; {ModelFormatError} when it is not an intact model file.
+ * Read and validate a model file. Only a regular file (or a symlink to one) is read; the header is
+ * checked before the rest is read.
+ * @throws {StorageError} when it cannot be read or is not a regular file; {ModelFormatError} when it is not an intact model file.
  */
 export async function readModelFile(path: string, expectedModel?: string): Promise<ModelFileContent> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await fs.readFile(path));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
+  const cannot = (why: string): never => {
     throw new StorageError(`cannot read model file ${path}: ${why}`);
+  };
+  let h: fs.FileHandle | undefined;
+  try {
+    try {
+      // O_NONBLOCK: opening a FIFO does not wait for a writer (it is refused just below).
+      h = await fs.open(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0) | (fsc.O_NOCTTY ?? 0));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return cannot(code === 'ENOENT' ? 'no such file' : reason(e));
+    }
+    let st: Stats;
+    try {
+      st = await h.stat();
+    } catch (e) {
+      return cannot(reason(e));
+    }
+    if (!st.isFile()) cannot(`it is ${kindOf(st)}, not a regular file`);
+    if (st.size > bufferConstants.MAX_LENGTH) cannot(`it is too large to read (${st.size} bytes)`);
+    const head = new Uint8Array(Math.min(16, st.size));
+    await readFully(h, head, 0, path);
+    checkHeader(head, st.size, path);
+    const bytes = new Uint8Array(st.size);
+    bytes.set(head, 0);
+    const n = await readFully(h, bytes, head.length, path);
+    // A file that shrank while being read is decoded as what was read (the checksum refuses it).
+    return decodeModelFile(n === bytes.length ? bytes : bytes.subarray(0, n), path, expectedModel);
+  } finally {
+    await h?.close().catch(() => undefined);
   }
-  return decodeModelFile(bytes, path, expectedModel);
+}
+
+/** Read into `buf` from `from` until full or end of file; returns the bytes filled. @throws {StorageError} */
+async function readFully(h: fs.FileHandle, buf: Uint8Array, from: number, path: string): Promise<number> {
+  let at = from;
+  try {
+    while (at < buf.length) {
+      const { bytesRead } = await h.read(buf, at, buf.length - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+  } catch (e) {
+    throw new StorageError(`cannot read model file ${path}: ${reason(e)}`);
+  }
+  return at;
 }
 
 /** Pack strings into (offsets, UTF-8 bytes) sections. */
@@ -185,13 +396,30 @@ export function packStrings(ids: readonly string[]): { offsets: Uint32Array; byt
   return { offsets, bytes };
 }
 
-/** Unpack strings written by `packStrings`. @throws {ModelFormatError} on inconsistent offsets. */
-export function unpackStrings(offsets: Uint32Array, bytes: Uint8Array, label: string): string[] {
+/**
+ * Unpack strings written by `packStrings`.
+ * @param what names the table in messages (e.g. the section). @param unique refuse a repeated string.
+ * @throws {ModelFormatError} on inconsistent offsets, invalid UTF-8 or (with `unique`) a duplicate.
+ */
+export function unpackStrings(offsets: Uint32Array, bytes: Uint8Array, label: string, what = 'string table', unique = false): string[] {
+  const fail = (why: string): never => {
+    throw new ModelFormatError(`${label}: ${what}: ${why}`);
+  };
+  if (offsets.length === 0 || offsets[0] !== 0 || offsets[offsets.length - 1] !== bytes.length) fail('string table is inconsistent');
   const dec = new TextDecoder('utf-8', { fatal: true });
-  const out = new Array<string>(Math.max(0, offsets.length - 1));
+  const out = new Array<string>(offsets.length - 1);
+  const seen = unique ? new Set<string>() : undefined;
   for (let i = 0; i + 1 < offsets.length; i++) {
-    if (offsets[i] > offsets[i + 1] || offsets[i + 1] > bytes.length) throw new ModelFormatError(`${label}: string table is inconsistent`);
-    out[i] = dec.decode(bytes.subarray(offsets[i], offsets[i + 1]));
+    if (offsets[i] > offsets[i + 1] || offsets[i + 1] > bytes.length) fail('string table is inconsistent');
+    try {
+      out[i] = dec.decode(bytes.subarray(offsets[i], offsets[i + 1]));
+    } catch {
+      fail(`id ${i} is not valid UTF-8`);
+    }
+    if (seen) {
+      if (seen.has(out[i])) fail(`duplicate id ${JSON.stringify(out[i]).slice(0, 100)}`);
+      seen.add(out[i]);
+    }
   }
   return out;
 }
