@@ -141,3 +141,15 @@ describe('the fused model explains and declares what it does', () => {
     expect(new MigrationRecommender({ target: 'tgt' }).capabilities.similarItems).toBe(true);
   });
 });
+
+describe('memory budget with neighbours beyond the items', () => {
+  it('item kNN counts the neighbours it can keep (at most the items of the domain)', async () => {
+    const board = checkerboard().data;
+    const budget = 40 * 40 * 8 + 2000 * 8; // every item's 40 neighbours, and room for the transpose
+    const big = new ItemKnn({ neighbors: 100_000_000, memoryBudget: budget });
+    await big.fit(board);
+    const exact = new ItemKnn({ neighbors: 40 });
+    await exact.fit(board);
+    expect(big.recommend('u0', { k: 5 })).toEqual(exact.recommend('u0', { k: 5 }));
+  });
+});

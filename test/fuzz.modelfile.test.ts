@@ -115,12 +115,7 @@ function swapSections(m: Record<string, unknown>, rng: Rng): string {
  * 15, reported to their owners). They are printed, not failed on; anything else fails the test.
  * Remove an entry once its fix lands (the test then fails on it again if it comes back).
  */
-const KNOWN: Array<[RegExp, string]> = [
-  [/^(bridge|migrec): .*plans\[\d+\]\.neighbors.*loaded, then recommend threw RangeError: Invalid typed array length/, 'bridge plan neighbors not range-checked on restore (src/models/bridge.ts restorePlan)'],
-  [/^(bridge|migrec): .*plans\[\d+\]\.sources.*threw TypeError: Cannot read properties of undefined/, 'bridge plan sources not checked to be integers on restore (src/models/bridge.ts restorePlan)'],
-  [/^migrec: .*load threw OptionTypeError: (options\.components must list|unknown component)/, 'saved fused-model components are not checked as ModelFormatError on load (facade loadFrom does not run definition.check; src/fusion/migration.ts restore)'],
-  [/^migrec: .*candidatesPerComponent.*loaded, then recommend threw RangeError: Invalid typed array length/, 'candidatesPerComponent has no upper bound in the options schema'],
-];
+const KNOWN: Array<[RegExp, string]> = [];
 
 type Outcome = { ok: true } | { ok: false; why: string };
 

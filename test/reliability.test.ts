@@ -35,7 +35,7 @@ describe('options: wrong types and ranges name the option', () => {
     ['alpha of the bridge (renamed)', () => new Bridge({ alpha: 0.5 } as never), 'unknown option "alpha" for bridge (renamed "asymmetry" in migrec 0.2)'],
     ['exponent', () => new Bridge({ exponent: 0 }), 'options.exponent must be a positive number (got 0)'],
     ['idf', () => new Bridge({ idf: 'yes' as never }), 'options.idf must be a boolean (got "yes")'],
-    ['candidatesPerComponent', () => new MigrationRecommender({ candidatesPerComponent: 0 }), 'options.candidatesPerComponent must be a positive integer (got 0)'],
+    ['candidatesPerComponent', () => new MigrationRecommender({ candidatesPerComponent: 0 }), 'options.candidatesPerComponent must be an integer in [1, 16777216] (got 0)'],
     ['component option', () => new MigrationRecommender({ components: { itemknn: { neighbours: 5 } } }), 'unknown option "components.itemknn.neighbours" for migrec (did you mean "components.itemknn.neighbors"?)'],
     ['component option range', () => new MigrationRecommender({ components: { userknn: { neighbors: 0 } } }), 'options.components.userknn.neighbors must be a positive integer (got 0)'],
     ['components', () => new MigrationRecommender({ components: ['magic'] }), 'unknown component "magic" for migrec (components: popularity, itemknn, userknn, bridge-user, bridge-item, emcdr, ptupcdr)'],
@@ -74,7 +74,7 @@ describe('memory budget: tables that would not fit are refused up front', () => 
   it('item kNN, bridge and transfer factors say what they need', async () => {
     const board = checkerboard().data;
     await expect(new ItemKnn({ neighbors: 50, memoryBudget: 1000 }).fit(board)).rejects.toThrow(
-      new ModelFitError('itemknn: the neighbour table (40 items x 50 neighbours) needs 21.6 KiB, over the memory budget of 1000 bytes (options.memoryBudget)'),
+      new ModelFitError('itemknn: the neighbour table (40 items x 40 neighbours) needs 18.4 KiB, over the memory budget of 1000 bytes (options.memoryBudget)'),
     );
     const two = twoDomains().data;
     await expect(new Bridge({ variant: 'item', neighbors: 10, memoryBudget: 100 }).fit(two)).rejects.toThrow(

@@ -332,6 +332,7 @@ export class Recommender<S extends Scorer = Scorer> {
     let saved: Readonly<Record<string, unknown>>;
     try {
       saved = resolveOptions(this.name, this.definition.schema, e.options);
+      this.definition.check?.(saved);
     } catch (err) {
       if (isOptionError(err)) throw new ModelFormatError(`${path}: the saved options are invalid (${(err as Error).message}): refit the model`);
       throw err;

@@ -19,6 +19,7 @@ import { columnNorms, rowNorms, transposeCsr } from '../kernels/csr.js';
 import type { BackendName, Neighbours, TopKRows } from '../kernels/types.js';
 import { MODEL_SCHEMAS } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
+import { MAX_TOP_K } from '../pool/limits.js';
 import { Recommender } from '../engine/facade.js';
 import { cosineTopK, cosineTopKAny, cosineTopKPooled, type CosineArgs, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
 import { validateCsr } from '../engine/envelope.js';
@@ -328,12 +329,14 @@ function restorePlan(data: ModelData, raw: unknown, t: number, sections: SavedSt
   if (
     (p.variant !== 'user' && p.variant !== 'item') ||
     !Number.isInteger(p.neighbors) ||
+    !((p.neighbors as number) >= 1 && (p.neighbors as number) <= MAX_TOP_K) ||
     typeof p.idf !== 'boolean' ||
     typeof p.exponent !== 'number' ||
     typeof p.asymmetry !== 'number' ||
     typeof p.shrink !== 'number' ||
     sources.length === 0 ||
-    sources.some((s) => !(s >= 0 && s < data.nItems.length && s !== t))
+    sources.some((s) => !Number.isInteger(s) || !(s >= 0 && s < data.nItems.length && s !== t)) ||
+    new Set(sources).size !== sources.length
   ) {
     throw new ModelFormatError(`${label}: bridge plan of domain ${t} is invalid`);
   }

@@ -93,10 +93,16 @@ export const ITEMKNN: ModelDefinition<ItemKnnScorer> = {
     const shrink = options.shrink as number;
     const weighting = options.weighting as Weighting;
     const data = ctx.dataset;
+    // Neighbour lists (u32 index + f32 score per slot; an item has at most every item of its domain
+    // as neighbours) plus each domain's transpose.
     let items = 0;
-    for (let d = 0; d < data.nDomains; d++) items += data.nItems(d);
-    // Neighbour lists (u32 index + f32 score per slot) plus each domain's transpose.
-    reserve(ctx, items * neighbors * 8 + data.events.length * 8, `the neighbour table (${items} items x ${neighbors} neighbours)`);
+    let slots = 0;
+    for (let d = 0; d < data.nDomains; d++) {
+      items += data.nItems(d);
+      slots += data.nItems(d) * Math.min(neighbors, data.nItems(d));
+    }
+    const kept = Math.min(neighbors, Math.max(0, ...Array.from({ length: data.nDomains }, (_, d) => data.nItems(d))));
+    reserve(ctx, slots * 8 + data.events.length * 8, `the neighbour table (${items} items x ${kept} neighbours)`);
     const out: Neighbours[] = [];
     for (let d = 0; d < data.nDomains; d++) {
       let x = data.matrix(d);
