@@ -65,5 +65,5 @@ for (const [label, opts] of [
     rc += recall(ranked, rel, 20);
   });
   const n = users.length;
-  console.log(`${label.padEnd(20)} tail HR@10 ${(hr / n).toFixed(4)} NDCG@10 ${(nd / n).toFixed(4)} Recall@20 ${(rc / n).toFixed(4)}  fit ${fit.toFixed(2)} s  ${JSON.stringify((model.fitReport().stats.movies as { encoder?: unknown }).encoder ?? null)}`);
+  console.log(`${label.padEnd(20)} tail HR@10 ${(hr / n).toFixed(4)} NDCG@10 ${(nd / n).toFixed(4)} Recall@20 ${(rc / n).toFixed(4)}  fit ${fit.toFixed(2)} s  ${JSON.stringify(((model.fitReport().stats.domains as Record<string, { encoder?: unknown }>).movies).encoder ?? null)}`);
 }

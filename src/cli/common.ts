@@ -44,7 +44,8 @@ export function loadOptionsFrom(v: Values): LoadOptions {
 /** `behaviorWeights` from `--behavior-weight NAME=W` entries (undefined without any). @throws {UsageError} */
 function behaviorWeightsFrom(entries: readonly string[]): Record<string, number> | undefined {
   if (entries.length === 0) return undefined;
-  const out: Record<string, number> = {};
+  // A null-prototype object: a behaviour named __proto__ or constructor is a key like any other.
+  const out: Record<string, number> = Object.create(null);
   for (const e of entries) {
     const [name, w] = splitAssignment(e, '--behavior-weight', 'NAME=WEIGHT');
     out[name] = parseNumber(w, `--behavior-weight ${name}`, (x) => x > 0, 'a positive number');
@@ -59,7 +60,7 @@ export function reportSkipped(stderr: (s: string) => void, label: string, t: { s
 
 /** Per domain of `data`: items, interactions and W = sum over users of n_u^2 (the work of the item-item similarity). */
 export function domainSizes(data: Dataset, domains: readonly string[]): Record<string, { items: number; nnz: number; W: number }> {
-  const out: Record<string, { items: number; nnz: number; W: number }> = {};
+  const out: Record<string, { items: number; nnz: number; W: number }> = Object.create(null);
   domains.forEach((name, d) => {
     const m = data.matrix(d);
     let w = 0;

@@ -167,7 +167,7 @@ function metricValue(m: MetricName, ranked: Uint32Array, rel: Set<number>, k: nu
 /** Group test rows by domain and user; unknown items get negative ids (relevant, never rankable). */
 function groundTruth(train: Dataset, test: EventTable): { truths: DomainTruth[]; unknownItems: EvalReport['unknownItems'] } {
   const byDomain = new Map<number, Map<number, Set<number>>>();
-  const unknownByDomain: Record<string, number> = {};
+  const unknownByDomain: Record<string, number> = Object.create(null);
   let unknownRows = 0;
   for (let r = 0; r < test.length; r++) {
     const d = test.domain[r];

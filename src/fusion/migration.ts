@@ -176,14 +176,14 @@ export class FusedScorer implements Scorer {
     return { meta: { components: this.components.map((c) => c.name), componentMeta, fusion }, sections };
   }
 
-  /** Per target domain: components, bucket weights, score divisors (0: scaled per user) and the validation scores behind them; per component, its own choices. */
+  /** Per target domain: components, bucket weights, score divisors (0: scaled per user) and the validation scores behind them; in stats, each component's own choices. */
   report(): Omit<FitReport, 'model'> {
-    const choices: Record<string, unknown> = {};
+    const choices: Record<string, unknown> = Object.create(null);
     this.fusion.forEach((f, t) => {
       if (f) choices[this.data.vocab.domains.id(t)] = { components: this.components.map((c) => c.name), weights: f.weights, scales: f.scales, validation: f.validation };
     });
     const byComponent = Object.fromEntries(this.components.map((c) => [c.name, c.scorer.report().choices]));
-    return { seconds: this.seconds, choices: { ...choices, components: byComponent }, stats: {} };
+    return { seconds: this.seconds, choices, stats: { componentChoices: byComponent } };
   }
 }
 

@@ -157,7 +157,7 @@ export class BridgeScorer implements Scorer {
 
   /** Per target domain: the chosen variant and hyper-parameters, and the validation scores behind them. */
   report(): Omit<FitReport, 'model'> {
-    const choices: Record<string, unknown> = {};
+    const choices: Record<string, unknown> = Object.create(null);
     this.plans.forEach((p, t) => {
       if (!p) return;
       const { variant, neighbors, idf, exponent, asymmetry, shrink } = p;

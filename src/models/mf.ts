@@ -170,7 +170,8 @@ export const MF: ModelDefinition<MfScorer> = {
     reserve(ctx, cells * 4 * 2, `the factor matrices (${cells / settings.factors} rows x ${settings.factors} factors, with ALS scratch)`);
     const tf = await initTensorflow();
     const out: Array<DomainFactors | undefined> = [];
-    const stats: Record<string, unknown> = { iterations: settings.iterations };
+    // Per domain, in a null-prototype object: a domain may be named like anything.
+    const byDomain: Record<string, unknown> = Object.create(null);
     const t0 = performance.now();
     const domainSeconds: Record<string, number> = {};
     for (let d = 0; d < data.nItems.length; d++) {
@@ -197,10 +198,10 @@ export const MF: ModelDefinition<MfScorer> = {
       }
       out.push(f);
       domainSeconds[name] = (performance.now() - s0) / 1000;
-      stats[name] = { validNdcg10ByIteration: curve.length > 0 ? curve : undefined, bestIteration: best, encoder: encoderReport };
+      byDomain[name] = { validNdcg10ByIteration: curve.length > 0 ? curve : undefined, bestIteration: best, encoder: encoderReport };
     }
     const seconds = { als: (performance.now() - t0) / 1000, ...Object.fromEntries(Object.entries(domainSeconds).map(([k, v]) => [`als:${k}`, v])) };
-    return new MfScorer(data, ctx.backend, settings, out, { seconds, choices: {}, stats });
+    return new MfScorer(data, ctx.backend, settings, out, { seconds, choices: {}, stats: { iterations: settings.iterations, domains: byDomain } });
   },
   restore(env, options, { meta, sections }, label) {
     const settings = factorSettings(options);

@@ -207,7 +207,7 @@ export class CrossScorer implements Scorer {
 
   /** Per pair `source->target`: the chosen mapping and the validation figures behind it. */
   report(): Omit<FitReport, 'model'> {
-    const choices: Record<string, unknown> = {};
+    const choices: Record<string, unknown> = Object.create(null);
     this.pairs.forEach((list, t) => {
       for (const p of list) choices[`${this.data.vocab.domains.id(p.source)}->${this.data.vocab.domains.id(t)}`] = p.mapping.report;
     });
