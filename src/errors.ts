@@ -57,7 +57,8 @@ export class UnknownIdError extends MigrecError {
   readonly kind: 'user' | 'item' | 'domain' | 'category';
   readonly id: string;
   constructor(kind: 'user' | 'item' | 'domain' | 'category', id: string, detail?: string) {
-    super('UNKNOWN_ID', `unknown ${kind} ${JSON.stringify(id)}${detail ? `: ${detail}` : ''}`);
+    // The id is quoted as a short, escaped excerpt: ids come from input and may be huge or hold control characters.
+    super('UNKNOWN_ID', `unknown ${kind} ${quoteInput(String(id), 120)}${detail ? `: ${detail}` : ''}`);
     this.name = 'UnknownIdError';
     this.kind = kind;
     this.id = id;

@@ -28,7 +28,7 @@ describe('reserved names as domains and behaviours', () => {
     const out = JSON.parse(r.stdout) as { stats: { domains: Record<string, { items: number }> } };
     expect(Object.keys(out.stats.domains).sort()).toEqual(['__proto__', 'constructor']);
     expect(Object.hasOwn(out.stats.domains, '__proto__')).toBe(true);
-    expect(out.stats.domains.constructor.items).toBe(3);
+    expect(new Map(Object.entries(out.stats.domains)).get('constructor')?.items).toBe(3);
   });
 
   it('fitReport() keys its choices and stats by such domains as own keys', async () => {
@@ -39,10 +39,28 @@ describe('reserved names as domains and behaviours', () => {
     const choices = bridge.fitReport().choices;
     expect(Object.keys(choices)).toEqual(['constructor']);
     expect(Object.hasOwn(choices, 'constructor')).toBe(true);
-    expect((choices.constructor as { sources: string[] }).sources).toEqual(['__proto__']);
+    expect((new Map(Object.entries(choices)).get('constructor') as { sources: string[] }).sources).toEqual(['__proto__']);
     const mf = new Mf({ factors: 4, iterations: 2, domain: 'constructor' });
     await mf.fit(data);
     const byDomain = mf.fitReport().stats.domains as Record<string, unknown>;
     expect(Object.keys(byDomain).sort()).toEqual(['__proto__', 'constructor']);
+  });
+});
+
+describe('ids in messages', () => {
+  it('an unknown id is quoted as a short excerpt with control characters escaped', async () => {
+    const data = Dataset.fromEvents(parseEvents(text(), { label: 'names.csv', behaviorWeights: new Map([['__proto__', 2]]) }));
+    const m = new Mf({ factors: 4, iterations: 1, domain: 'constructor' });
+    await m.fit(data);
+    const id = `${'x'.repeat(5000)}\u001b[31m`;
+    let message = '';
+    try {
+      m.recommend(id);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.length).toBeLessThan(300);
+    expect(message).not.toContain('\u001b');
+    expect(m.recommend.bind(m, 'a\u001bb')).toThrow('unknown user "a\\u001bb": not in the training data');
   });
 });
