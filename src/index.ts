@@ -34,6 +34,7 @@ export {
   holdoutSplit,
   loadCatalog,
 } from './data/index.js';
+export { generateTwoDomain, generateTwoDomainRows, writeTwoDomainCsv, resolveTwoDomainOptions, type TwoDomainOptions, type ResolvedTwoDomainOptions, type TwoDomainSummary, type TwoDomainRowCallback } from './data/index.js';
 export type {
   EventTable,
   LoadOptions,

@@ -13,3 +13,4 @@ export { coldStartSplit, temporalSplit, holdoutSplit, groupByUser, reindex } fro
 export type { Split, ColdStartOptions, TemporalOptions, HoldoutOptions } from './splits.js';
 export { loadCatalog } from './catalog.js';
 export type { ItemCatalog, CatalogOptions } from './catalog.js';
+export { generateTwoDomain, generateTwoDomainRows, writeTwoDomainCsv, resolveTwoDomainOptions, type TwoDomainOptions, type ResolvedTwoDomainOptions, type TwoDomainSummary, type TwoDomainRowCallback } from './synthetic.js';
