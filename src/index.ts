@@ -110,7 +110,7 @@ export {
   isCliOption,
 } from './options/index.js';
 export type { OptionKind, OptionSpec, Schema, FusionComponent } from './options/index.js';
-export { createPool, KernelPool } from './pool/index.js';
+export { createPool, KernelPool, maxThreads, THREADS_PER_CORE, MAX_TOP_K } from './pool/index.js';
 export type { PoolOptions } from './pool/index.js';
 export { getKernels, referenceKernels, WasmKernels } from './kernels/index.js';
 export type { Kernels, BackendName, TopK, Csr } from './kernels/types.js';

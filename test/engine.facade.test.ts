@@ -7,8 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { availableModels, createModel, Dataset, ItemKnn, loadModel, MigrationRecommender, ModelFormatError, NotSupportedError, OptionTypeError, parseEvents } from '../src/index.js';
+import { availableModels, createModel, DataError, Dataset, ItemKnn, loadModel, Mf, MigrationRecommender, ModelFormatError, NotSupportedError, OptionTypeError, parseEvents } from '../src/index.js';
 import { readModelFile, writeModelFile } from '../src/io/modelfile.js';
+import type { ModelDefinition } from '../src/engine/scorer.js';
 import { checkerboard, twoDomains } from './helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'migrec-engine-'));
@@ -78,10 +79,20 @@ describe('fits swap the new model in at once', () => {
     const m = new ItemKnn({ neighbors: 5 });
     await m.fit(board);
     const before = m.recommend('u0', { k: 3 });
+    // Hold the refit inside the model's fit until the test has looked: a facade that installed the
+    // new data (or dropped the old state) before the new tables were ready would show it here.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
+    const slot = m as unknown as { definition: ModelDefinition };
+    const inner = slot.definition;
+    slot.definition = { ...inner, fit: async (ctx, o) => ((started = true), await gate, inner.fit(ctx, o)) };
     const refit = m.fit(shifted);
-    // The refit has started but not finished: the old tables and the old data serve, together.
+    while (!started) await new Promise((r) => setTimeout(r, 1));
     expect(m.recommend('u0', { k: 3 })).toEqual(before);
     expect(m.hasUser('u39')).toBe(true);
+    expect((await m.recommendBatch(['u0', 'u39'], { k: 3 })).get(0)).toEqual(before);
+    release();
     await refit;
     expect(m.hasUser('u39')).toBe(false);
     const fresh = new ItemKnn({ neighbors: 5 });
@@ -151,5 +162,56 @@ describe('memory budget with neighbours beyond the items', () => {
     const exact = new ItemKnn({ neighbors: 40 });
     await exact.fit(board);
     expect(big.recommend('u0', { k: 5 })).toEqual(exact.recommend('u0', { k: 5 }));
+  });
+});
+
+describe('options that are data, and files that lie about their components', () => {
+  const features = () => ({ domain: 'shop', items: Array.from({ length: 40 }, (_, i) => `i${i}`), width: 2, values: Float32Array.from({ length: 80 }, (_, q) => (q % 2) + (q % 7) / 7) });
+
+  it('itemFeatures are fit input: never saved, and the loaded model refits without them', async () => {
+    const m = new Mf({ factors: 4, iterations: 2, itemFeatures: features() });
+    await m.fit(checkerboard().data);
+    const path = join(dir, 'mf-features.migrec');
+    await m.save(path);
+    const content = await readModelFile(path);
+    expect(Object.keys(content.meta.options as object)).not.toContain('itemFeatures');
+    const back = await Mf.load(path);
+    expect(back.recommend('u0', { k: 3 })).toEqual(m.recommend('u0', { k: 3 }));
+    await back.fit(checkerboard().data);
+  });
+
+  it('bad itemFeatures are a DataError, not a crash', async () => {
+    const { values: _v, ...noValues } = features();
+    await expect(new Mf({ factors: 4, iterations: 1, itemFeatures: noValues as never }).fit(checkerboard().data)).rejects.toThrow(DataError);
+    await expect(new Mf({ factors: 4, iterations: 1, itemFeatures: { ...features(), items: [1, 2] as never, values: [0, 0, 0, 0] } }).fit(checkerboard().data)).rejects.toThrow(DataError);
+  });
+
+  it("the fused model's components are copied: changing the object later changes nothing", async () => {
+    const components: Record<string, unknown> = { userknn: false, emcdr: false, ptupcdr: false };
+    const m = new MigrationRecommender({ target: 'tgt', components: components as never });
+    components.itemknn = false;
+    components.bogus = 1;
+    expect(m.capabilities.similarItems).toBe(true);
+    expect(Object.isFrozen(m.options.components)).toBe(true);
+    await m.fit(twoDomains().data);
+    expect(m.fitReport().choices.tgt).toMatchObject({ components: ['popularity', 'itemknn', 'bridge-user', 'bridge-item'] });
+    await m.save(join(dir, 'fused-copied.migrec'));
+  });
+
+  it('a fused file listing a component twice, or a transfer file with a malformed mapping, is a ModelFormatError', async () => {
+    const m = new MigrationRecommender({ target: 'tgt', components: ['popularity', 'itemknn', 'emcdr'] });
+    await m.fit(twoDomains().data);
+    const path = join(dir, 'fused-dup.migrec');
+    await m.save(path);
+    const content = await readModelFile(path);
+    const model = content.meta.model as Record<string, unknown>;
+    const dup = join(dir, 'fused-dup-bad.migrec');
+    await writeModelFile(dup, { ...content, meta: { ...content.meta, model: { ...model, components: ['popularity', 'popularity', 'emcdr'] } } });
+    await expect(MigrationRecommender.load(dup)).rejects.toThrow(new ModelFormatError(`${dup}: the component list does not match the saved options`));
+    const meta = model.componentMeta as Record<string, { options: unknown; state: Record<string, unknown> }>;
+    const state = { ...meta.emcdr.state, pairs: (meta.emcdr.state.pairs as unknown[]).map((list) => ((list as unknown[]).length > 0 ? [null] : list)) };
+    const badPair = join(dir, 'fused-pair-bad.migrec');
+    await writeModelFile(badPair, { ...content, meta: { ...content.meta, model: { ...model, componentMeta: { ...meta, emcdr: { ...meta.emcdr, state } } } } });
+    await expect(MigrationRecommender.load(badPair)).rejects.toThrow(ModelFormatError);
   });
 });

@@ -208,14 +208,18 @@ describe('resolveOptions', () => {
     expect(Object.isFrozen(d.ridgeGrid)).toBe(true);
   });
 
-  it('objects without keys pass through by reference', () => {
+  it('objects without keys pass through by reference, unless the spec says copy (plain data)', () => {
     const pool = { close: async () => {} };
     const features = { items: ['a'], width: 1, values: [1] };
-    const components = ['itemknn', 'userknn'];
+    const components = { itemknn: { neighbors: 5 }, userknn: false };
     expect(resolveOptions('mf', MODEL_SCHEMAS.mf, { pool, itemFeatures: features }).pool).toBe(pool);
     expect(resolveOptions('mf', MODEL_SCHEMAS.mf, { pool, itemFeatures: features }).itemFeatures).toBe(features);
-    expect(resolveOptions('migrec', MODEL_SCHEMAS.migrec, { components }).components).toBe(components);
     expect(Object.isFrozen(features)).toBe(false);
+    const copied = resolveOptions('migrec', MODEL_SCHEMAS.migrec, { components }).components as typeof components;
+    expect(copied).not.toBe(components);
+    expect(copied).toEqual(components);
+    expect(Object.isFrozen(copied) && Object.isFrozen(copied.itemknn)).toBe(true);
+    expect(Object.isFrozen(components)).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@
  * this module, never `run.ts` (which imports the commands).
  */
 import { availableParallelism } from 'node:os';
-import { UsageError } from '../index.js';
+import { maxThreads, THREADS_PER_CORE, UsageError } from '../index.js';
 
 /** Where the CLI writes. */
 export interface CliIO {
@@ -33,14 +33,11 @@ export function parseNumber(text: string, flag: string, check: (x: number) => bo
   return x;
 }
 
-/** Worker threads allowed per core: the limit of `createPool` (`THREADS_PER_CORE`). */
-const THREADS_PER_CORE = 4;
-
-/** Parse `--threads N` (0: in this thread; at most 4 x the available cores). @throws {UsageError} */
+/** Parse `--threads N` (0: in this thread; at most the pool's limit, `maxThreads()`). @throws {UsageError} */
 export function parseThreads(text: string, flag = '--threads'): number {
   const n = parseNumber(text, flag, (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
-  const cores = availableParallelism();
-  if (n > THREADS_PER_CORE * cores) throw new UsageError(`${flag} must be at most ${THREADS_PER_CORE * cores} (${THREADS_PER_CORE} x the ${cores} available cores; got ${JSON.stringify(text)})`);
+  const max = maxThreads();
+  if (n > max) throw new UsageError(`${flag} must be at most ${max} (${THREADS_PER_CORE} x the ${availableParallelism()} available cores; got ${JSON.stringify(text)})`);
   return n;
 }
 

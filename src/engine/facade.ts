@@ -9,7 +9,7 @@
  */
 import { Dataset } from '../data/dataset.js';
 import type { EventTable } from '../data/events.js';
-import { DataError, ModelFormatError, NotFittedError, NotSupportedError, OptionTypeError, isOptionError } from '../errors.js';
+import { ModelFormatError, NotFittedError, NotSupportedError, OptionTypeError, isOptionError } from '../errors.js';
 import type { ModelFileContent } from '../io/modelfile.js';
 import type { Csr, TopKRows } from '../kernels/types.js';
 import { resolveOptions } from '../options/index.js';
@@ -23,8 +23,11 @@ import { snapshotBatch, type ModelData, type Overlay, type UserBatch } from './r
 import type { Capabilities, ModelDefinition, Scorer } from './scorer.js';
 import { RankedLists, RecommendationBatch, type Explanation, type FitOptions, type FitReport, type FoldInEvent, type Recommendation, type RecommendOptions } from './types.js';
 
-/** Options that say how a model runs, not what it learns: never saved in its file. */
+/** Options that say how a model runs, not what it learns: they reach the fit through its context, never the file. */
 const RUNTIME_OPTIONS = ['pool', 'threads', 'backend', 'memoryBudget', 'domain'] as const;
+
+/** Options that are input data of the fit rather than settings: handed to the fit, never saved. */
+const FIT_INPUTS = ['itemFeatures'] as const;
 
 /** Everything a fitted (or loaded) model holds; replaced whole, never patched. */
 interface ModelState<S extends Scorer> extends RequestState {
@@ -136,7 +139,7 @@ export class Recommender<S extends Scorer = Scorer> {
         label: this.name,
         domainIndex: (name) => domainIndex(view, name),
       },
-      modelOptions({ ...this.config, seed }),
+      modelOptions({ ...this.config, seed }, true),
     );
     const own = scorer.report();
     const report: FitReport = { model: this.name, seconds: { ...own.seconds, total: (performance.now() - t0) / 1000 }, choices: own.choices, stats: own.stats };
@@ -374,10 +377,11 @@ export class Recommender<S extends Scorer = Scorer> {
   }
 }
 
-/** The options that describe what a model learns (saved in its file). */
-function modelOptions(config: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+/** The options that describe what a model learns (saved in its file); `withInputs` keeps the fit inputs too (handed to the fit). */
+function modelOptions(config: Readonly<Record<string, unknown>>, withInputs = false): Readonly<Record<string, unknown>> {
+  const left: readonly string[] = withInputs ? RUNTIME_OPTIONS : [...RUNTIME_OPTIONS, ...FIT_INPUTS];
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) if (!(RUNTIME_OPTIONS as readonly string[]).includes(k) && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(config)) if (!left.includes(k) && v !== undefined) out[k] = v;
   return Object.freeze(out);
 }
 

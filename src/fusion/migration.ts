@@ -303,7 +303,9 @@ export const MIGREC: ModelDefinition<FusedScorer> = {
     const data = env.data;
     const names = meta.components;
     const specs = componentSpecs(options.components);
-    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || !specs.some((s) => s.name === n))) {
+    // The names must be configured components, each once, in fusion order (their weights are by position).
+    const order = specs.map((s) => s.name);
+    if (!Array.isArray(names) || names.some((n, q) => typeof n !== 'string' || !order.includes(n) || (q > 0 && order.indexOf(n) <= order.indexOf(names[q - 1] as string)))) {
       throw new ModelFormatError(`${label}: the component list does not match the saved options`);
     }
     const componentMeta = (meta.componentMeta ?? {}) as Record<string, { options?: unknown; state?: Record<string, unknown> }>;

@@ -5,7 +5,7 @@
  *   0   8 bytes  magic "MIGREC\r\n" (the CR LF catches text-mode corruption)
  *   8   u32      format version (FORMAT_VERSION)
  *   12  u32      manifest length M in bytes
- *   16  M bytes  manifest, UTF-8 JSON: { model, created, meta, sections: [{ name, type, offset, length }] }
+ *   16  M bytes  manifest, UTF-8 JSON: { model, meta, sections: [{ name, type, offset, length }] }
  *   ..  padding to a multiple of 8
  *   P   payload: the typed-array sections, each 8-byte aligned, at `offset` from P
  *   end u32      CRC-32 of every byte before it

@@ -46,6 +46,9 @@ export type EncoderSettings = Required<EncoderOptions>;
 export function alignFeatures(f: ItemFeatures, itemIndex: (id: string) => number, nItems: number): { x: Float32Array; has: Uint8Array; width: number } {
   const where = { file: '<itemFeatures>' };
   if (typeof f !== 'object' || f === null || !Array.isArray(f.items)) throw new DataError(where, 'itemFeatures needs items (an array of item ids), width and values');
+  if (!Array.isArray(f.values) && !(f.values instanceof Float32Array)) throw new DataError(where, 'itemFeatures.values must be an array or a Float32Array of numbers');
+  const bad = f.items.findIndex((id) => typeof id !== 'string');
+  if (bad >= 0) throw new DataError({ ...where, line: bad + 1 }, `item ids must be strings (got ${typeof f.items[bad]})`);
   const width = f.width;
   if (!Number.isInteger(width) || width <= 0) throw new DataError(where, `width must be a positive integer (got ${String(width)})`);
   if (f.values.length !== f.items.length * width) throw new DataError(where, `values holds ${f.values.length} numbers, expected ${f.items.length} items x ${width}`);

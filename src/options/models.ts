@@ -144,7 +144,7 @@ const MIGREC = {
   target: { kind: 'string', nonEmpty: true, cli: false, doc: 'Target domain (also the default domain)', defaultText: 'every domain of targets' },
   targets: TARGETS,
   sources: SOURCES,
-  components: { kind: 'object', cli: false, doc: 'Component models: a list of names, or { name: options | false } on top of the defaults', defaultText: 'every registered component' },
+  components: { kind: 'object', cli: false, copy: true, doc: 'Component models: a list of names, or { name: options | false } on top of the defaults', defaultText: 'every registered component' },
   candidatesPerComponent: { kind: 'integer', min: 1, max: 2 ** 24, default: 100, formerly: ['candidates'], doc: 'Candidates taken from each component per user' },
   minBucketUsers: { kind: 'integer', min: 1, default: 30, doc: "Validation users a bucket needs to get its own weights (else the target's overall weights)" },
   bagging: { kind: 'integer', min: 1, default: 8, doc: 'Bootstrap resamples of the validation users whose weight searches are averaged (1: one search)' },

@@ -7,7 +7,7 @@
  * value, empty list), each with the dotted path of the option in `option`. CLI text that cannot be
  * parsed is a `UsageError` naming the flag.
  */
-import { OptionRangeError, OptionTypeError, UsageError } from '../errors.js';
+import { OptionRangeError, OptionTypeError } from '../errors.js';
 
 /** The errors of this module (re-exported so that schema files need only this one). */
 export { isOptionError, OptionRangeError, OptionTypeError, UsageError } from '../errors.js';
@@ -38,6 +38,8 @@ export interface OptionSpec {
   keys?: Schema;
   /** The key must be given (used inside objects with `keys`, e.g. `coupling.weight`). */
   required?: boolean;
+  /** Kind 'object' without keys: the value is plain data, copied deeply and frozen (not kept by reference). */
+  copy?: boolean;
   /** Names this option had in earlier versions (an unknown key with one of them says what it is now called). */
   formerly?: readonly string[];
   /** Exposed as a CLI flag. @default true for every kind but 'object' */
@@ -229,8 +231,17 @@ function resolveValue(model: string, spec: OptionSpec, v: unknown, option: strin
         return resolveOptions(model, spec.keys, v, option);
       }
       if (typeof v !== 'object' || v === null) fail('type');
-      return v;
+      return spec.copy ? deepFreeze(structuredClone(v)) : v;
   }
+}
+
+/** Freeze a plain-data value and everything in it. */
+function deepFreeze<V>(v: V): V {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 /** A default as stored in the result: lists copied and frozen, objects with keys resolved. */

@@ -308,11 +308,12 @@ function restoreCross(env: { data: ModelData; backend: BackendName | 'auto' }, o
   if (!Array.isArray(raw) || raw.length !== data.nItems.length) throw new ModelFormatError(`${label}: mapping table is missing`);
   const pairs = raw.map((list: unknown, t: number) => {
     if (!Array.isArray(list)) throw new ModelFormatError(`${label}: mapping table is invalid`);
-    return list.map((p: { source?: unknown; report?: unknown; state?: unknown }) => {
-      const src = Number(p.source);
-      if (!(src >= 0 && src < data.nItems.length) || !factors[src] || !factors[t]) throw new ModelFormatError(`${label}: mapping ${src}->${t} is invalid`);
-      const mapping = kind.importPair(options, (p.state ?? {}) as Record<string, unknown>, `map.${t}.${src}`, sections, (coupled[t] ?? factors[t])!, factors[src]!, label);
-      mapping.report = (p.report ?? {}) as Record<string, unknown>;
+    return list.map((p: { source?: unknown; report?: unknown; state?: unknown } | null) => {
+      const src = typeof p === 'object' && p !== null ? Number(p.source) : NaN;
+      if (!Number.isInteger(src) || !(src >= 0 && src < data.nItems.length) || src === t || !factors[src] || !factors[t]) throw new ModelFormatError(`${label}: mapping ${src}->${t} is invalid`);
+      if (typeof p!.state !== 'object' || p!.state === null) throw new ModelFormatError(`${label}: mapping ${src}->${t} has no state`);
+      const mapping = kind.importPair(options, p!.state as Record<string, unknown>, `map.${t}.${src}`, sections, (coupled[t] ?? factors[t])!, factors[src]!, label);
+      mapping.report = (typeof p!.report === 'object' && p!.report !== null ? p!.report : {}) as Record<string, unknown>;
       return { source: src, mapping };
     });
   });
@@ -333,8 +334,9 @@ export function crossDefinition(schema: Schema, kind: TransferKind): ModelDefini
 
 /** The facade of a transfer model (EMCDR, PTUPCDR). */
 export class TransferRecommender extends Recommender<CrossScorer> {
-  /** The coupling settings in use (`options.coupling` with its defaults, or as loaded); undefined when off. */
+  /** The coupling settings in use (`options.coupling` with its defaults, or as loaded); undefined when off (not given, or weight 0). */
   couplingSettings(): Readonly<Coupling> | undefined {
-    return this.options.coupling as Coupling | undefined;
+    const c = this.options.coupling as Coupling | undefined;
+    return c && c.weight > 0 ? c : undefined;
   }
 }
