@@ -3,7 +3,7 @@
  * uncapped --k and --neighbors, uncapped --threads, fit with the same source and target, and
  * --users given something that is not a file of ids.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,15 @@ describe('--users that is not a file of ids', () => {
     expect(r.code).toBe(2);
     oneLine(r.stderr);
     expect(r.stderr).toMatch(/line 2 is longer than/);
+  });
+
+  it('invalid UTF-8 in an id: status 2 naming the line, never an id with U+FFFD', async () => {
+    const bad = join(dir, 'bad-utf8.txt');
+    writeFileSync(bad, Buffer.concat([Buffer.from('u0\nu'), Buffer.from([0xff, 0xfe]), Buffer.from('1\n')]));
+    const r = await cli('recommend', '--model', model, '--users', bad, '--threads', '0', '--fallback', 'popularity');
+    expect(r.code).toBe(2);
+    oneLine(r.stderr);
+    expect(r.stderr).toContain(`${bad}:2: not valid UTF-8`);
   });
 
   // Before the fix this read /dev/zero until the process ran out of memory: not run against old code.

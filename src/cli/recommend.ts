@@ -162,13 +162,22 @@ async function* idLines(path: string): AsyncGenerator<string> {
   let pending = 0;
   let line = 0;
   const tooLong = () => new DataError({ file: path, line: line + 1 }, `line ${line + 1} is longer than ${MAX_LINE} bytes: --users takes a file of user ids, one a line`);
+  // Ids must be UTF-8: an invalid byte is an error, never a U+FFFD that could match another id.
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const decode = (bytes: Buffer, lineNo: number): string => {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw new DataError({ file: path, line: lineNo }, 'not valid UTF-8: --users takes a UTF-8 file of user ids');
+    }
+  };
   try {
     for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
       let start = 0;
       for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
         if (pending + nl - start > MAX_LINE) throw tooLong();
         parts.push(chunk.subarray(start, nl));
-        const text = Buffer.concat(parts).toString('utf8');
+        const text = decode(Buffer.concat(parts), line + 1);
         line++;
         parts = [];
         pending = 0;
@@ -186,5 +195,5 @@ async function* idLines(path: string): AsyncGenerator<string> {
     if (sys?.syscall === undefined) throw e;
     throw new StorageError(`--users ${path}: cannot be read (${sys.code ?? sys.message})`);
   }
-  if (pending > 0) yield Buffer.concat(parts).toString('utf8');
+  if (pending > 0) yield decode(Buffer.concat(parts), line + 1);
 }
