@@ -69,7 +69,7 @@ export type { EvaluateOptions, EvalReport, EvalResult, MetricName, Segment, Boot
 export { Recommender } from './engine/facade.js';
 export type { RankOptions } from './engine/facade.js';
 export { RecommendationBatch, RankedLists } from './engine/types.js';
-export type { ModelOptions, FitOptions, RecommendOptions, Recommendation, Explanation, Contribution, FoldInEvent, FitReport } from './engine/types.js';
+export type { ModelOptions, FitOptions, RecommendOptions, Recommendation, Explanation, Contribution, FoldInEvent, FitReport, FitProgress } from './engine/types.js';
 export { FitCache } from './engine/cache.js';
 export type { Capabilities } from './engine/scorer.js';
 export { Popularity, RandomModel, ItemKnn, UserKnn, Bridge, Mf, MODEL_NAMES, initTensorflow } from './models/index.js';

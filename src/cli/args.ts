@@ -3,7 +3,7 @@
  * this module, never `run.ts` (which imports the commands).
  */
 import { availableParallelism } from 'node:os';
-import { maxThreads, THREADS_PER_CORE, UsageError } from '../index.js';
+import { maxThreads, THREADS_PER_CORE, UsageError, type FitProgress } from '../index.js';
 
 /** Where the CLI writes. */
 export interface CliIO {
@@ -89,4 +89,29 @@ export function neighborsAlias(v: Values, command: string, io: CliIO): Values {
   if (v.neighbors !== undefined) throw new UsageError('--k and --neighbors are the same option: give one');
   io.stderr(`migrec: --k is deprecated in ${command}: use --neighbors\n`);
   return { ...v, neighbors: v.k };
+}
+
+/**
+ * A progress line on stderr for `fit({ onProgress })`: model, stage, done/total and an estimate of
+ * the stage's time left, redrawn in place. Undefined (silent) unless stderr is a terminal and the
+ * command was not asked to be quiet.
+ */
+export function progressLine(io: CliIO, quiet: boolean): ((p: FitProgress) => void) | undefined {
+  if (!io.isTTY || quiet) return undefined;
+  let key = '';
+  let since = 0;
+  return (p) => {
+    const now = performance.now();
+    if (`${p.model}/${p.stage}` !== key) {
+      key = `${p.model}/${p.stage}`;
+      since = now;
+    }
+    const left = p.done > 0 && p.done < p.total ? ` ETA ${(((now - since) / p.done) * (p.total - p.done) / 1000).toFixed(0)} s` : '';
+    io.stderr(`\r\x1b[2K${p.model} ${p.stage} ${p.done}/${p.total}${left}`);
+  };
+}
+
+/** Erase the progress line (when one was drawn). */
+export function clearProgress(io: CliIO, line: unknown): void {
+  if (line !== undefined) io.stderr('\r\x1b[2K');
 }

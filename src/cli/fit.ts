@@ -15,7 +15,7 @@ import {
   type EventTable,
   type KernelPool,
 } from '../index.js';
-import { neighborsAlias, parseThreads, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
+import { clearProgress, neighborsAlias, parseThreads, progressLine, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
 import { DATA_HELP, DATA_OPTIONS, domainSizes, loadOptionsFrom, reportSkipped } from './common.js';
 import { accepts, modelFlagOptions, modelOptionsFrom, parseModels, SEED_SET_HELP, selectedModelsHelp } from './modelflags.js';
 
@@ -31,6 +31,7 @@ const FIT_OPTIONS = {
   out: { type: 'string' },
   items: { type: 'string' },
   json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
   seed: { type: 'string', default: '0' },
   set: { type: 'string', multiple: true },
   ...DATA_OPTIONS,
@@ -59,6 +60,7 @@ ${SEED_SET_HELP}
 ${DATA_HELP}
   --json                print one JSON object per model: { model, timings: { load_s, similarity_s,
                         transfer_s, fusion_s, total_s }, stats }
+  --quiet               no progress line (it is drawn on stderr only when stderr is a terminal)
 `;
 
 /** `migrec fit`. */
@@ -126,11 +128,11 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
       if (pool !== undefined && accepts(name, 'pool')) placement.pool = pool;
       const model = createModel(name, { ...flagOptions[name], ...placement });
       try {
-        if (io.isTTY && !v.json) io.stderr(`fitting ${name}...`);
+        const progress = progressLine(io, v.quiet === true || v.json === true);
         const f0 = performance.now();
-        await model.fit(data, { valid, seed: flagOptions[name].seed as number | undefined, catalog });
+        await model.fit(data, { valid, seed: flagOptions[name].seed as number | undefined, catalog, onProgress: progress });
         const fitSeconds = (performance.now() - f0) / 1000;
-        if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');
+        clearProgress(io, progress);
         const out = outs[m];
         if (out !== undefined) await model.save(out);
         const fitted = model.fitReport();

@@ -126,6 +126,9 @@ export class Recommender<S extends Scorer = Scorer> {
     const seed = options.seed ?? (this.config.seed as number);
     const view: RequestState = { data, overlay: new Map(), catalog: undefined, defaultDomain: this.defaultDomain() };
     const t0 = performance.now();
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new OptionTypeError('onProgress', 'options.onProgress must be a function');
+    onProgress?.({ model: this.name, stage: 'fit', done: 0, total: 1 });
     const scorer = await this.definition.fit(
       {
         data,
@@ -138,9 +141,13 @@ export class Recommender<S extends Scorer = Scorer> {
         memoryBudget: this.config.memoryBudget as number | undefined,
         label: this.name,
         domainIndex: (name) => domainIndex(view, name),
+        progress(stage, done, total) {
+          onProgress?.({ model: this.label, stage, done, total });
+        },
       },
       modelOptions({ ...this.config, seed }, true),
     );
+    onProgress?.({ model: this.name, stage: 'fit', done: 1, total: 1 });
     const own = scorer.report();
     const report: FitReport = { model: this.name, seconds: { ...own.seconds, total: (performance.now() - t0) / 1000 }, choices: own.choices, stats: own.stats };
     this.open();

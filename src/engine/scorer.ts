@@ -66,6 +66,8 @@ export interface FitContext extends ScorerEnv {
   memoryBudget: number | undefined;
   /** Name of the model, for messages. */
   label: string;
+  /** Report progress of a stage of this fit (a no-op unless the caller asked for it). */
+  progress(stage: string, done: number, total: number): void;
   /**
    * Index of a training domain by name (undefined: the model's default domain).
    * @throws {UnknownIdError} for a name that is not a training domain.

@@ -41,6 +41,20 @@ export interface FitOptions {
    * same cache and the same settings train them once. The caller owns it. @default a new cache per fit
    */
   cache?: FitCache;
+  /**
+   * Called as the fit advances: the model (a component's name inside the fused model), the stage
+   * (`fit`, `similarity`, `bridge`, `als:<domain>`, `mapping`, `components`, `fusion`) and how much
+   * of it is done. Stages of one model come in order; `done` grows to `total` within a stage.
+   */
+  onProgress?: (progress: FitProgress) => void;
+}
+
+/** One step of a fit, for `FitOptions.onProgress`. */
+export interface FitProgress {
+  model: string;
+  stage: string;
+  done: number;
+  total: number;
 }
 
 /** Options of `recommend` and `recommendBatch`. */

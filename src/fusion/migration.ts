@@ -281,11 +281,13 @@ export const MIGREC: ModelDefinition<FusedScorer> = {
     const shared = { seed: ctx.seed, sources: options.sources as string[] | undefined, targets: namedTargets(options) };
     const seconds: Record<string, number> = {};
     const components: Component[] = [];
-    for (const spec of activeSpecs(options, nD)) {
+    const specs = activeSpecs(options, nD);
+    for (const spec of specs) {
       const t0 = performance.now();
       const o = componentOptions(spec, shared);
       components.push({ name: spec.name, scorer: await spec.definition.fit({ ...ctx, label: spec.definition.name }, o), options: o });
       seconds[spec.name] = (performance.now() - t0) / 1000;
+      ctx.progress('components', components.length, specs.length);
     }
     const t0 = performance.now();
     const named = namedTargets(options);
@@ -295,6 +297,7 @@ export const MIGREC: ModelDefinition<FusedScorer> = {
     for (const t of targets) {
       const sources = (sourceIdx ?? [...Array(nD).keys()]).filter((s) => s !== t && data.nItems[s] > 0);
       fusion[t] = await fitTarget(ctx, cfg, components, t, sources);
+      ctx.progress('fusion', targets.indexOf(t) + 1, targets.length);
     }
     seconds.fusion = (performance.now() - t0) / 1000;
     return new FusedScorer(data, cfg, components, fusion, seconds);

@@ -311,6 +311,7 @@ export const BRIDGE: ModelDefinition<BridgeScorer> = {
       const sources = (sourcesByName ?? [...Array(nDomains).keys()]).filter((s) => s !== t && ctx.data.nItems[s] > 0);
       const fit = sources.length > 0 && ctx.data.nItems[t] > 0 && (!targets || targets.includes(t));
       plans.push(fit ? await fitTarget(ctx, o, t, sources, probe) : undefined);
+      ctx.progress('bridge', t + 1, nDomains);
     }
     return new BridgeScorer(ctx.data, ctx.backend, plans);
   },

@@ -61,6 +61,7 @@ export async function trainFactors(
   seed: number,
   label: string,
   onIteration?: (it: number, f: DomainFactors) => 'stop' | void | Promise<'stop' | void>,
+  onStep?: (it: number, total: number) => void,
 ): Promise<DomainFactors> {
   const d = s.factors;
   const rng = Rng.derive(seed, `als:${label}`);
@@ -73,6 +74,7 @@ export async function trainFactors(
     alsHalfStepBatched(tf, users, items, m, als);
     alsHalfStepBatched(tf, items, users, mt, als);
     if (!allFinite(users) || !allFinite(items)) throw new ModelFitError(`${label}: ALS produced NaN or infinite factors at iteration ${it} (check weights, alpha and regularization)`);
+    onStep?.(it, s.iterations);
     if (onIteration) {
       f = finishFactors(m, users, items, d, s.regularization);
       if ((await onIteration(it, f)) === 'stop') break;

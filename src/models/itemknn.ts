@@ -112,6 +112,7 @@ export const ITEMKNN: ModelDefinition<ItemKnnScorer> = {
       // BM25 is a plain dot product (as in implicit); the others are cosine.
       const norms = weighting === 'bm25' ? new Float32Array(xt.nRows).fill(1) : rowNorms(xt);
       out.push(await cosineTopKAny(ctx.pool, ctx.backend, xt, x, norms, norms, neighbors, shrink));
+      ctx.progress('similarity', d + 1, data.nDomains);
     }
     return new ItemKnnScorer(out, ctx.backend, ctx.data);
   },

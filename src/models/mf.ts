@@ -136,7 +136,8 @@ async function fitDomain(ctx: FitContext, s: FactorSettings, patience: number, d
   const m = ctx.data.matrices[d];
   const truth = validUsers(ctx.valid, d, ctx.data.nItems[d]);
   const curve: number[] = [];
-  if (!truth) return { f: await trainFactors(m, transposeCsr(m), s, ctx.seed, `mf:${name}`), curve, best: s.iterations };
+  const step = (it: number, total: number) => ctx.progress(`als:${name}`, it, total);
+  if (!truth) return { f: await trainFactors(m, transposeCsr(m), s, ctx.seed, `mf:${name}`, undefined, step), curve, best: s.iterations };
   const best = new BestOnValidation<DomainFactors>(patience);
   const rows = gatherRows(ctx.data, truth.users, d, undefined);
   await trainFactors(m, transposeCsr(m), s, ctx.seed, `mf:${name}`, (_it, cur) => {
@@ -148,7 +149,7 @@ async function fitDomain(ctx: FitContext, s: FactorSettings, patience: number, d
     const score = validNdcg(ctx.backend, vec, cur.items, cur.d, rows, truth.relevant);
     curve.push(score);
     return best.offer(score, cur) ? 'stop' : undefined;
-  });
+  }, step);
   return { f: best.value!, curve, best: curve.indexOf(best.score) + 1 };
 }
 

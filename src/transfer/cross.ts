@@ -247,7 +247,8 @@ async function fitCross(ctx: FitContext, options: Readonly<Record<string, unknow
     const a = performance.now();
     const m = data.matrix(d);
     const label = `cross:${data.vocab.domains.id(d)}`;
-    factors.push(await ctx.cache.memo(m, JSON.stringify(['als', s, ctx.seed, label]), () => trainFactors(m, transposeCsr(m), s, ctx.seed, label)));
+    const step = (it: number, total: number) => ctx.progress(`als:${data.vocab.domains.id(d)}`, it, total);
+    factors.push(await ctx.cache.memo(m, JSON.stringify(['als', s, ctx.seed, label]), () => trainFactors(m, transposeCsr(m), s, ctx.seed, label, undefined, step)));
     alsSeconds[`als:${data.vocab.domains.id(d)}`] = (performance.now() - a) / 1000;
   }
   // 1b. Optionally, target-side factors coupled to their sources (always from the plain factors,
@@ -265,6 +266,8 @@ async function fitCross(ctx: FitContext, options: Readonly<Record<string, unknow
   const t1 = performance.now();
   // 2. A mapping per (source -> target) pair.
   const pairs: Array<Array<{ source: number; mapping: PairMapping }>> = Array.from({ length: nD }, () => []);
+  const nPairs = targets.reduce((n, t) => n + sourcesOf(t).length, 0);
+  let mapped = 0;
   for (const t of targets) {
     const mt = data.matrix(t);
     const truth = validUsers(ctx.valid, t, data.nItems(t));
@@ -288,6 +291,7 @@ async function fitCross(ctx: FitContext, options: Readonly<Record<string, unknow
       const label = `${name}:${data.vocab.domains.id(src)}->${data.vocab.domains.id(t)}`;
       const mapping = await kind.fitPair({ tf, data, backend: ctx.backend, source: src, target: t, fs: factors[src]!, ft: (coupled[t] ?? factors[t])!, overlap: Uint32Array.from(ov), valid, seed: ctx.seed, label }, options);
       pairs[t].push({ source: src, mapping });
+      ctx.progress('mapping', ++mapped, nPairs);
     }
   }
   const seconds = { als: (tc - t0) / 1000, ...alsSeconds, ...(couplingRan ? { coupling: (t1 - tc) / 1000 } : {}), mapping: (performance.now() - t1) / 1000 };
