@@ -74,3 +74,22 @@ describe('fit progress', () => {
     expect(quiet.stderr).not.toContain('similarity');
   });
 });
+
+describe('migrec eval --quiet', () => {
+  it('draws its progress on a terminal, and nothing with --quiet', async () => {
+    const files = tempFiles('migrec-progress-eval-');
+    let text = 'user,item\n';
+    for (let u = 0; u < 40; u++) for (let i = u % 2; i < 40; i += 2) if (i !== u) text += `u${u},i${i}\n`;
+    const train = files.file('train.csv', text);
+    const test = files.file('test.csv', 'user,item\nu0,i0\nu1,i1\n');
+    const run = async (...extra: string[]) => {
+      let stderr = '';
+      const code = await runCli(['eval', '--train', train, '--test', test, '--models', 'popularity', ...extra], { stdout: () => {}, stderr: (s) => (stderr += s), isTTY: true });
+      return { code, stderr };
+    };
+    expect((await run()).stderr).toContain('popularity: fit');
+    const quiet = await run('--quiet');
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+  });
+});

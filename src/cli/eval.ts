@@ -25,6 +25,7 @@ const EVAL_OPTIONS = {
   k: { type: 'string', default: '10,20' },
   models: { type: 'string' },
   json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
   split: { type: 'string' },
   source: { type: 'string' },
   target: { type: 'string' },
@@ -62,6 +63,7 @@ ${SEED_SET_HELP}
 ${DATA_HELP}
   --json                print one JSON object (the stable contract, plus the options each model
                         was given) instead of a table
+  --quiet               no progress line (it is drawn on stderr only when stderr is a terminal)
   --debug               print stack traces of failures
 `;
 
@@ -127,9 +129,9 @@ async function evalCommand(v: Values, io: CliIO): Promise<number> {
     valid,
     seed,
     cache: new FitCache(),
-    onProgress: io.isTTY && !v.json ? (m) => io.stderr(`\r\x1b[2K${m}`) : undefined,
+    onProgress: io.isTTY && !v.json && !v.quiet ? (m) => io.stderr(`\r\x1b[2K${m}`) : undefined,
   });
-  if (io.isTTY && !v.json) io.stderr('\r\x1b[2K');
+  if (io.isTTY && !v.json && !v.quiet) io.stderr('\r\x1b[2K');
   if (result.unknownItems.rows > 0) {
     const parts = Object.entries(result.unknownItems.byDomain).map(([d, n]) => `${d}: ${n}`).join(', ');
     io.stderr(`migrec: ${result.unknownItems.rows} test rows name items not in training (${parts}); they count as relevant and can never be recommended\n`);
