@@ -7,21 +7,19 @@
  * source history, cold without, sparse, warm). Popularity is always a component, so every user
  * gets a list.
  */
-import { columnSums } from '../data/matrix.js';
 import { ModelFormatError, NotSupportedError, UnknownIdError } from '../errors.js';
 import type { ModelFileContent } from '../io/modelfile.js';
 import type { TopKRows } from '../kernels/types.js';
 import { MODEL_SCHEMAS } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
-import { Rng } from '../random.js';
 import { Recommender } from '../engine/facade.js';
 import type { ScoreFilter } from '../engine/exec.js';
 import { UserBatch, type ModelData } from '../engine/rows.js';
 import type { FitContext, IndexList, ModelDefinition, SavedState, Scorer, ScoreParts } from '../engine/scorer.js';
-import { validationTruth } from '../engine/tuning.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
 import { componentOptions, componentSpecs, savedComponentOptions, type ComponentSpec } from './components.js';
-import { baggedWeights, BUCKETS, bucketOf, CandidateScratch, fuseUser, globalScales, normalisedCandidates, type Bucket } from './gating.js';
+import { BUCKETS, CandidateScratch, fuseUser, normalisedCandidates } from './gating.js';
+import { bucketsOf, fitTarget, longTailBoost, type Component, type FusionConfig, type TargetFusion } from './weights.js';
 
 /** Options of `MigrationRecommender` (schema: MODEL_SCHEMAS.migrec). */
 export interface MigrationOptions extends ModelOptions {
@@ -43,36 +41,16 @@ export interface MigrationOptions extends ModelOptions {
   minBucketUsers?: number;
   /** Bootstrap resamples of the validation users whose weight searches are averaged (1: a single search). @default 8 */
   bagging?: number;
+  /** Validation users per target the weight search uses at most (a seeded sample; 0: all). @default 5000 */
+  validationSample?: number;
+  /**
+   * Training users per bucket (cold, sparse, warm) whose latest target rows (all of them for cold)
+   * are held out to tune a bucket the validation data leaves with fewer than `minBucketUsers` users;
+   * 0 turns it off (such a bucket then takes the target's overall weights). @default 500
+   */
+  holdoutUsers?: number;
   /** Long-tail exposure: multiply the fused score of items below this popularity percentile by (1 + boost). @default { percentile: 0.8, boost: 0 } */
   longTail?: { percentile?: number; boost?: number };
-}
-
-/** Per target domain: the fusion weights of each bucket (one weight per component). */
-interface TargetFusion {
-  sources: number[];
-  weights: Record<Bucket, number[]>;
-  /** Per component: the divisor of its scores (mean top score on validation users), or 0 to scale per user. */
-  scales: number[];
-  /** Validation NDCG@10 per bucket (and 'all'), and how many validation users each had. */
-  validation: Record<string, { users: number; ndcg: number }>;
-  /** Long-tail factor per item (undefined when no boost). */
-  boost?: Float32Array;
-}
-
-/** A fitted component. */
-interface Component {
-  name: string;
-  scorer: Scorer;
-  /** Its full options (saved, and checked again on load). */
-  options: Readonly<Record<string, unknown>>;
-}
-
-/** The fused model's settings a fit and the scorer read. */
-interface FusionConfig {
-  candidates: number;
-  minBucketUsers: number;
-  bagging: number;
-  longTail: { percentile: number; boost: number };
 }
 
 /** The fused scorer: fitted components and the fusion of each target domain. */
@@ -86,6 +64,8 @@ export class FusedScorer implements Scorer {
     readonly components: readonly Component[],
     readonly fusion: ReadonlyArray<TargetFusion | undefined>,
     private readonly seconds: Record<string, number> = {},
+    /** Components left out of this fit, and why. */
+    private readonly skipped: Record<string, string> = {},
   ) {}
 
   /** Similar items come from the item-kNN component (the fused scores are per user, not per item). */
@@ -183,64 +163,10 @@ export class FusedScorer implements Scorer {
       if (f) choices[this.data.vocab.domains.id(t)] = { components: this.components.map((c) => c.name), weights: f.weights, scales: f.scales, validation: f.validation };
     });
     const byComponent = Object.fromEntries(this.components.map((c) => [c.name, c.scorer.report().choices]));
-    return { seconds: this.seconds, choices, stats: { componentChoices: byComponent } };
+    const stats: Record<string, unknown> = { componentChoices: byComponent };
+    if (Object.keys(this.skipped).length > 0) stats.skippedComponents = this.skipped;
+    return { seconds: this.seconds, choices, stats };
   }
-}
-
-/** Each batch user's bucket in target t. */
-function bucketsOf(batch: UserBatch, t: number, sources: readonly number[]): Bucket[] {
-  const tr = batch.rows(t);
-  const src = sources.map((s) => batch.rows(s));
-  return Array.from(batch.users, (_, b) => {
-    let s = 0;
-    for (const m of src) s += m.indptr[b + 1] - m.indptr[b];
-    return bucketOf(tr.indptr[b + 1] - tr.indptr[b], s);
-  });
-}
-
-/** Factor per item of target t: 1 + boost below the popularity percentile, 1 above (undefined without boost). */
-function longTailBoost(data: ModelData, t: number, { percentile, boost }: FusionConfig['longTail']): Float32Array | undefined {
-  if (boost === 0) return undefined;
-  const pop = columnSums(data.matrices[t]);
-  const sorted = Array.from(pop).sort((a, b) => a - b);
-  const cut = sorted[Math.min(sorted.length - 1, Math.floor(percentile * sorted.length))] ?? 0;
-  return Float32Array.from(pop, (p) => (p < cut ? 1 + boost : 1));
-}
-
-/** Fusion weights of target t, chosen on its validation users (equal weights, scaled per user, without any). */
-async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: readonly Component[], t: number, sources: number[]): Promise<TargetFusion> {
-  const data = ctx.data;
-  const nComp = components.length;
-  const ones = new Array<number>(nComp).fill(1);
-  const fusion: TargetFusion = { sources, weights: Object.fromEntries(BUCKETS.map((b) => [b, ones.slice()])) as Record<Bucket, number[]>, scales: new Array<number>(nComp).fill(0), validation: {} };
-  fusion.boost = longTailBoost(data, t, cfg.longTail);
-  const truth = ctx.valid ? validationTruth(ctx.valid, t, data.nItems[t]) : undefined;
-  if (!truth || truth.users.length === 0) return fusion;
-  const batch = UserBatch.training(data, truth.users);
-  const pool = ctx.pool;
-  const filter = { filterSeen: true };
-  const lists = await Promise.all(components.map((c) => (pool ? c.scorer.scorePooled(batch, t, cfg.candidates, filter, pool) : c.scorer.score(batch, t, cfg.candidates, filter))));
-  fusion.scales = globalScales(lists, truth.users.length).map((x) => Math.fround(x));
-  const cands = normalisedCandidates(lists, truth.users.length, fusion.scales, new CandidateScratch());
-  const buckets = bucketsOf(batch, t, sources);
-  const rng = Rng.derive(ctx.seed, `fusion:${t}`);
-  const all = baggedWeights(cands, truth.relevant, nComp, 10, cfg.bagging, rng);
-  fusion.validation.all = { users: cands.length, ndcg: all.ndcg };
-  for (const b of BUCKETS) {
-    const idx = buckets.flatMap((x, i) => (x === b ? [i] : []));
-    if (idx.length === cands.length) {
-      fusion.weights[b] = Array.from(all.weights);
-      fusion.validation[b] = { users: idx.length, ndcg: all.ndcg };
-    } else if (idx.length >= cfg.minBucketUsers) {
-      const r = baggedWeights(idx.map((i) => cands[i]), idx.map((i) => truth.relevant[i]), nComp, 10, cfg.bagging, rng);
-      fusion.weights[b] = Array.from(r.weights);
-      fusion.validation[b] = { users: idx.length, ndcg: r.ndcg };
-    } else {
-      fusion.weights[b] = Array.from(all.weights);
-      if (idx.length > 0) fusion.validation[b] = { users: idx.length, ndcg: NaN };
-    }
-  }
-  return fusion;
 }
 
 function fusionConfig(o: Readonly<Record<string, unknown>>): FusionConfig {
@@ -248,6 +174,8 @@ function fusionConfig(o: Readonly<Record<string, unknown>>): FusionConfig {
     candidates: o.candidatesPerComponent as number,
     minBucketUsers: o.minBucketUsers as number,
     bagging: o.bagging as number,
+    holdoutUsers: o.holdoutUsers as number,
+    validationSample: o.validationSample as number,
     longTail: o.longTail as FusionConfig['longTail'],
   };
 }
@@ -261,6 +189,25 @@ function namedTargets(o: Readonly<Record<string, unknown>>): string[] | undefine
 function activeSpecs(o: Readonly<Record<string, unknown>>, nDomains: number): ComponentSpec[] {
   const specs = componentSpecs(o.components);
   return nDomains < 2 ? specs.filter((s) => !s.crossDomain) : specs;
+}
+
+/** Whether the validation data has a user cold in target t with rows in one of its sources. */
+function coldValidationUsers(ctx: FitContext, t: number, sources: readonly number[]): boolean {
+  const valid = ctx.valid;
+  if (!valid) return false;
+  const target = ctx.data.matrices[t];
+  for (let r = 0; r < valid.length; r++) {
+    const u = valid.user[r];
+    if (valid.domain[r] !== t || u >= ctx.data.nUsers || target.indptr[u + 1] > target.indptr[u]) continue;
+    for (const s of sources) if (ctx.data.matrices[s].indptr[u + 1] > ctx.data.matrices[s].indptr[u]) return true;
+  }
+  return false;
+}
+
+/** Whether a fitted PTUPCDR chose its start (epoch 0, the ridge map) for every pair it learned. */
+function equalsStart(scorer: Scorer): boolean {
+  const pairs = Object.values(scorer.report().choices as Record<string, { bestEpoch?: number }>);
+  return pairs.length > 0 && pairs.every((p) => p.bestEpoch === 0);
 }
 
 /** The fused model type. */
@@ -280,27 +227,37 @@ export const MIGREC: ModelDefinition<FusedScorer> = {
     const cfg = fusionConfig(options);
     const shared = { seed: ctx.seed, sources: options.sources as string[] | undefined, targets: namedTargets(options) };
     const seconds: Record<string, number> = {};
+    const skipped: Record<string, string> = {};
     const components: Component[] = [];
     const specs = activeSpecs(options, nD);
-    for (const spec of specs) {
-      const t0 = performance.now();
-      const o = componentOptions(spec, shared);
-      components.push({ name: spec.name, scorer: await spec.definition.fit({ ...ctx, label: spec.definition.name }, o), options: o });
-      seconds[spec.name] = (performance.now() - t0) / 1000;
-      ctx.progress('components', components.length, specs.length);
-    }
-    const t0 = performance.now();
     const named = namedTargets(options);
     const targets = named ? named.map((n) => ctx.domainIndex(n)) : [...Array(nD).keys()].filter((d) => data.nItems[d] > 0);
     const sourceIdx = (options.sources as string[] | undefined)?.map((s) => ctx.domainIndex(s));
+    const sourcesOf = (t: number) => (sourceIdx ?? [...Array(nD).keys()]).filter((s) => s !== t && data.nItems[s] > 0);
+    for (const spec of specs) {
+      // PTUPCDR starts from EMCDR's map and only its validation users can show that training beat
+      // that start: without any, its lists would be an unchecked variant of a component already here.
+      if (spec.name === 'ptupcdr' && !targets.some((t) => coldValidationUsers(ctx, t, sourcesOf(t)))) {
+        skipped.ptupcdr = 'no validation user is cold in the target with source history, so nothing could show that training beats its start (a ridge map, as emcdr learns)';
+      } else {
+        const t0 = performance.now();
+        const o = componentOptions(spec, shared);
+        const scorer = await spec.definition.fit({ ...ctx, label: spec.definition.name }, o);
+        seconds[spec.name] = (performance.now() - t0) / 1000;
+        if (spec.name === 'ptupcdr' && equalsStart(scorer)) {
+          skipped.ptupcdr = 'its validation choice is its start (a ridge map, as emcdr learns) for every pair: nothing personalised, so it is left out of the fusion';
+        } else components.push({ name: spec.name, scorer, options: o });
+      }
+      ctx.progress('components', specs.indexOf(spec) + 1, specs.length);
+    }
+    const t0 = performance.now();
     const fusion: Array<TargetFusion | undefined> = Array.from({ length: nD }, () => undefined);
     for (const t of targets) {
-      const sources = (sourceIdx ?? [...Array(nD).keys()]).filter((s) => s !== t && data.nItems[s] > 0);
-      fusion[t] = await fitTarget(ctx, cfg, components, t, sources);
+      fusion[t] = await fitTarget(ctx, cfg, components, t, sourcesOf(t));
       ctx.progress('fusion', targets.indexOf(t) + 1, targets.length);
     }
     seconds.fusion = (performance.now() - t0) / 1000;
-    return new FusedScorer(data, cfg, components, fusion, seconds);
+    return new FusedScorer(data, cfg, components, fusion, seconds, skipped);
   },
   restore(env, options, { meta, sections }, label) {
     const data = env.data;

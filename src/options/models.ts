@@ -148,6 +148,8 @@ const MIGREC = {
   candidatesPerComponent: { kind: 'integer', min: 1, max: 2 ** 24, default: 100, formerly: ['candidates'], doc: 'Candidates taken from each component per user' },
   minBucketUsers: { kind: 'integer', min: 1, default: 30, doc: "Validation users a bucket needs to get its own weights (else the target's overall weights)" },
   bagging: { kind: 'integer', min: 1, default: 8, doc: 'Bootstrap resamples of the validation users whose weight searches are averaged (1: one search)' },
+  validationSample: { kind: 'integer', min: 0, default: 5000, doc: "Validation users per target the weight search uses at most (a seeded sample; 0: all)" },
+  holdoutUsers: { kind: 'integer', min: 0, default: 500, doc: 'Training users per bucket held out to tune buckets the validation data leaves with fewer than minBucketUsers (0: off)' },
   longTail: {
     kind: 'object',
     cli: false,
