@@ -1,10 +1,13 @@
 /**
- * TensorFlow.js set-up for the transfer models: the WASM backend (no tfjs-node, see STACK.md) and
- * the kernel it lacks for embedding gradients. Nothing here runs on import: `initTensorflow()`
- * loads tfjs on first call (a dynamic import, so importing migrec never pulls in tfjs), selects
- * the wasm backend, registers `UnsortedSegmentSum` on it, and returns the module. Idempotent.
+ * TensorFlow.js set-up for the transfer models: tfjs-core with the WASM backend only (no umbrella
+ * package, no tfjs-node, see STACK.md), our own gradients (core's Node entry registers none; see
+ * gradients.ts) and the kernel the wasm backend lacks for embedding gradients. Nothing here runs
+ * on import: `initTensorflow()` loads tfjs on first call (a dynamic import, so importing migrec
+ * never pulls in tfjs), registers the gradients, selects the wasm backend, registers
+ * `UnsortedSegmentSum` on it, and returns the module. Idempotent.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
+import { registerGradients } from './gradients.js';
 
 /** The tfjs module type. */
 export type Tf = typeof TF;
@@ -12,8 +15,8 @@ export type Tf = typeof TF;
 let ready: Promise<Tf> | undefined;
 
 /**
- * Load tfjs, select the wasm backend and register the missing gradient kernel. Safe to call any
- * number of times (one load; later calls return the same module).
+ * Load tfjs-core, register our gradients, select the wasm backend and register the missing
+ * kernel. Safe to call any number of times (one load; later calls return the same module).
  * @returns the tfjs module, with `wasm` as the active backend.
  * @throws {Error} when the wasm backend cannot be initialised.
  * @example const tf = await initTensorflow(); tf.tidy(() => ...);
@@ -28,8 +31,9 @@ export function initTensorflow(): Promise<Tf> {
     const listeners = (e: string) => process.listeners(e as 'uncaughtException') as unknown as Listener[];
     const before = events.map((e) => new Set(listeners(e)));
     try {
-      const tf = (await import('@tensorflow/tfjs')) as unknown as Tf;
+      const tf = (await import('@tensorflow/tfjs-core')) as unknown as Tf;
       await import('@tensorflow/tfjs-backend-wasm');
+      registerGradients(tf);
       registerUnsortedSegmentSum(tf);
       const ok = await tf.setBackend('wasm');
       if (!ok) throw new Error('tfjs: the wasm backend could not be initialised');
