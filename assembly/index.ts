@@ -6,3 +6,4 @@ export { topk } from './topk';
 export { cosineTopK } from './cosine';
 export { scoreSparse } from './score';
 export { scoreDense } from './dense';
+export { alsGram, alsSolve } from './als';

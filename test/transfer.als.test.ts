@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Csr } from '../src/kernels/types.js';
 import { Rng } from '../src/random.js';
-import { alsHalfStep, alsHalfStepBatched, gram, type AlsSettings } from '../src/models/als.js';
+import { alsHalfStep, alsHalfStepF64, gram, type AlsSettings } from '../src/models/als.js';
 import { initTensorflow, matMul2d, type Tf } from '../src/models/tf.js';
 
 let tf: Tf;
@@ -56,7 +56,7 @@ describe('ALS building blocks', () => {
     }
   });
 
-  it('the batched half-step matches the row-by-row reference, with and without rows left out', () => {
+  it('the kernel half-step matches the row-by-row f64 reference, with and without rows left out', async () => {
     const rng = Rng.derive(5, 'als');
     const d = 6;
     const s: AlsSettings = { factors: d, regularization: 0.1, alpha: 10, cgSteps: 3 };
@@ -69,8 +69,8 @@ describe('ALS building blocks', () => {
       if (trial > 0) for (let u = 2; u < 30; u += 8) start.fill(0, u * d, (u + 1) * d);
       const a = start.slice();
       const b = start.slice();
-      alsHalfStep(a, y, r, s);
-      alsHalfStepBatched(tf, b, y, r, s);
+      alsHalfStepF64(a, y, r, s);
+      await alsHalfStep(b, y, r, s);
       for (let t = 0; t < a.length; t++) expect(b[t]).toBeCloseTo(a[t], 3);
       let solvedEmpty = 0;
       for (let u = 2; u < 30; u += 4) {
@@ -118,7 +118,7 @@ describe('ALS row prior', () => {
     return x;
   }
 
-  it('solves each row with its prior exactly (enough CG steps), rows without a prior as plain ALS, from zero or warm starts', () => {
+  it('solves each row with its prior exactly (enough CG steps), rows without a prior as plain ALS, from zero or warm starts', async () => {
     const rng = Rng.derive(11, 'prior');
     const d = 5;
     const s: AlsSettings = { factors: d, regularization: 0.3, alpha: 4, cgSteps: 40 };
@@ -130,7 +130,7 @@ describe('ALS row prior', () => {
     // kept, and the prior's "- x" term in the residual matters), as in the coupling rounds.
     for (const [w, warm] of [[0.5, false], [20, false], [0.5, true], [20, true]] as const) {
       const x = warm ? factors(16, d, rng).map((v) => v + 0.5) : new Float32Array(16 * d);
-      alsHalfStepBatched(tf, x, y, r, s, { weight: w, has, values });
+      await alsHalfStep(x, y, r, s, { weight: w, has, values });
       for (let u = 0; u < 16; u++) {
         const idx = r.indices.subarray(r.indptr[u], r.indptr[u + 1]);
         const want = has[u] ? exactRow(y, d, idx, s.alpha, s.regularization, w, values.subarray(u * d, (u + 1) * d)) : exactRow(y, d, idx, s.alpha, s.regularization, 0, new Float32Array(d));
@@ -139,7 +139,7 @@ describe('ALS row prior', () => {
     }
     // A strong prior pins the row to it.
     const x = new Float32Array(16 * d);
-    alsHalfStepBatched(tf, x, y, r, s, { weight: 1e5, has, values });
+    await alsHalfStep(x, y, r, s, { weight: 1e5, has, values });
     for (let a = 0; a < d; a++) expect(x[3 * d + a]).toBeCloseTo(values[3 * d + a], 2);
   });
 });

@@ -1,15 +1,21 @@
 /**
  * Weighted matrix factorisation for implicit feedback (Hu, Koren & Volinsky, ICDM 2008), solved by
  * alternating least squares with a few conjugate-gradient steps per row (Takacs, Pilaszy & Tikk,
- * RecSys 2011; the same scheme as implicit's `_least_squares_cg`). Plain TypeScript over typed
- * arrays: at this size it trains in seconds and needs no tensors at all.
+ * RecSys 2011; the same scheme as implicit's `_least_squares_cg`). Training runs the f32 SIMD
+ * kernels of `assembly/als.ts` (in this thread or sharded over the pool); fold-in and the accuracy
+ * reference stay in plain f64 TypeScript. No tensors.
  *
  * Row u minimises sum_i c_ui (p_ui - x_u . y_i)^2 + reg |x_u|^2 with p_ui = 1 for observed items,
  * 0 otherwise, and confidence c_ui = 1 + alpha * r_ui.
  */
-import type { Csr } from '../kernels/types.js';
+import { gramReference, solveRowsReference, type AlsInputs } from '../kernels/als-reference.js';
+import { AlsWasm } from '../kernels/als-wasm.js';
+import { balancedRanges } from '../kernels/csr.js';
+import { getKernels } from '../kernels/index.js';
+import type { BackendName, Csr } from '../kernels/types.js';
+import type { AlsTask } from '../pool/als-task.js';
+import type { KernelPool } from '../pool/index.js';
 import type { Rng } from '../random.js';
-import type { Tf } from './tf.js';
 
 /** Settings of one ALS solve. */
 export interface AlsSettings {
@@ -87,55 +93,16 @@ export function gram(y: Float32Array, d: number, reg: number): Float64Array {
 }
 
 /**
- * One half-iteration: update every row of `x` (rows of `r`) with `y` fixed.
+ * One half-iteration in plain f64 TypeScript, one row at a time: the fold-in solver applied to
+ * every row. The accuracy reference of the f32 kernels in tests; models use {@link alsHalfStep}.
  * @param x row factors, updated in place (`r.nRows x d`).
  * @param y column factors (`r.nCols x d`).
  */
-export function alsHalfStep(x: Float32Array, y: Float32Array, r: Csr, s: AlsSettings): void {
+export function alsHalfStepF64(x: Float32Array, y: Float32Array, r: Csr, s: AlsSettings): void {
   const d = s.factors;
   const g = gram(y, d, s.regularization);
   const buf = new CgBuffers(d);
   for (let u = 0; u < r.nRows; u++) solveRow(x, u * d, y, g, r.indices, r.data, r.indptr[u], r.indptr[u + 1], s, s.cgSteps, buf);
-}
-
-/**
- * One half-iteration with every row's conjugate-gradient steps run in lock-step, so the dense
- * part (rows times the Gram matrix) is one tfjs matrix product per step on the wasm backend; the
- * sparse part (the observed items' confidence terms) stays in plain loops. Same arithmetic as
- * `alsHalfStep`. Rows with no entries and zero factors (users absent from the domain) have nothing
- * to solve and are left out of the products.
- */
-export function alsHalfStepBatched(tf: Tf, x: Float32Array, y: Float32Array, r: Csr, s: AlsSettings, prior?: RowPrior): void {
-  const d = s.factors;
-  if (r.nRows === 0) return;
-  const active: number[] = [];
-  for (let u = 0; u < r.nRows; u++) {
-    if (r.indptr[u + 1] > r.indptr[u] || (prior && prior.has[u])) active.push(u);
-    else for (let a = 0; a < d; a++) if (x[u * d + a] !== 0) {
-      active.push(u);
-      break;
-    }
-  }
-  if (active.length === 0) return;
-  if (active.length === r.nRows) {
-    cgRows(tf, x, y, r.indptr.subarray(0, r.nRows), r.indptr.subarray(1), r, s, prior);
-    return;
-  }
-  const xc = new Float32Array(active.length * d);
-  const starts = new Uint32Array(active.length);
-  const ends = new Uint32Array(active.length);
-  const pc = prior ? { weight: prior.weight, has: new Uint8Array(active.length), values: new Float32Array(active.length * d) } : undefined;
-  active.forEach((u, q) => {
-    xc.set(x.subarray(u * d, (u + 1) * d), q * d);
-    starts[q] = r.indptr[u];
-    ends[q] = r.indptr[u + 1];
-    if (pc && prior!.has[u]) {
-      pc.has[q] = 1;
-      pc.values.set(prior!.values.subarray(u * d, (u + 1) * d), q * d);
-    }
-  });
-  cgRows(tf, xc, y, starts, ends, r, s, pc);
-  active.forEach((u, q) => x.set(xc.subarray(q * d, (q + 1) * d), u * d));
 }
 
 /**
@@ -149,90 +116,83 @@ export interface RowPrior {
   values: Float32Array;
 }
 
-/** The lock-step CG of `alsHalfStepBatched` over rows whose entries are r[starts[q]..ends[q]). */
-function cgRows(tf: Tf, x: Float32Array, y: Float32Array, starts: Uint32Array, ends: Uint32Array, r: Csr, s: AlsSettings, prior?: RowPrior): void {
-  const d = s.factors;
-  const n = starts.length;
-  const g = Float32Array.from(gram(y, d, s.regularization));
-  const gT = tf.tensor2d(g, [d, d]);
-  const timesGram = (v: Float32Array): Float32Array => {
-    const t = tf.tensor2d(v, [n, d]);
-    const out = tf.matMul(t, gT);
-    const a = out.dataSync() as Float32Array;
-    t.dispose();
-    out.dispose();
-    return a;
-  };
-  try {
-    const { indices, data } = r;
-    // 1. residual R = B - A X
-    const res = timesGram(x);
-    for (let t = 0; t < res.length; t++) res[t] = -res[t];
-    for (let u = 0; u < n; u++) {
-      const o = u * d;
-      for (let e = starts[u]; e < ends[u]; e++) {
-        const conf = 1 + s.alpha * data[e];
-        const yo = indices[e] * d;
-        let yx = 0;
-        for (let a = 0; a < d; a++) yx += y[yo + a] * x[o + a];
-        const c = conf - (conf - 1) * yx;
-        for (let a = 0; a < d; a++) res[o + a] += c * y[yo + a];
-      }
-    }
-    if (prior) {
-      const w = prior.weight;
-      for (let u = 0; u < n; u++) {
-        if (!prior.has[u]) continue;
-        const o = u * d;
-        for (let a = 0; a < d; a++) res[o + a] += w * (prior.values[o + a] - x[o + a]);
-      }
-    }
-    const p = res.slice();
-    const rs = new Float64Array(n);
-    for (let u = 0; u < n; u++) rs[u] = dotRange(res, res, u * d, d);
-    // 2. CG steps, all rows together; a converged row keeps p = 0.
-    for (let it = 0; it < s.cgSteps; it++) {
-      for (let u = 0; u < n; u++) if (!(rs[u] > 1e-20)) p.fill(0, u * d, (u + 1) * d);
-      const ap = timesGram(p);
-      for (let u = 0; u < n; u++) {
-        if (!(rs[u] > 1e-20)) continue;
-        const o = u * d;
-        for (let e = starts[u]; e < ends[u]; e++) {
-          const conf = 1 + s.alpha * data[e];
-          const yo = indices[e] * d;
-          let yp = 0;
-          for (let a = 0; a < d; a++) yp += y[yo + a] * p[o + a];
-          const c = (conf - 1) * yp;
-          for (let a = 0; a < d; a++) ap[o + a] += c * y[yo + a];
-        }
-        if (prior?.has[u]) for (let a = 0; a < d; a++) ap[o + a] += prior.weight * p[o + a];
-        const pap = dotRange(p, ap, o, d);
-        if (!(pap > 0)) {
-          rs[u] = 0;
-          continue;
-        }
-        const step = rs[u] / pap;
-        let next = 0;
-        for (let a = 0; a < d; a++) {
-          x[o + a] += step * p[o + a];
-          const ra = res[o + a] - step * ap[o + a];
-          res[o + a] = ra;
-          next += ra * ra;
-        }
-        const beta = next / rs[u];
-        for (let a = 0; a < d; a++) p[o + a] = res[o + a] + beta * p[o + a];
-        rs[u] = next;
-      }
-    }
-  } finally {
-    gT.dispose();
-  }
+/** Where a half-step runs. */
+export interface AlsRun {
+  /** Pool to shard the rows over (undefined: this thread). */
+  pool?: KernelPool;
+  /** `wasm` kernels, the `js` twin, or `auto` (wasm, else the twin). @default 'auto' */
+  backend?: BackendName | 'auto';
 }
 
-function dotRange(a: Float32Array, b: Float32Array, o: number, d: number): number {
-  let acc = 0;
-  for (let i = 0; i < d; i++) acc += a[o + i] * b[o + i];
-  return acc;
+let inThread: AlsWasm | undefined;
+
+/** The wasm ALS kernels of this thread, or undefined when the backend resolves to the TS twin. */
+function wasmAls(backend: BackendName | 'auto'): AlsWasm | undefined {
+  if (getKernels(backend).backend !== 'wasm') return undefined;
+  inThread ??= new AlsWasm();
+  return inThread;
+}
+
+function toShared(a: Float32Array): Float32Array {
+  const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  s.set(a);
+  return s;
+}
+
+/**
+ * One half-iteration: update every row of `x` (rows of `r`) with `y` fixed, by the f32 SIMD kernels
+ * of `assembly/als.ts` (or their TS twin for the `js` backend): the Gram matrix once, in this
+ * thread, then every row's CG solve, sharded over the pool's workers in ranges of balanced work
+ * when a pool is given. A row's result depends only on its own inputs, so the factors are the same
+ * for any pool size (and for either backend: the twin rounds like the kernel). Rows with no
+ * entries, no prior and zero factors (users absent from the domain) are left alone.
+ * @param x row factors, updated in place (`r.nRows x d`).
+ * @param y column factors (`r.nCols x d`).
+ * @throws {KernelError} when a pool worker fails, or `wasm` is requested and cannot load.
+ */
+export async function alsHalfStep(x: Float32Array, y: Float32Array, r: Csr, s: AlsSettings, prior?: RowPrior, run: AlsRun = {}): Promise<void> {
+  const d = s.factors;
+  const n = r.nRows;
+  if (n === 0) return;
+  const backend = run.backend ?? 'auto';
+  const wasm = wasmAls(backend);
+  const token = {};
+  const g = wasm ? wasm.gram(y, d, s.regularization, token) : gramReference(y, d, s.regularization);
+  const has = prior ? Uint8Array.from({ length: n }, (_, u) => (prior.has[u] ? 1 : 0)) : undefined;
+  const inp: AlsInputs = { d, y, gram: g, indptr: r.indptr, indices: r.indices, data: r.data, alpha: s.alpha, cgSteps: s.cgSteps };
+  if (prior) inp.prior = { weight: prior.weight, has: has!, values: prior.values };
+  const pool = run.pool;
+  if (!pool) {
+    if (wasm) wasm.solve(inp, { y: token, gram: g, indptr: r.indptr, indices: r.indices, data: r.data, has, values: prior?.values }, x, 0, n);
+    else solveRowsReference(inp, x, 0, n);
+    return;
+  }
+  // Work per row: the Gram products (~ dp / 2 entry-equivalents) when it has entries, plus its entries.
+  const cost = new Float64Array(n);
+  for (let u = 0; u < n; u++) {
+    const nnz = r.indptr[u + 1] - r.indptr[u];
+    cost[u] = nnz > 0 || (has && has[u]) ? d / 2 + nnz : 0;
+  }
+  const bounds = balancedRanges(cost, pool.threads * 4);
+  const xs = toShared(x);
+  const base: Omit<AlsTask, 'start' | 'end'> = {
+    backend,
+    d,
+    alpha: s.alpha,
+    cgSteps: s.cgSteps,
+    // Factors change every half-step: fresh shared copies, so fresh ids (the CSR arrays never change).
+    y: pool.share(toShared(y)),
+    gram: pool.share(toShared(g)),
+    indptr: pool.share(r.indptr),
+    indices: pool.share(r.indices),
+    data: pool.share(r.data),
+    prior: prior ? { weight: prior.weight, has: pool.share(has!), values: pool.share(toShared(prior.values)) } : undefined,
+    x: xs,
+  };
+  const tasks: AlsTask[] = [];
+  for (let b = 0; b + 1 < bounds.length; b++) if (bounds[b] < bounds[b + 1]) tasks.push({ ...base, start: bounds[b], end: bounds[b + 1] });
+  await pool.runAll('alsRows', tasks);
+  x.set(xs);
 }
 
 /**

@@ -10,8 +10,7 @@ import { denseTopN } from '../engine/exec.js';
 import type { UserBatch } from '../engine/rows.js';
 import { meanNdcg } from '../engine/tuning.js';
 import { Rng } from '../random.js';
-import { initTensorflow } from './tf.js';
-import { allFinite, alsHalfStepBatched, gram, randomFactors, solveNewRow, type AlsSettings } from './als.js';
+import { allFinite, alsHalfStep, gram, randomFactors, solveNewRow, type AlsRun, type AlsSettings } from './als.js';
 
 /** Options of the matrix factorisation every transfer model trains per domain. */
 export interface FactorOptions {
@@ -51,8 +50,10 @@ export interface DomainFactors {
 
 /**
  * Train ALS factors of one domain's users x items matrix. `onIteration(it, f)` may return
- * `'stop'` (early stopping); factors are checked for NaN/Inf after every iteration.
+ * `'stop'` (early stopping); factors are checked for NaN/Inf after every iteration. `run`: the pool
+ * to shard the row solves over and the kernel backend (the factors do not depend on either).
  * @throws {ModelFitError} when a factor becomes NaN or infinite.
+ * @throws {KernelError} when a pool worker fails.
  */
 export async function trainFactors(
   m: Csr,
@@ -62,17 +63,17 @@ export async function trainFactors(
   label: string,
   onIteration?: (it: number, f: DomainFactors) => 'stop' | void | Promise<'stop' | void>,
   onStep?: (it: number, total: number) => void,
+  run: AlsRun = {},
 ): Promise<DomainFactors> {
   const d = s.factors;
   const rng = Rng.derive(seed, `als:${label}`);
   const items = randomFactors(m.nCols, d, rng);
   const users = new Float32Array(m.nRows * d);
   const als: AlsSettings = { factors: d, regularization: s.regularization, alpha: s.alpha, cgSteps: s.cgSteps };
-  const tf = await initTensorflow();
   let f: DomainFactors = finishFactors(m, users, items, d, s.regularization);
   for (let it = 1; it <= s.iterations; it++) {
-    alsHalfStepBatched(tf, users, items, m, als);
-    alsHalfStepBatched(tf, items, users, mt, als);
+    await alsHalfStep(users, items, m, als, undefined, run);
+    await alsHalfStep(items, users, mt, als, undefined, run);
     if (!allFinite(users) || !allFinite(items)) throw new ModelFitError(`${label}: ALS produced NaN or infinite factors at iteration ${it} (check weights, alpha and regularization)`);
     onStep?.(it, s.iterations);
     if (onIteration) {

@@ -137,7 +137,7 @@ async function fitDomain(ctx: FitContext, s: FactorSettings, patience: number, d
   const truth = validUsers(ctx.valid, d, ctx.data.nItems[d]);
   const curve: number[] = [];
   const step = (it: number, total: number) => ctx.progress(`als:${name}`, it, total);
-  if (!truth) return { f: await trainFactors(m, transposeCsr(m), s, ctx.seed, `mf:${name}`, undefined, step), curve, best: s.iterations };
+  if (!truth) return { f: await trainFactors(m, transposeCsr(m), s, ctx.seed, `mf:${name}`, undefined, step, { pool: ctx.pool, backend: ctx.backend }), curve, best: s.iterations };
   const best = new BestOnValidation<DomainFactors>(patience);
   const rows = gatherRows(ctx.data, truth.users, d, undefined);
   await trainFactors(m, transposeCsr(m), s, ctx.seed, `mf:${name}`, (_it, cur) => {
@@ -149,7 +149,7 @@ async function fitDomain(ctx: FitContext, s: FactorSettings, patience: number, d
     const score = validNdcg(ctx.backend, vec, cur.items, cur.d, rows, truth.relevant);
     curve.push(score);
     return best.offer(score, cur) ? 'stop' : undefined;
-  }, step);
+  }, step, { pool: ctx.pool, backend: ctx.backend });
   return { f: best.value!, curve, best: curve.indexOf(best.score) + 1 };
 }
 

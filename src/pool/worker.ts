@@ -10,6 +10,8 @@ import type { Kernels, SparseRows, TopKRows } from '../kernels/types.js';
 import { WasmKernels, instantiateKernels, type KeyOf } from '../kernels/wasm.js';
 import type { DenseTask, DrillTask, KnnTask, SharedRef, SharedRows, SharedSlots, SparseTask, TaskReport, WorkerBackend } from './protocol.js';
 
+export { alsRows } from './als-task.js';
+
 const module = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
 let wasm: WasmKernels | undefined;
 let wasmError: Error | undefined;

@@ -7,10 +7,9 @@
 import type { Dataset } from '../data/dataset.js';
 import { ModelFitError } from '../errors.js';
 import { transposeCsr } from '../kernels/csr.js';
-import { allFinite, alsHalfStepBatched } from '../models/als.js';
+import { allFinite, alsHalfStep, type AlsRun } from '../models/als.js';
 import { finishFactors, type DomainFactors, type FactorSettings } from '../models/factors.js';
 import { ridge } from '../models/linalg.js';
-import type { Tf } from '../models/tf.js';
 
 /** Coupling settings (schema: the transfer models' `coupling` keys, with their defaults). */
 export interface Coupling {
@@ -26,10 +25,11 @@ export interface Coupling {
  * Rounds of: a ridge-linear map per source (with intercept) from source to target factors on the
  * users with rows in both; the target user half-step with a prior of the given weight towards the
  * mean mapped factors of each such user; the target item half-step. Works on copies: the shared
- * plain factors stay as they are.
+ * plain factors stay as they are. `run`: pool and kernel backend of the half-steps.
  * @throws {ModelFitError} when a factor becomes NaN or infinite.
+ * @throws {KernelError} when a pool worker fails.
  */
-export function coupleTarget(tf: Tf, data: Dataset, t: number, sources: number[], factors: ReadonlyArray<DomainFactors | undefined>, s: FactorSettings, c: Coupling, label: string): DomainFactors {
+export async function coupleTarget(run: AlsRun, data: Dataset, t: number, sources: number[], factors: ReadonlyArray<DomainFactors | undefined>, s: FactorSettings, c: Coupling, label: string): Promise<DomainFactors> {
   const ft = factors[t]!;
   const d = ft.d;
   const users = ft.users.slice();
@@ -53,7 +53,8 @@ export function coupleTarget(tf: Tf, data: Dataset, t: number, sources: number[]
     return { both, x1, p: ds + 1 };
   });
   for (let round = 1; round <= c.rounds; round++) {
-    const values = new Float32Array(nU * d);
+    // The mean mapped factors, summed in f64 (for two sources the result does not depend on their order).
+    const sum = new Float64Array(nU * d);
     const count = new Uint16Array(nU);
     for (const { both, x1, p } of designs) {
       if (both.length === 0) continue;
@@ -66,14 +67,15 @@ export function coupleTarget(tf: Tf, data: Dataset, t: number, sources: number[]
         for (let b = 0; b < d; b++) {
           let acc = 0;
           for (let a = 0; a < p; a++) acc += x1[q * p + a] * w[a * d + b];
-          values[u * d + b] += acc;
+          sum[u * d + b] += acc;
         }
         count[u]++;
       });
     }
-    for (let u = 0; u < nU; u++) if (count[u] > 1) for (let a = 0; a < d; a++) values[u * d + a] /= count[u];
-    alsHalfStepBatched(tf, users, items, mt, als, { weight: c.weight, has: count, values });
-    alsHalfStepBatched(tf, items, users, mtT, als);
+    for (let u = 0; u < nU; u++) if (count[u] > 1) for (let a = 0; a < d; a++) sum[u * d + a] /= count[u];
+    const values = Float32Array.from(sum);
+    await alsHalfStep(users, items, mt, als, { weight: c.weight, has: count, values }, run);
+    await alsHalfStep(items, users, mtT, als, undefined, run);
     if (!allFinite(users) || !allFinite(items)) throw new ModelFitError(`${label}: coupled ALS produced NaN or infinite factors in round ${round} (check coupling.weight)`);
   }
   return finishFactors(mt, users, items, d, s.regularization);

@@ -248,7 +248,7 @@ async function fitCross(ctx: FitContext, options: Readonly<Record<string, unknow
     const m = data.matrix(d);
     const label = `cross:${data.vocab.domains.id(d)}`;
     const step = (it: number, total: number) => ctx.progress(`als:${data.vocab.domains.id(d)}`, it, total);
-    factors.push(await ctx.cache.memo(m, JSON.stringify(['als', s, ctx.seed, label]), () => trainFactors(m, transposeCsr(m), s, ctx.seed, label, undefined, step)));
+    factors.push(await ctx.cache.memo(m, JSON.stringify(['als', s, ctx.seed, label]), () => trainFactors(m, transposeCsr(m), s, ctx.seed, label, undefined, step, { pool: ctx.pool, backend: ctx.backend })));
     alsSeconds[`als:${data.vocab.domains.id(d)}`] = (performance.now() - a) / 1000;
   }
   // 1b. Optionally, target-side factors coupled to their sources (always from the plain factors,
@@ -260,7 +260,7 @@ async function fitCross(ctx: FitContext, options: Readonly<Record<string, unknow
       const sources = sourcesOf(t);
       const label = `cross:${data.vocab.domains.id(t)}`;
       const key = JSON.stringify(['coupled', s, ctx.seed, label, coupling, sources]);
-      if (sources.length > 0) coupled[t] = await ctx.cache.memo(data.matrix(t), key, async () => coupleTarget(tf, data, t, sources, factors, s, coupling!, label));
+      if (sources.length > 0) coupled[t] = await ctx.cache.memo(data.matrix(t), key, async () => coupleTarget({ pool: ctx.pool, backend: ctx.backend }, data, t, sources, factors, s, coupling!, label));
     }
   }
   const t1 = performance.now();
