@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { coldStartSplit, Dataset, generateTwoDomain, MigrationRecommender } from '../src/index.js';
 import { gatherRows } from '../src/engine/rows.js';
-import { holdoutSet } from '../src/fusion/holdout.js';
+import { holdoutSet, keptRows } from '../src/fusion/holdout.js';
 import { Rng } from '../src/random.js';
 
 const { events } = generateTwoDomain({ events: 40_000, users: 3000, items: 800, seed: 3 });
@@ -81,6 +81,36 @@ describe('held-out training users', () => {
     const c = holdoutSet(data, train.events, t, [s], 'warm', 30, new Set(a.users), Rng.derive(9, 'x'))!;
     for (const u of c.users) expect(a.users.includes(u)).toBe(false);
     expect(holdoutSet(data, train.events, t, [], 'cold', 30, new Set(), Rng.derive(9, 'x'))).toBeUndefined();
+  });
+});
+
+describe('rows kept for the tuning fit', () => {
+  it('drops exactly the held-out (user, domain, item) rows', () => {
+    const data = modelData(train);
+    const t = train.vocab.domains.get('music');
+    const s = train.vocab.domains.get('books');
+    const warm = holdoutSet(data, train.events, t, [s], 'warm', 40, new Set(), Rng.derive(4, 'w'))!;
+    const cold = holdoutSet(data, train.events, t, [s], 'cold', 40, new Set(warm.users), Rng.derive(4, 'c'))!;
+    const keep = new Set(keptRows(train.events, [{ t, set: warm }, { t, set: cold }]));
+    const ev = train.events;
+    const heldOf = new Map<number, Set<number>>();
+    for (const h of [warm, cold]) h.users.forEach((u, b) => heldOf.set(u, h.relevant[b]));
+    let dropped = 0;
+    for (let r = 0; r < ev.length; r++) {
+      const held = ev.domain[r] === t && heldOf.get(ev.user[r])?.has(ev.item[r]) === true;
+      expect(keep.has(r)).toBe(!held);
+      if (held) dropped++;
+    }
+    expect(dropped).toBeGreaterThanOrEqual(80);
+    // The reduced data set: same sizes, the held-out users' target rows as in their batches.
+    const reduced = train.subset([...keep].sort((a, b) => a - b));
+    expect(reduced.nUsers).toBe(train.nUsers);
+    expect(reduced.nItems(t)).toBe(train.nItems(t));
+    const m = reduced.matrix(t);
+    const rows = warm.batch.rows(t);
+    warm.users.forEach((u, b) => {
+      expect([...m.indices.subarray(m.indptr[u], m.indptr[u + 1])]).toEqual([...rows.indices.subarray(rows.indptr[b], rows.indptr[b + 1])]);
+    });
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { DataError } from '../errors.js';
 import type { Csr } from '../kernels/types.js';
-import type { EventTable } from './events.js';
+import { selectRows, type EventTable } from './events.js';
 import { buildMatrix, type DuplicatePolicy } from './matrix.js';
 import type { Vocabularies } from './vocab.js';
 
@@ -37,6 +37,14 @@ export class Dataset {
   static fromEvents(events: EventTable, options: DatasetOptions = {}): Dataset {
     if (events.length === 0) throw new DataError({ file: events.source }, 'no training rows');
     return new Dataset(events, options);
+  }
+
+  /**
+   * The same data set over some of its rows: same vocabularies, sizes (users and items without
+   * rows stay, empty) and options.
+   */
+  subset(rows: ArrayLike<number>): Dataset {
+    return new Dataset(selectRows(this.events, rows), this.options);
   }
 
   /** The vocabularies (shared with any table loaded against them). */

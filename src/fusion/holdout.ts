@@ -126,3 +126,21 @@ function withoutItems(m: Csr, users: Uint32Array, hidden: readonly Set<number>[]
   });
   return { nRows: users.length, nCols: m.nCols, indptr, indices, data };
 }
+
+/** Rows of `events` outside the held-out sets (each set with its target domain). */
+export function keptRows(events: EventTable, sets: ReadonlyArray<{ t: number; set: HoldoutSet }>): Uint32Array {
+  // (domain, user) -> the user's held-out items there.
+  const held = new Map<number, Map<number, Set<number>>>();
+  for (const { t, set } of sets) {
+    let byUser = held.get(t);
+    if (!byUser) held.set(t, (byUser = new Map()));
+    set.users.forEach((u, b) => byUser!.set(u, set.relevant[b]));
+  }
+  const keep = new Uint32Array(events.length);
+  let n = 0;
+  for (let r = 0; r < events.length; r++) {
+    const items = held.get(events.domain[r])?.get(events.user[r]);
+    if (!items || !items.has(events.item[r])) keep[n++] = r;
+  }
+  return keep.slice(0, n);
+}

@@ -18,8 +18,11 @@ import { UserBatch, type ModelData } from '../engine/rows.js';
 import type { FitContext, IndexList, ModelDefinition, SavedState, Scorer, ScoreParts } from '../engine/scorer.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
 import { componentOptions, componentSpecs, savedComponentOptions, type ComponentSpec } from './components.js';
-import { BUCKETS, CandidateScratch, fuseUser, normalisedCandidates } from './gating.js';
-import { bucketsOf, fitTarget, longTailBoost, type Component, type FusionConfig, type TargetFusion } from './weights.js';
+import { BUCKETS } from './gating.js';
+import { FusedRunner } from './fused-batch.js';
+import { keptRows } from './holdout.js';
+import { bucketsOf, fitTarget, longTailBoost, planTarget, type Component, type FusionConfig, type TargetFusion, type TargetPlan } from './weights.js';
+import { FitCache } from '../engine/cache.js';
 
 /** Options of `MigrationRecommender` (schema: MODEL_SCHEMAS.migrec). */
 export interface MigrationOptions extends ModelOptions {
@@ -55,8 +58,8 @@ export interface MigrationOptions extends ModelOptions {
 
 /** The fused scorer: fitted components and the fusion of each target domain. */
 export class FusedScorer implements Scorer {
-  /** Per-scorer scratch of the candidate unions (calls are synchronous, so one is enough). */
-  private readonly scratch = new CandidateScratch();
+  /** Batch scoring: per-component kernels and the fusion scratch (made on first use; calls in this thread are synchronous). */
+  private runner: FusedRunner | undefined;
 
   constructor(
     private readonly data: ModelData,
@@ -83,28 +86,16 @@ export class FusedScorer implements Scorer {
 
   score(batch: UserBatch, t: number, n: number, filter: ScoreFilter): TopKRows {
     const f = this.target(t);
-    const per = Math.max(n, this.cfg.candidates);
-    return this.fuse(f, batch, t, n, this.components.map((c) => c.scorer.score(batch, t, per, filter)));
+    return this.batchRunner().score(f, batch, t, n, Math.max(n, this.cfg.candidates), filter);
   }
 
-  async scorePooled(batch: UserBatch, t: number, n: number, filter: ScoreFilter, pool: KernelPool): Promise<TopKRows> {
+  scorePooled(batch: UserBatch, t: number, n: number, filter: ScoreFilter, pool: KernelPool): Promise<TopKRows> {
     const f = this.target(t);
-    const per = Math.max(n, this.cfg.candidates);
-    return this.fuse(f, batch, t, n, await Promise.all(this.components.map((c) => c.scorer.scorePooled(batch, t, per, filter, pool))));
+    return this.batchRunner().scorePooled(f, batch, t, n, Math.max(n, this.cfg.candidates), filter, pool);
   }
 
-  private fuse(f: TargetFusion, batch: UserBatch, t: number, n: number, lists: TopKRows[]): TopKRows {
-    const m = batch.users.length;
-    const cands = normalisedCandidates(lists, m, f.scales, this.scratch);
-    const buckets = bucketsOf(batch, t, f.sources);
-    const out: TopKRows = { k: n, counts: new Uint32Array(m), indices: new Uint32Array(m * n), scores: new Float32Array(m * n) };
-    for (let b = 0; b < m; b++) {
-      const r = fuseUser(cands[b], f.weights[buckets[b]], n, f.boost);
-      out.counts[b] = r.items.length;
-      out.indices.set(r.items, b * n);
-      out.scores.set(r.scores, b * n);
-    }
-    return out;
+  private batchRunner(): FusedRunner {
+    return (this.runner ??= new FusedRunner(this.data, this.components));
   }
 
   explain(batch: UserBatch, t: number, item: number, n: number): ScoreParts {
@@ -191,6 +182,30 @@ function activeSpecs(o: Readonly<Record<string, unknown>>, nDomains: number): Co
   return nDomains < 2 ? specs.filter((s) => !s.crossDomain) : specs;
 }
 
+/** Components whose fitted state counts each training row directly (similarities, popularity): refitted without the held-out rows to score held-out users. */
+const REFIT_FOR_TUNING: ReadonlySet<string> = new Set(['popularity', 'itemknn', 'userknn', 'bridge-user', 'bridge-item']);
+
+/**
+ * The components that score the held-out users: the kNN-type ones (cheap to fit) fitted again on
+ * the training rows without the held-out ones, so a held-out item is not found through its own
+ * user's rows; the transfer models as fitted (they re-solve a user whose rows changed, but their
+ * item factors saw the held-out rows: a smaller leak, documented in holdout.ts).
+ */
+async function tuningComponents(ctx: FitContext, components: readonly Component[], plans: readonly TargetPlan[]): Promise<readonly Component[]> {
+  const sets = plans.flatMap((p) => p.held.map((set) => ({ t: p.t, set })));
+  if (sets.length === 0) return components;
+  const dataset = ctx.dataset.subset(keptRows(ctx.dataset.events, sets));
+  const nItems = ctx.data.nItems;
+  const data = { vocab: dataset.vocab, nUsers: dataset.nUsers, nItems, matrices: nItems.map((_, d) => dataset.matrix(d)) };
+  const reduced: FitContext = { ...ctx, data, dataset, cache: new FitCache(), progress: () => undefined };
+  const out: Component[] = [];
+  for (const c of components) {
+    const spec = REFIT_FOR_TUNING.has(c.name) ? componentSpecs([c.name]).find((s) => s.name === c.name) : undefined;
+    out.push(spec ? { ...c, scorer: await spec.definition.fit({ ...reduced, label: `${spec.definition.name} (tuning)` }, c.options) } : c);
+  }
+  return out;
+}
+
 /** Whether the validation data has a user cold in target t with rows in one of its sources. */
 function coldValidationUsers(ctx: FitContext, t: number, sources: readonly number[]): boolean {
   const valid = ctx.valid;
@@ -251,10 +266,13 @@ export const MIGREC: ModelDefinition<FusedScorer> = {
       ctx.progress('components', specs.indexOf(spec) + 1, specs.length);
     }
     const t0 = performance.now();
+    const taken = new Set<number>();
+    const plans = targets.map((t) => planTarget(ctx, cfg, t, sourcesOf(t), taken));
+    const tuning = await tuningComponents(ctx, components, plans);
     const fusion: Array<TargetFusion | undefined> = Array.from({ length: nD }, () => undefined);
-    for (const t of targets) {
-      fusion[t] = await fitTarget(ctx, cfg, components, t, sourcesOf(t));
-      ctx.progress('fusion', targets.indexOf(t) + 1, targets.length);
+    for (const plan of plans) {
+      fusion[plan.t] = await fitTarget(ctx, cfg, components, tuning, plan);
+      ctx.progress('fusion', plans.indexOf(plan) + 1, plans.length);
     }
     seconds.fusion = (performance.now() - t0) / 1000;
     return new FusedScorer(data, cfg, components, fusion, seconds, skipped);

@@ -11,7 +11,7 @@ import { UserBatch, type ModelData } from '../engine/rows.js';
 import type { FitContext, Scorer } from '../engine/scorer.js';
 import { validationTruth, type ValidationTruth } from '../engine/tuning.js';
 import { baggedWeights, BUCKETS, bucketOf, CandidateScratch, globalScales, normalisedCandidates, type Bucket, type UserCandidates } from './gating.js';
-import { HOLDOUT_BUCKETS, holdoutSet } from './holdout.js';
+import { HOLDOUT_BUCKETS, holdoutSet, type HoldoutSet } from './holdout.js';
 
 /** Per target domain: the fusion weights of each bucket (one weight per component). */
 export interface TargetFusion {
@@ -91,36 +91,63 @@ interface Tuning {
   lists: TopKRows[];
 }
 
+/** What target t is tuned on: the validation file's users (sampled) and held-out training users. */
+export interface TargetPlan {
+  t: number;
+  sources: number[];
+  truth?: ValidationTruth;
+  validBatch?: UserBatch;
+  validBuckets: Bucket[];
+  held: HoldoutSet[];
+}
+
 /**
- * Fusion weights of target t, chosen on its validation users: each component scores each of them
- * once, and the weight search works on those cached lists. Buckets the validation data leaves with
- * fewer than `minBucketUsers` users get users of their kind held out of the training rows
- * (fusion/holdout.ts). Without any such users: equal weights, scaled per user.
+ * The users target t is tuned on. Buckets the validation data leaves with fewer than
+ * `minBucketUsers` users get users of their kind held out of the training rows (holdout.ts);
+ * `taken` are users already held out for another target (left out here, and the new ones added).
  */
-export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: readonly Component[], t: number, sources: number[]): Promise<TargetFusion> {
+export function planTarget(ctx: FitContext, cfg: FusionConfig, t: number, sources: number[], taken: Set<number>): TargetPlan {
   const data = ctx.data;
-  const nComp = components.length;
-  const ones = new Array<number>(nComp).fill(1);
-  const fusion: TargetFusion = { sources, weights: Object.fromEntries(BUCKETS.map((b) => [b, ones.slice()])) as Record<Bucket, number[]>, scales: new Array<number>(nComp).fill(0), validation: {} };
-  fusion.boost = longTailBoost(data, t, cfg.longTail);
-  const rng = Rng.derive(ctx.seed, `fusion:${t}`);
   const full = ctx.valid ? validationTruth(ctx.valid, t, data.nItems[t]) : undefined;
   const truth = full && full.users.length > 0 ? sampleTruth(full, cfg.validationSample, Rng.derive(ctx.seed, `fusion-sample:${t}`)) : undefined;
-  const groups: Array<{ batch: UserBatch; relevant: Set<number>[]; held?: Bucket }> = [];
-  if (truth) groups.push({ batch: UserBatch.training(data, truth.users), relevant: truth.relevant });
-  // Buckets with too few validation users get users of their kind held out of the training rows.
-  const validBuckets = truth ? bucketsOf(groups[0].batch, t, sources) : [];
+  const validBatch = truth ? UserBatch.training(data, truth.users) : undefined;
+  const validBuckets = validBatch ? bucketsOf(validBatch, t, sources) : [];
+  const held: HoldoutSet[] = [];
   if (cfg.holdoutUsers > 0) {
-    const exclude = new Set(truth?.users ?? []);
+    const exclude = new Set([...taken, ...(full?.users ?? [])]);
     for (const b of HOLDOUT_BUCKETS) {
       if (b === 'cold' && sources.length === 0) continue;
       if (validBuckets.filter((x) => x === b).length >= cfg.minBucketUsers) continue;
       const h = holdoutSet(data, ctx.dataset.events, t, sources, b, cfg.holdoutUsers, exclude, Rng.derive(ctx.seed, `holdout:${t}:${b}`));
-      if (h && h.users.length >= cfg.minBucketUsers) groups.push({ batch: h.batch, relevant: h.relevant, held: b });
+      if (!h || h.users.length < cfg.minBucketUsers) continue;
+      held.push(h);
+      for (const u of h.users) {
+        exclude.add(u);
+        taken.add(u);
+      }
     }
   }
+  return { t, sources, truth, validBatch, validBuckets, held };
+}
+
+/**
+ * Fusion weights of one target, chosen on its plan's users: each component scores each of them
+ * once, and the weight search works on those cached lists. Validation-file users are scored by
+ * `components`; held-out users by `tuning`, the same components fitted without the held-out rows
+ * where that matters (see MIGREC.fit). Without any users: equal weights, scaled per user.
+ */
+export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: readonly Component[], tuning: readonly Component[], plan: TargetPlan): Promise<TargetFusion> {
+  const { t, sources, truth } = plan;
+  const nComp = components.length;
+  const ones = new Array<number>(nComp).fill(1);
+  const fusion: TargetFusion = { sources, weights: Object.fromEntries(BUCKETS.map((b) => [b, ones.slice()])) as Record<Bucket, number[]>, scales: new Array<number>(nComp).fill(0), validation: {} };
+  fusion.boost = longTailBoost(ctx.data, t, cfg.longTail);
+  const rng = Rng.derive(ctx.seed, `fusion:${t}`);
+  const groups: Array<{ batch: UserBatch; relevant: Set<number>[]; held?: Bucket; by: readonly Component[] }> = [];
+  if (truth && plan.validBatch) groups.push({ batch: plan.validBatch, relevant: truth.relevant, by: components });
+  for (const h of plan.held) groups.push({ batch: h.batch, relevant: h.relevant, held: h.bucket, by: tuning });
   if (groups.length === 0) return fusion;
-  const listsOf = await Promise.all(groups.map((g) => componentLists(ctx, components, g.batch, t, cfg.candidates)));
+  const listsOf = await Promise.all(groups.map((g) => componentLists(ctx, g.by, g.batch, t, cfg.candidates)));
   // Score divisors from the validation file's users when there are any, else from the held-out ones.
   const scaleFrom = truth ? [0] : groups.map((_, g) => g);
   fusion.scales = globalScales(concatLists(scaleFrom.map((g) => listsOf[g])), scaleFrom.reduce((s, g) => s + groups[g].relevant.length, 0)).map((x) => Math.fround(x));
@@ -128,7 +155,7 @@ export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: 
   const tunings: Tuning[] = groups.map((g, q) => ({
     cands: normalisedCandidates(listsOf[q], g.relevant.length, fusion.scales, scratch),
     relevant: g.relevant,
-    buckets: g.held ? new Array<Bucket>(g.relevant.length).fill(g.held) : validBuckets,
+    buckets: g.held ? new Array<Bucket>(g.relevant.length).fill(g.held) : plan.validBuckets,
     lists: listsOf[q],
   }));
   const pooled = (pick: (b: Bucket) => boolean) => {
@@ -147,7 +174,7 @@ export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: 
   fusion.validation.all = { users: overall.cands.length, ndcg: all.ndcg };
   for (const b of BUCKETS) {
     const own = pooled((x) => x === b);
-    const heldOut = tunings.find((tu, q) => groups[q].held === b)?.relevant.length ?? 0;
+    const heldOut = plan.held.find((h) => h.bucket === b)?.users.length ?? 0;
     if (truth && heldOut === 0 && own.cands.length === overall.cands.length) {
       fusion.weights[b] = Array.from(all.weights);
       fusion.validation[b] = { users: own.cands.length, ndcg: all.ndcg };
