@@ -11,6 +11,7 @@ import { WasmKernels, instantiateKernels, type KeyOf } from '../kernels/wasm.js'
 import type { DenseTask, DrillTask, KnnTask, SharedRef, SharedRows, SharedSlots, SparseTask, TaskReport, WorkerBackend } from './protocol.js';
 
 export { alsRows } from './als-task.js';
+export { fused } from './fused-task.js';
 
 const module = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
 let wasm: WasmKernels | undefined;

@@ -1,0 +1,231 @@
+/**
+ * The fused model's scoring core, shared by the pool's `fused` task and the in-thread path: for a
+ * range of batch users, each component's candidates (sparse scoring through a kernel, the
+ * popularity order, or lists a component scored already), then per user the normalisation and
+ * the weighted sum of its bucket's weights, and the top n into output slots.
+ *
+ * Allocation: the candidate lists of a range are allocated once per range (one kernel call per
+ * component); the fusion itself runs on a `FusionScratch` grown on demand and reused across
+ * ranges, so nothing is allocated per user.
+ *
+ * Arithmetic, as `normalisedCandidates` + `fuseUser` in gating.ts: a component's score x becomes
+ * fround((x - lo) / span) (span: the target's divisor, or the user's max - lo, lo the minimum when
+ * it is negative; 1 when span <= 0); the fused score is the double sum, in component order, of
+ * weight x that value over the components with a non-zero weight that listed the item, times the
+ * item's long-tail factor, rounded to f32. The best n are kept best first, ties by the lower item
+ * index. A component whose weight is 0 for the user's bucket adds nothing and is not read.
+ */
+import type { SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
+
+/** Sparse scoring: `userRows` (one row per batch user) x `sim`, the top `k` per user. */
+export interface SparseGenerator {
+  kind: 'sparse';
+  userRows: SparseRows;
+  sim: SparseRows;
+  k: number;
+}
+
+/** Popularity: the domain's items in decreasing popularity, the first `k` allowed and unseen. */
+export interface PopularGenerator {
+  kind: 'popular';
+  order: Uint32Array;
+  pop: Float32Array;
+  k: number;
+}
+
+/** Lists a component scored already, one row per batch user. */
+export interface ListsGenerator {
+  kind: 'lists';
+  lists: TopKRows;
+}
+
+/** Where one component's candidates come from (undefined: its weight is 0 for every bucket in the batch). */
+export type CandidateSource = SparseGenerator | PopularGenerator | ListsGenerator;
+
+/**
+ * Everything the fusion of a batch reads. Batch user b is row `rowOf[b]` of every sparse
+ * source's `userRows` and of `seen`: its training row (when no batch user's rows changed since the
+ * fit, the sources read the model's own matrices, which stay resident in the kernels) or b (rows
+ * gathered for the batch). Lists and output slots are indexed by b.
+ */
+export interface FusedBatch {
+  sources: ReadonlyArray<CandidateSource | undefined>;
+  /** Row of each batch user in the sparse sources' user rows and in `seen`. */
+  rowOf: Uint32Array;
+  /** Target rows, for excluding seen items (undefined: nothing excluded). */
+  seen: SparseRows | undefined;
+  /** Per target item, 1 when allowed (undefined: every item). */
+  allowed: Uint8Array | undefined;
+  /** Bucket index of each batch user (position in BUCKETS). */
+  buckets: Uint8Array;
+  /** Weights, `bucket * m + component`. */
+  weights: Float64Array;
+  /** Per component: the divisor of its scores, or 0 to scale per user. */
+  scales: Float64Array;
+  /** Long-tail factor per item (undefined: none). */
+  boost: Float32Array | undefined;
+  /** Items per user in the output. */
+  n: number;
+}
+
+/** Runs a sparse scoring job for rows `users` of its user rows (component c's kernel, so each keeps its own resident inputs). */
+export type SparseRunner = (c: number, job: SparseScoreJob, users: Uint32Array) => TopKRows;
+
+/** Reusable buffers of the fusion, grown on demand (one per worker, or per scorer in this thread). */
+export class FusionScratch {
+  acc = new Float64Array(0);
+  mark = new Uint8Array(0);
+  touched = new Uint32Array(0);
+  bestItems = new Uint32Array(0);
+  bestScores = new Float32Array(0);
+
+  /** Room for `items` target items, `candidates` candidates per user and `n` outputs. */
+  ensure(items: number, candidates: number, n: number): void {
+    if (this.acc.length < items) {
+      this.acc = new Float64Array(items);
+      this.mark = new Uint8Array(items);
+    }
+    if (this.touched.length < candidates) this.touched = new Uint32Array(candidates);
+    if (this.bestItems.length < n) {
+      this.bestItems = new Uint32Array(n);
+      this.bestScores = new Float32Array(n);
+    }
+  }
+}
+
+/** One component's lists for batch rows [start, end): the rows and the first row's batch index. */
+interface RangeLists {
+  lists: TopKRows;
+  base: number;
+}
+
+/** Popularity lists of batch rows [start, end), as `PopularityScorer.score` makes them. */
+function popularLists(g: PopularGenerator, fb: FusedBatch, start: number, end: number): TopKRows {
+  const rows = end - start;
+  const k = g.k;
+  const out: TopKRows = { k, counts: new Uint32Array(rows), indices: new Uint32Array(rows * k), scores: new Float32Array(rows * k) };
+  const { order, pop } = g;
+  const allowed = fb.allowed;
+  const seen = fb.seen;
+  for (let b = start; b < end; b++) {
+    const z = fb.rowOf[b];
+    const zs = seen ? seen.indptr[z] : 0;
+    const ze = seen ? seen.indptr[z + 1] : 0;
+    const o = (b - start) * k;
+    let c = 0;
+    for (let r = 0; r < order.length && c < k; r++) {
+      const it = order[r];
+      if (allowed && !allowed[it]) continue;
+      if (ze > zs && sortedHas(seen!.indices, zs, ze, it)) continue;
+      out.indices[o + c] = it;
+      out.scores[o + c] = pop[it];
+      c++;
+    }
+    out.counts[b - start] = c;
+  }
+  return out;
+}
+
+/** Binary search for x in the sorted a[lo, hi). */
+function sortedHas(a: Uint32Array, lo: number, end: number, x: number): boolean {
+  let hi = end;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < end && a[lo] === x;
+}
+
+/** Whether bucket q of the batch weights component c (any user of the range in bucket q). */
+function used(fb: FusedBatch, c: number, present: number): boolean {
+  const m = fb.sources.length;
+  for (let q = 0; q < 4; q++) if (present & (1 << q) && fb.weights[q * m + c] !== 0) return true;
+  return false;
+}
+
+/**
+ * Fuse batch rows [start, end) into `out` (slots of width fb.n; rows are batch rows). Runs each
+ * weighted component's candidate generation for the range first.
+ */
+export function fuseRange(fb: FusedBatch, start: number, end: number, sparse: SparseRunner, scratch: FusionScratch, nItems: number, out: TopKRows): void {
+  const m = fb.sources.length;
+  const rows = end - start;
+  if (rows <= 0) return;
+  let present = 0;
+  for (let b = start; b < end; b++) present |= 1 << fb.buckets[b];
+  // 1. Candidates of every component some user of the range weighs.
+  const lists: Array<RangeLists | undefined> = new Array(m);
+  let candidates = 0;
+  scratch.ensure(nItems, 0, fb.n);
+  for (let c = 0; c < m; c++) {
+    const g = fb.sources[c];
+    if (!g || !used(fb, c, present)) continue;
+    if (g.kind === 'lists') lists[c] = { lists: g.lists, base: 0 };
+    else if (g.kind === 'popular') lists[c] = { lists: popularLists(g, fb, start, end), base: start };
+    else lists[c] = { lists: sparse(c, { userRows: g.userRows, sim: g.sim, seen: fb.seen, allowed: fb.allowed, n: g.k }, fb.rowOf.subarray(start, end)), base: start };
+    candidates += lists[c]!.lists.k;
+  }
+  scratch.ensure(nItems, candidates, fb.n);
+  // 2. Per user: normalise, accumulate, select.
+  const { acc, mark, touched, bestItems, bestScores } = scratch;
+  const n = fb.n;
+  for (let b = start; b < end; b++) {
+    const w0 = fb.buckets[b] * m;
+    let nt = 0;
+    for (let c = 0; c < m; c++) {
+      const w = fb.weights[w0 + c];
+      const rl = lists[c];
+      if (w === 0 || !rl) continue;
+      const l = rl.lists;
+      const s = (b - rl.base) * l.k;
+      const cnt = l.counts[b - rl.base];
+      const scale = fb.scales[c];
+      let lo = 0;
+      let span = scale;
+      if (!(scale > 0)) {
+        let max = -Infinity;
+        let min = Infinity;
+        for (let t = 0; t < cnt; t++) {
+          const x = l.scores[s + t];
+          if (x > max) max = x;
+          if (x < min) min = x;
+        }
+        lo = min >= 0 ? 0 : min;
+        span = max - lo;
+      }
+      for (let t = 0; t < cnt; t++) {
+        const it = l.indices[s + t];
+        const v = span > 0 ? Math.fround((l.scores[s + t] - lo) / span) : 1;
+        if (mark[it] === 0) {
+          mark[it] = 1;
+          acc[it] = 0;
+          touched[nt++] = it;
+        }
+        acc[it] += w * v;
+      }
+    }
+    // Selection: best first, ties by the lower item (touched items come in no particular order).
+    let size = 0;
+    for (let q = 0; q < nt; q++) {
+      const it = touched[q];
+      mark[it] = 0;
+      const f = Math.fround(fb.boost ? acc[it] * fb.boost[it] : acc[it]);
+      if (size === n && !(f > bestScores[n - 1] || (f === bestScores[n - 1] && it < bestItems[n - 1]))) continue;
+      let pos = size < n ? size++ : n - 1;
+      while (pos > 0 && (f > bestScores[pos - 1] || (f === bestScores[pos - 1] && it < bestItems[pos - 1]))) {
+        bestScores[pos] = bestScores[pos - 1];
+        bestItems[pos] = bestItems[pos - 1];
+        pos--;
+      }
+      bestScores[pos] = f;
+      bestItems[pos] = it;
+    }
+    const o = b * out.k;
+    out.counts[b] = size;
+    for (let r = 0; r < size; r++) {
+      out.indices[o + r] = bestItems[r];
+      out.scores[o + r] = bestScores[r];
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The pool's `fused` task: the fused model's candidate generation and fusion for a range of batch
+ * users (see fusion/fused-core.ts), written into the job's shared output slots. Each component
+ * position has its own kernel instance in the worker, so every component's inputs (its similarity
+ * matrix, the batch rows) stay resident across the tasks of a job instead of displacing each
+ * other; the fusion scratch is allocated once per worker and reused.
+ */
+import { workerData } from 'node:worker_threads';
+import { FusionScratch, fuseRange, type CandidateSource, type FusedBatch } from '../fusion/fused-core.js';
+import { referenceKernels } from '../kernels/reference.js';
+import type { SparseRows, TopKRows } from '../kernels/types.js';
+import { WasmKernels, instantiateKernels } from '../kernels/wasm.js';
+import type { SharedRef, SharedRows, SharedSlots, TaskReport, WorkerBackend } from './protocol.js';
+
+/** One component's candidate source, as shared arrays. */
+export type SharedSource =
+  | { kind: 'sparse'; userRows: SharedRows; sim: SharedRows; k: number }
+  | { kind: 'popular'; order: SharedRef<Uint32Array>; pop: SharedRef<Float32Array>; k: number }
+  | { kind: 'lists'; lists: SharedSlots };
+
+/** The fusion of batch rows [start, end) (see `FusedBatch`); results go to the same rows of `out`. */
+export interface FusedTask {
+  backend: WorkerBackend;
+  sources: Array<SharedSource | null>;
+  rowOf: SharedRef<Uint32Array>;
+  seen: SharedRows | null;
+  allowed: SharedRef<Uint8Array> | null;
+  buckets: SharedRef<Uint8Array>;
+  weights: Float64Array;
+  scales: Float64Array;
+  boost: SharedRef<Float32Array> | null;
+  n: number;
+  nItems: number;
+  start: number;
+  end: number;
+  out: SharedSlots;
+}
+
+const module = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
+/** Kernel instance per component position (undefined when wasm cannot run here). */
+const instances: WasmKernels[] = [];
+let wasmFailed: Error | undefined;
+const scratch = new FusionScratch();
+const ones = new Map<string, Float32Array>();
+
+function instance(c: number): WasmKernels | undefined {
+  if (wasmFailed) return undefined;
+  try {
+    return (instances[c] ??= new WasmKernels(module ? instantiateKernels(module) : undefined));
+  } catch (e) {
+    wasmFailed = e as Error;
+    return undefined;
+  }
+}
+
+/** The fused task. @throws when `backend` is 'wasm' and the kernels cannot be instantiated. */
+export function fused(task: FusedTask): TaskReport {
+  const t0 = performance.now();
+  const wasm = task.backend !== 'js' && instance(0) !== undefined;
+  if (!wasm && task.backend === 'wasm') throw wasmFailed ?? new Error('wasm kernels unavailable');
+  const ids = new Map<unknown, string>();
+  const ref = <T extends Uint32Array | Float32Array | Uint8Array>(r: SharedRef<T>): T => {
+    ids.set(r.array, r.id);
+    return r.array;
+  };
+  const rows = (m: SharedRows): SparseRows => {
+    const indptr = ref(m.indptr);
+    let data = ref(m.data);
+    // Binary rows arrive without values: wasm reads that as all ones, the reference needs them.
+    if (m.ones && !wasm) {
+      const nnz = indptr[m.nRows];
+      let cached = ones.get(m.data.id);
+      if (!cached || cached.length !== nnz) ones.set(m.data.id, (cached = new Float32Array(nnz).fill(1)));
+      data = cached;
+    }
+    return { nRows: m.nRows, nCols: m.nCols, indptr, indices: ref(m.indices), data };
+  };
+  const sources = task.sources.map((s): CandidateSource | undefined => {
+    if (!s) return undefined;
+    if (s.kind === 'sparse') return { kind: 'sparse', userRows: rows(s.userRows), sim: rows(s.sim), k: s.k };
+    if (s.kind === 'popular') return { kind: 'popular', order: ref(s.order), pop: ref(s.pop), k: s.k };
+    return { kind: 'lists', lists: s.lists };
+  });
+  const fb: FusedBatch = {
+    sources,
+    rowOf: ref(task.rowOf),
+    seen: task.seen ? rows(task.seen) : undefined,
+    allowed: task.allowed ? ref(task.allowed) : undefined,
+    buckets: ref(task.buckets),
+    weights: task.weights,
+    scales: task.scales,
+    boost: task.boost ? ref(task.boost) : undefined,
+    n: task.n,
+  };
+  const keyOf = (a: unknown) => ids.get(a) ?? a;
+  const sparse = (c: number, job: Parameters<WasmKernels['scoreSparse']>[0], users: Uint32Array): TopKRows =>
+    wasm ? instance(c)!.scoreSparse(job, users, keyOf) : referenceKernels.scoreSparse(job, users);
+  fuseRange(fb, task.start, task.end, sparse, scratch, task.nItems, task.out);
+  return { backend: wasm ? 'wasm' : 'js', ms: performance.now() - t0 };
+}
