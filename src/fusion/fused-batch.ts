@@ -1,7 +1,8 @@
 /**
  * How the fused model scores a batch: per component, where its candidates come from (a sparse
- * kernel job over the model's matrices for item kNN, user kNN and the item bridge, the popularity
- * order, or the lists the component's own scorer makes for the others), then the fusion of
+ * kernel job over the model's matrices for item kNN, user kNN and the item bridge, a dense job on
+ * the transfer models' user vectors, the popularity order, or the lists the component's own
+ * scorer makes for the others, i.e. the user bridge), then the fusion of
  * fused-core.ts, in this thread (`score`, used by `recommend`) or in the pool's `fused` task, one
  * task per range of users (`scorePooled`). A component whose weight is 0 in every bucket of the
  * batch is not scored at all.
@@ -14,12 +15,13 @@
 import { cap, iota, type ScoreFilter } from '../engine/exec.js';
 import type { ModelData, UserBatch } from '../engine/rows.js';
 import { getKernels, WasmKernels } from '../kernels/index.js';
-import type { BackendName, Csr, Kernels, SparseRows, TopKRows } from '../kernels/types.js';
+import type { BackendName, Csr, DenseScoreJob, Kernels, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
 import { BridgeScorer } from '../models/bridge.js';
 import { ItemKnnScorer } from '../models/itemknn.js';
 import { PopularityScorer } from '../models/popularity.js';
 import { hstack } from '../models/sparse.js';
 import { UserKnnScorer } from '../models/userknn.js';
+import { CrossScorer } from '../transfer/cross.js';
 import type { FusedTask, SharedSource } from '../pool/fused-task.js';
 import type { KernelPool } from '../pool/index.js';
 import type { SharedSlots } from '../pool/protocol.js';
@@ -28,7 +30,7 @@ import { BUCKETS, bucketOf } from './gating.js';
 import type { Component, TargetFusion } from './weights.js';
 
 /** What a component contributes, before the batch is known. */
-type Kind = { kind: 'itemknn'; s: ItemKnnScorer } | { kind: 'userknn'; s: UserKnnScorer } | { kind: 'bridge-item'; s: BridgeScorer } | { kind: 'popularity'; s: PopularityScorer } | { kind: 'lists' };
+type Kind = { kind: 'dense'; s: CrossScorer } | { kind: 'itemknn'; s: ItemKnnScorer } | { kind: 'userknn'; s: UserKnnScorer } | { kind: 'bridge-item'; s: BridgeScorer } | { kind: 'popularity'; s: PopularityScorer } | { kind: 'lists' };
 
 /** Users per pool task: enough to amortise a task, small enough to balance two per thread. */
 const MIN_TASK_USERS = 64;
@@ -56,6 +58,7 @@ export class FusedRunner {
     if (s instanceof ItemKnnScorer) return { kind: 'itemknn', s };
     if (s instanceof UserKnnScorer) return { kind: 'userknn', s };
     if (s instanceof PopularityScorer) return { kind: 'popularity', s };
+    if (s instanceof CrossScorer && s.pairs[t]?.length) return { kind: 'dense', s };
     if (s instanceof BridgeScorer && s.plans[t]?.variant === 'item' && s.plans[t]!.sim) return { kind: 'bridge-item', s };
     return { kind: 'lists' };
   }
@@ -122,6 +125,9 @@ export class FusedRunner {
       } else if (kd.kind === 'bridge-item') {
         const plan = kd.s.plans[t]!;
         sources[c] = { kind: 'sparse', userRows: training ? this.stack(plan.sources) : hstack(plan.sources.map((s) => batch.rows(s))), sim: plan.sim!, k };
+      } else if (kd.kind === 'dense') {
+        const { vectors, items, dim } = kd.s.denseInputs(batch, t);
+        sources[c] = { kind: 'dense', vectors, items, dim, k };
       } else if (kd.kind === 'popularity') sources[c] = { kind: 'popular', order: this.order(kd.s.pop[t], 'auto'), pop: kd.s.pop[t], k: per };
       else lists.push(c);
     });
@@ -147,7 +153,11 @@ export class FusedRunner {
     for (const c of lists) sources[c] = { kind: 'lists', lists: this.components[c].scorer.score(batch, t, per, filter) };
     const m = batch.users.length;
     const out: TopKRows = { k: n, counts: new Uint32Array(m), indices: new Uint32Array(m * n), scores: new Float32Array(m * n) };
-    fuseRange(fb, 0, m, (c, job, users) => this.kernelsOf(c, backend).scoreSparse(job, users), this.scratch, this.data.nItems[t], out);
+    const run = {
+      sparse: (c: number, job: SparseScoreJob, users: Uint32Array) => this.kernelsOf(c, backend).scoreSparse(job, users),
+      dense: (c: number, job: DenseScoreJob, users: Uint32Array, vectors: Float32Array) => this.kernelsOf(c, backend).scoreDense(job, users, vectors),
+    };
+    fuseRange(fb, 0, m, run, this.scratch, this.data.nItems[t], out);
     return out;
   }
 
@@ -177,6 +187,7 @@ export class FusedRunner {
       if (!s) return null;
       if (s.kind === 'sparse') return { kind: 'sparse', userRows: pool.shareRows(s.userRows), sim: pool.shareRows(s.sim, false), k: s.k };
       if (s.kind === 'popular') return { kind: 'popular', order: pool.share(s.order), pop: pool.share(s.pop), k: s.k };
+      if (s.kind === 'dense') return { kind: 'dense', vectors: pool.share(s.vectors).array, items: pool.share(s.items), dim: s.dim, k: s.k };
       const l = s.lists;
       return { kind: 'lists', lists: { k: l.k, counts: pool.share(l.counts).array, indices: pool.share(l.indices).array, scores: pool.share(l.scores).array } };
     });
@@ -204,7 +215,7 @@ export class FusedRunner {
 
 /** The backend of the first component scored by a sparse job here (they share the model's backend). */
 function firstBackend(kinds: readonly Kind[]): BackendName | 'auto' {
-  for (const k of kinds) if (k.kind === 'itemknn' || k.kind === 'userknn' || k.kind === 'bridge-item') return backendOf(k.s);
+  for (const k of kinds) if (k.kind !== 'lists') return backendOf(k.s);
   return 'auto';
 }
 

@@ -1,7 +1,7 @@
 /**
  * The fused model's scoring core, shared by the pool's `fused` task and the in-thread path: for a
- * range of batch users, each component's candidates (sparse scoring through a kernel, the
- * popularity order, or lists a component scored already), then per user the normalisation and
+ * range of batch users, each component's candidates (sparse or dense scoring through a kernel,
+ * the popularity order, or lists a component scored already), then per user the normalisation and
  * the weighted sum of its bucket's weights, and the top n into output slots.
  *
  * Allocation: the candidate lists of a range are allocated once per range (one kernel call per
@@ -15,7 +15,7 @@
  * item's long-tail factor, rounded to f32. The best n are kept best first, ties by the lower item
  * index. A component whose weight is 0 for the user's bucket adds nothing and is not read.
  */
-import type { SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
+import type { DenseScoreJob, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
 
 /** Sparse scoring: `userRows` (one row per batch user) x `sim`, the top `k` per user. */
 export interface SparseGenerator {
@@ -33,6 +33,15 @@ export interface PopularGenerator {
   k: number;
 }
 
+/** Dense scoring: batch user b's vector (`vectors` row b, width `dim`) against every item of `items`, the top `k`. */
+export interface DenseGenerator {
+  kind: 'dense';
+  vectors: Float32Array;
+  items: Float32Array;
+  dim: number;
+  k: number;
+}
+
 /** Lists a component scored already, one row per batch user. */
 export interface ListsGenerator {
   kind: 'lists';
@@ -40,7 +49,7 @@ export interface ListsGenerator {
 }
 
 /** Where one component's candidates come from (undefined: its weight is 0 for every bucket in the batch). */
-export type CandidateSource = SparseGenerator | PopularGenerator | ListsGenerator;
+export type CandidateSource = SparseGenerator | DenseGenerator | PopularGenerator | ListsGenerator;
 
 /**
  * Everything the fusion of a batch reads. Batch user b is row `rowOf[b]` of every sparse
@@ -70,6 +79,9 @@ export interface FusedBatch {
 
 /** Runs a sparse scoring job for rows `users` of its user rows (component c's kernel, so each keeps its own resident inputs). */
 export type SparseRunner = (c: number, job: SparseScoreJob, users: Uint32Array) => TopKRows;
+
+/** Runs a dense scoring job for `vectors` (row b: the user whose seen items are row `users[b]` of the job's seen rows), with component c's kernel. */
+export type DenseRunner = (c: number, job: DenseScoreJob, users: Uint32Array, vectors: Float32Array) => TopKRows;
 
 /** Reusable buffers of the fusion, grown on demand (one per worker, or per scorer in this thread). */
 export class FusionScratch {
@@ -148,7 +160,7 @@ function used(fb: FusedBatch, c: number, present: number): boolean {
  * Fuse batch rows [start, end) into `out` (slots of width fb.n; rows are batch rows). Runs each
  * weighted component's candidate generation for the range first.
  */
-export function fuseRange(fb: FusedBatch, start: number, end: number, sparse: SparseRunner, scratch: FusionScratch, nItems: number, out: TopKRows): void {
+export function fuseRange(fb: FusedBatch, start: number, end: number, run: { sparse: SparseRunner; dense: DenseRunner }, scratch: FusionScratch, nItems: number, out: TopKRows): void {
   const m = fb.sources.length;
   const rows = end - start;
   if (rows <= 0) return;
@@ -163,7 +175,10 @@ export function fuseRange(fb: FusedBatch, start: number, end: number, sparse: Sp
     if (!g || !used(fb, c, present)) continue;
     if (g.kind === 'lists') lists[c] = { lists: g.lists, base: 0 };
     else if (g.kind === 'popular') lists[c] = { lists: popularLists(g, fb, start, end), base: start };
-    else lists[c] = { lists: sparse(c, { userRows: g.userRows, sim: g.sim, seen: fb.seen, allowed: fb.allowed, n: g.k }, fb.rowOf.subarray(start, end)), base: start };
+    else if (g.kind === 'dense') {
+      const job = { items: g.items, dim: g.dim, seen: fb.seen, allowed: fb.allowed, n: g.k };
+      lists[c] = { lists: run.dense(c, job, fb.rowOf.subarray(start, end), g.vectors.subarray(start * g.dim, end * g.dim)), base: start };
+    } else lists[c] = { lists: run.sparse(c, { userRows: g.userRows, sim: g.sim, seen: fb.seen, allowed: fb.allowed, n: g.k }, fb.rowOf.subarray(start, end)), base: start };
     candidates += lists[c]!.lists.k;
   }
   scratch.ensure(nItems, candidates, fb.n);

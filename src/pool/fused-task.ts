@@ -8,13 +8,14 @@
 import { workerData } from 'node:worker_threads';
 import { FusionScratch, fuseRange, type CandidateSource, type FusedBatch } from '../fusion/fused-core.js';
 import { referenceKernels } from '../kernels/reference.js';
-import type { SparseRows, TopKRows } from '../kernels/types.js';
+import type { DenseScoreJob, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
 import { WasmKernels, instantiateKernels } from '../kernels/wasm.js';
 import type { SharedRef, SharedRows, SharedSlots, TaskReport, WorkerBackend } from './protocol.js';
 
 /** One component's candidate source, as shared arrays. */
 export type SharedSource =
   | { kind: 'sparse'; userRows: SharedRows; sim: SharedRows; k: number }
+  | { kind: 'dense'; vectors: Float32Array; items: SharedRef<Float32Array>; dim: number; k: number }
   | { kind: 'popular'; order: SharedRef<Uint32Array>; pop: SharedRef<Float32Array>; k: number }
   | { kind: 'lists'; lists: SharedSlots };
 
@@ -78,6 +79,7 @@ export function fused(task: FusedTask): TaskReport {
   const sources = task.sources.map((s): CandidateSource | undefined => {
     if (!s) return undefined;
     if (s.kind === 'sparse') return { kind: 'sparse', userRows: rows(s.userRows), sim: rows(s.sim), k: s.k };
+    if (s.kind === 'dense') return { kind: 'dense', vectors: s.vectors, items: ref(s.items), dim: s.dim, k: s.k };
     if (s.kind === 'popular') return { kind: 'popular', order: ref(s.order), pop: ref(s.pop), k: s.k };
     return { kind: 'lists', lists: s.lists };
   });
@@ -93,8 +95,11 @@ export function fused(task: FusedTask): TaskReport {
     n: task.n,
   };
   const keyOf = (a: unknown) => ids.get(a) ?? a;
-  const sparse = (c: number, job: Parameters<WasmKernels['scoreSparse']>[0], users: Uint32Array): TopKRows =>
-    wasm ? instance(c)!.scoreSparse(job, users, keyOf) : referenceKernels.scoreSparse(job, users);
-  fuseRange(fb, task.start, task.end, sparse, scratch, task.nItems, task.out);
+  const run = {
+    sparse: (c: number, job: SparseScoreJob, users: Uint32Array): TopKRows => (wasm ? instance(c)!.scoreSparse(job, users, keyOf) : referenceKernels.scoreSparse(job, users)),
+    dense: (c: number, job: DenseScoreJob, users: Uint32Array, vectors: Float32Array): TopKRows =>
+      wasm ? instance(c)!.scoreDense(job, users, vectors, keyOf) : referenceKernels.scoreDense(job, users, vectors),
+  };
+  fuseRange(fb, task.start, task.end, run, scratch, task.nItems, task.out);
   return { backend: wasm ? 'wasm' : 'js', ms: performance.now() - t0 };
 }

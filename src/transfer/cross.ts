@@ -149,6 +149,12 @@ export class CrossScorer implements Scorer {
     return acc;
   }
 
+  /** What `score` ranks with: the batch users' vectors (row-major) and the item matrix of target t (the fused model runs the dense kernel on them itself). */
+  denseInputs(batch: UserBatch, t: number): { vectors: Float32Array; items: Float32Array; dim: number } {
+    const { dim, items } = this.target(t);
+    return { vectors: batchVectors(batch, dim, (b) => this.vectorFor(batch, b, t)), items, dim };
+  }
+
   score(batch: UserBatch, t: number, n: number, filter: ScoreFilter): TopKRows {
     const { dim, items } = this.target(t);
     return denseTopN(this.backend, batchVectors(batch, dim, (b) => this.vectorFor(batch, b, t)), items, dim, batch.rows(t), n, filter);
