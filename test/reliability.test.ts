@@ -65,7 +65,7 @@ describe('options: wrong types and ranges name the option', () => {
     });
   }
   it('loader options', async () => {
-    await expect(loadEvents('x.csv', { format: 'xml' as never })).rejects.toThrow(new OptionRangeError('format', 'options.format must be one of auto, csv, tsv, jsonl (got "xml")'));
+    await expect(loadEvents('x.csv', { format: 'xml' as never })).rejects.toThrow(new OptionRangeError('format', 'options.format must be one of auto, csv, tsv, jsonl, parquet (got "xml")'));
     await expect(loadEvents('x.csv', { domainColumn: '' })).rejects.toThrow(new OptionTypeError('domainColumn', 'options.domainColumn must be a non-empty column name (got "")'));
   });
 });

@@ -77,8 +77,13 @@ export class EventTableBuilder {
     this.line[i] = line;
   }
 
-  private grow(): void {
-    this.cap *= 2;
+  /** Make room for `n` rows in all (an estimate from the file size saves the doublings). */
+  reserve(n: number): void {
+    if (n > this.cap) this.grow(Math.ceil(n));
+  }
+
+  private grow(to = this.cap * 2): void {
+    this.cap = to;
     const g = <T extends { length: number; set(a: ArrayLike<number>): void }>(a: T, make: (n: number) => T): T => {
       const b = make(this.cap);
       b.set(a as unknown as ArrayLike<number>);

@@ -4,6 +4,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { DataError, quoteInput } from '../errors.js';
 
 /** Strip a trailing CR and, on the first line, a UTF-8 byte-order mark. */
@@ -39,11 +41,25 @@ export function overLimit(s: string, max = MAX_LINE_BYTES): boolean {
 }
 
 /**
+ * Consumer of `streamBlocks`: receives blocks of whole lines (each ends with LF, except the file's
+ * last line) and counts the lines it has consumed, so errors raised while carrying a partial line
+ * can name the right line.
+ */
+export interface LineBlockSink {
+  /** Lines consumed so far. */
+  readonly lineNo: number;
+  /** Consume whole lines (`final`: the last block, whose last line may lack its LF). */
+  block(buf: Buffer, final: boolean): void;
+}
+
+/**
  * Stream a file line by line (LF or CRLF), with 1-based line numbers. Bytes are split at LF
  * before decoding (an LF byte never occurs inside a multi-byte UTF-8 sequence), each block of whole
  * lines is checked to be valid UTF-8 and decoded once, so the work is linear in the file size
- * whatever the line lengths.
- * @throws {DataError} for a missing file, a line over `maxLineBytes`, or bytes that are not UTF-8.
+ * whatever the line lengths. Gzip input (a `.gz` name or the gzip magic bytes) is decompressed on
+ * the way.
+ * @throws {DataError} for a missing file, a line over `maxLineBytes`, bytes that are not UTF-8, or
+ *   corrupt or truncated gzip data.
  */
 export async function streamLines(
   path: string,
@@ -51,54 +67,81 @@ export async function streamLines(
   onLine: (text: string, lineNo: number) => void,
   maxLineBytes = MAX_LINE_BYTES,
 ): Promise<void> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const sink = {
+    lineNo: 0,
+    /** Decode and emit the whole lines in `buf` (ends with LF, or is the file's last line). */
+    block(buf: Buffer, final: boolean): void {
+      if (!isUtf8(buf)) throw invalidUtf8(buf, label, sink.lineNo);
+      const text = buf.toString('utf8');
+      let start = 0;
+      let nl = text.indexOf('\n');
+      while (nl >= 0) {
+        const lineNo = ++sink.lineNo;
+        const line = text.slice(start, nl);
+        if (nl - start > maxLineBytes / 3 && overLimit(line, maxLineBytes)) throw lineTooLong(label, lineNo, maxLineBytes);
+        onLine(stripLine(line, lineNo === 1), lineNo);
+        start = nl + 1;
+        nl = text.indexOf('\n', start);
+      }
+      if (final && start < text.length) {
+        const lineNo = ++sink.lineNo;
+        onLine(stripLine(text.slice(start), lineNo === 1), lineNo);
+      }
+    },
+  };
+  await streamBlocks(path, label, sink, maxLineBytes);
+}
+
+/**
+ * Stream the bytes of a file (gunzipped when it is gzip data) to `sink` in blocks of whole lines.
+ * A partial line is carried between chunks, never more than `maxLineBytes` of it.
+ * @throws {DataError} as `streamLines`.
+ */
+export async function streamBlocks(path: string, label: string, sink: LineBlockSink, maxLineBytes = MAX_LINE_BYTES): Promise<void> {
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  let gunzip: Gunzip | undefined;
   // The partial line carried from earlier chunks: never more than maxLineBytes bytes.
   let carry: Buffer[] = [];
   let carryLen = 0;
-  let lineNo = 0;
-  /** Decode and emit the whole lines in `buf` (ends with LF, or is the file's last line). */
-  const emitBlock = (buf: Buffer, final: boolean): void => {
-    if (!isUtf8(buf)) throw invalidUtf8(buf, label, lineNo);
-    const text = buf.toString('utf8');
-    let start = 0;
-    let nl = text.indexOf('\n');
-    while (nl >= 0) {
-      lineNo++;
-      const line = text.slice(start, nl);
-      if (nl - start > maxLineBytes / 3 && overLimit(line, maxLineBytes)) throw lineTooLong(label, lineNo, maxLineBytes);
-      onLine(stripLine(line, lineNo === 1), lineNo);
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
-    if (final && start < text.length) {
-      lineNo++;
-      onLine(stripLine(text.slice(start), lineNo === 1), lineNo);
-    }
-  };
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    // Gzip by name or by its magic bytes, seen in the first chunk (no second open: pipes work too).
+    const raw = (file as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const head = await raw.next();
+    const rest = async function* (): AsyncGenerator<Buffer> {
+      if (!head.done) yield head.value;
+      for (let r = await raw.next(); !r.done; r = await raw.next()) yield r.value;
+    };
+    let chunks: AsyncIterable<Buffer> = rest();
+    if (path.toLowerCase().endsWith('.gz') || (!head.done && head.value[0] === 0x1f && head.value[1] === 0x8b)) {
+      const gz = createGunzip({ chunkSize: 1 << 18 });
+      const src = Readable.from(chunks);
+      src.on('error', (e) => gz.destroy(e)); // a read error ends the gunzip stream with it
+      chunks = src.pipe(gz);
+      gunzip = gz;
+    }
+    for await (const chunk of chunks) {
       const first = chunk.indexOf(10);
       if (first < 0) {
         carryLen += chunk.length;
-        if (carryLen > maxLineBytes) throw lineTooLong(label, lineNo + 1, maxLineBytes);
-        carry.push(chunk);
+        if (carryLen > maxLineBytes) throw lineTooLong(label, sink.lineNo + 1, maxLineBytes);
+        carry.push(Buffer.from(chunk));
         continue;
       }
       let from = 0;
       if (carryLen > 0) {
         // The carried line ends in this chunk.
-        if (carryLen + first > maxLineBytes) throw lineTooLong(label, lineNo + 1, maxLineBytes);
+        if (carryLen + first > maxLineBytes) throw lineTooLong(label, sink.lineNo + 1, maxLineBytes);
         carry.push(chunk.subarray(0, first + 1));
-        emitBlock(Buffer.concat(carry), false);
+        sink.block(Buffer.concat(carry), false);
         carry = [];
         carryLen = 0;
         from = first + 1;
       }
       const last = chunk.lastIndexOf(10);
-      if (last >= from) emitBlock(chunk.subarray(from, last + 1), false);
+      if (last >= from) sink.block(chunk.subarray(from, last + 1), false);
       if (last + 1 < chunk.length) {
         const tail = chunk.subarray(last + 1);
-        if (tail.length > maxLineBytes) throw lineTooLong(label, lineNo + 1, maxLineBytes);
+        if (tail.length > maxLineBytes) throw lineTooLong(label, sink.lineNo + 1, maxLineBytes);
         carry.push(Buffer.from(tail)); // a copy: the stream may reuse its buffer
         carryLen = tail.length;
       }
@@ -109,15 +152,22 @@ export async function streamLines(
     if (err.code === 'ENOENT') throw new DataError({ file: label }, `file not found: ${path}`);
     if (err.code === 'EISDIR') throw new DataError({ file: label }, `is a directory, not a file: ${path}`);
     if (err.code === 'EACCES') throw new DataError({ file: label }, `permission denied: ${path}`);
+    if (gunzip && typeof err.code === 'string' && err.code.startsWith('Z_')) {
+      throw new DataError(
+        { file: label, line: sink.lineNo + 1 },
+        `corrupt or truncated gzip data (${err.message}) after ${sink.lineNo} complete lines: is the file complete and really gzip?`,
+      );
+    }
     throw e;
   } finally {
-    stream.destroy();
+    gunzip?.destroy();
+    file.destroy();
   }
-  if (carryLen > 0) emitBlock(Buffer.concat(carry), true);
+  if (carryLen > 0) sink.block(Buffer.concat(carry), true);
 }
 
 /** The `DataError` for the first byte sequence in `buf` (lines after `linesBefore`) that is not UTF-8. */
-function invalidUtf8(buf: Buffer, file: string, linesBefore: number): DataError {
+export function invalidUtf8(buf: Buffer, file: string, linesBefore: number): DataError {
   let line = linesBefore + 1;
   let lineStart = 0;
   let i = 0;

@@ -11,6 +11,12 @@
 export class Vocabulary {
   private readonly ids: string[] = [];
   private readonly index = new Map<string, number>();
+  /**
+   * Ids at indices >= `indexed` are not in `index` yet: the byte-level loader appends the ids it
+   * has checked to be new (`appendNew`) and the map is filled on the next `get` or `intern`, so a
+   * load of a million new ids never waits for a million map insertions it may not need.
+   */
+  private indexed = 0;
 
   /** Number of ids. */
   get size(): number {
@@ -19,19 +25,51 @@ export class Vocabulary {
 
   /** The index of `id`, or -1 when unknown. */
   get(id: string): number {
+    if (this.indexed < this.ids.length) this.indexPending();
     const i = this.index.get(id);
     return i === undefined ? -1 : i;
   }
 
   /** The index of `id`, adding it when new. */
   intern(id: string): number {
+    if (this.indexed < this.ids.length) this.indexPending();
     let i = this.index.get(id);
     if (i === undefined) {
       i = this.ids.length;
       this.ids.push(id);
       this.index.set(id, i);
+      this.indexed = this.ids.length;
     }
     return i;
+  }
+
+  /**
+   * Append an id the caller knows is not in this vocabulary (it was not found by `get`, nor
+   * appended since), and return its index. For loaders that keep their own lookup table.
+   */
+  appendNew(id: string): number {
+    this.ids.push(id);
+    return this.ids.length - 1;
+  }
+
+  /**
+   * `get` without first filling the map: ids appended by `appendNew` since the map was last
+   * filled are not found. For a loader whose own table already holds those ids.
+   */
+  getIndexed(id: string): number {
+    if (this.index.size === 0) return -1;
+    const i = this.index.get(id);
+    return i === undefined ? -1 : i;
+  }
+
+  /** Put every id in the lookup map now (a loader calls it before using `getIndexed`). */
+  fillIndex(): void {
+    if (this.indexed < this.ids.length) this.indexPending();
+  }
+
+  private indexPending(): void {
+    for (let i = this.indexed; i < this.ids.length; i++) this.index.set(this.ids[i], i);
+    this.indexed = this.ids.length;
   }
 
   /** The id at `index`. @throws {RangeError} when out of range. */
@@ -53,19 +91,29 @@ export class Vocabulary {
   sortFrom(from: number): Uint32Array | undefined {
     const n = this.ids.length - from;
     if (n <= 1) return undefined;
-    const order = new Array<number>(n);
-    for (let i = 0; i < n; i++) order[i] = from + i;
-    order.sort((a, b) => naturalCompare(this.ids[a], this.ids[b]));
-    let moved = false;
-    for (let i = 0; i < n; i++) if (order[i] !== from + i) moved = true;
-    if (!moved) return undefined;
-    const perm = new Uint32Array(n);
-    const sorted = order.map((o) => this.ids[o]);
-    for (let i = 0; i < n; i++) {
-      perm[order[i] - from] = from + i;
-      this.ids[from + i] = sorted[i];
-      this.index.set(sorted[i], from + i);
+    // pos[k]: the new offset (from `from`) of the id at index from + k.
+    let pos = naturalPositions(this.ids, from, n);
+    if (!pos) {
+      const order = new Array<number>(n);
+      for (let i = 0; i < n; i++) order[i] = from + i;
+      order.sort((a, b) => naturalCompare(this.ids[a], this.ids[b]));
+      pos = new Uint32Array(n);
+      for (let i = 0; i < n; i++) pos[order[i] - from] = i;
     }
+    let moved = false;
+    for (let k = 0; k < n && !moved; k++) if (pos[k] !== k) moved = true;
+    if (!moved) return undefined;
+    const old = this.ids.slice(from);
+    const perm = pos; // re-used in place: perm[old - from] = new
+    // Ids not yet in the map stay out of it (their new indices are set when it is filled).
+    const inMap = this.indexed > from;
+    for (let k = 0; k < n; k++) {
+      const p = pos[k];
+      this.ids[from + p] = old[k];
+      if (inMap && p !== k) this.index.set(old[k], from + p);
+      perm[k] = from + p;
+    }
+    if (inMap && this.indexed < this.ids.length) this.indexPending(); // indexed and pending ids are now interleaved
     return perm;
   }
 
@@ -120,6 +168,85 @@ export function naturalCompare(a: string, b: string): number {
   }
   if (a.length - i !== b.length - j) return a.length - i - (b.length - j);
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Natural-order positions without a comparator, for the id shapes loads produce: a prefix without
+ * digits followed by at most 15 digits without a leading zero ("u123", "12345", "books:i7"), or
+ * no digits at all. Returns pos[k] = rank of ids[from + k] among ids[from..from+n), or undefined
+ * when some id has another shape (the caller then sorts with `naturalCompare`).
+ *
+ * Why it agrees with `naturalCompare`: two ids with the same prefix compare by their numbers
+ * (distinct, exact in a double). Two ids with different prefixes P and Q are ordered by P + "0"
+ * and Q + "0" whatever their digits: they first differ inside the prefixes (two non-digits), or
+ * where one prefix ends and a digit meets a non-digit, and any digit compares to a non-digit as
+ * "0" does. So: rank the prefixes once, then sort the numbers of each prefix as doubles.
+ */
+function naturalPositions(ids: readonly string[], from: number, n: number): Uint32Array | undefined {
+  const group = new Uint32Array(n);
+  const value = new Float64Array(n);
+  const keys: string[] = [];
+  const groupOf = new Map<string, number>();
+  let lastPrefix = '';
+  let lastGroup = -1;
+  for (let k = 0; k < n; k++) {
+    const s = ids[from + k];
+    let j = s.length;
+    while (j > 0 && isDigit(s.charCodeAt(j - 1))) j--;
+    const digits = s.length - j;
+    if (digits > 15 || (digits > 1 && s.charCodeAt(j) === 48)) return undefined;
+    let v = digits > 0 ? 0 : -1;
+    for (let q = j; q < s.length; q++) v = v * 10 + (s.charCodeAt(q) - 48);
+    value[k] = v;
+    // Most ids of one load share a prefix: compare with the last one before hashing a new string.
+    if (digits > 0 && lastGroup >= 0 && j === lastPrefix.length && s.startsWith(lastPrefix)) {
+      group[k] = lastGroup;
+      continue;
+    }
+    for (let q = 0; q < j; q++) if (isDigit(s.charCodeAt(q))) return undefined;
+    const prefix = s.slice(0, j);
+    const key = digits > 0 ? `${prefix}0` : s;
+    let g = groupOf.get(key);
+    if (g === undefined) {
+      g = keys.length;
+      keys.push(key);
+      groupOf.set(key, g);
+    }
+    group[k] = g;
+    if (digits > 0) {
+      lastPrefix = prefix;
+      lastGroup = g;
+    }
+  }
+  // Groups in natural order of their keys, then each group's numbers sorted in its slice.
+  const nG = keys.length;
+  const byKey = Array.from({ length: nG }, (_, g) => g).sort((a, b) => naturalCompare(keys[a], keys[b]));
+  const count = new Uint32Array(nG);
+  for (let k = 0; k < n; k++) count[group[k]]++;
+  const start = new Uint32Array(nG + 1);
+  let acc = 0;
+  for (const g of byKey) {
+    start[g] = acc;
+    acc += count[g];
+  }
+  const fill = start.slice(0, nG);
+  const sorted = new Float64Array(n);
+  for (let k = 0; k < n; k++) sorted[fill[group[k]]++] = value[k];
+  for (let g = 0; g < nG; g++) if (count[g] > 1) sorted.subarray(start[g], start[g] + count[g]).sort();
+  const pos = new Uint32Array(n);
+  for (let k = 0; k < n; k++) {
+    const g = group[k];
+    let lo = start[g];
+    let hi = lo + count[g] - 1;
+    const v = value[k];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    pos[k] = lo;
+  }
+  return pos;
 }
 
 function isDigit(c: number): boolean {
