@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { baggedWeights, CandidateScratch, fuseUser, globalScales, normalisedCandidates as withScratch, searchWeights, type UserCandidates } from '../src/fusion/gating.js';
+import { CandidateScratch, fuseUser, globalScales, normalisedCandidates as withScratch, type UserCandidates } from '../src/fusion/gating.js';
+import { baggedWeights, fusedNdcg, searchWeights } from '../src/fusion/search.js';
 import type { TopKRows } from '../src/kernels/types.js';
 import { Rng } from '../src/random.js';
+import { ndcg } from '../src/eval/metrics.js';
 
 /** `normalisedCandidates` with a fresh scratch (as a fit does). */
 function normalisedCandidates(lists: readonly TopKRows[], nUsers: number, scales?: ArrayLike<number>): UserCandidates[] {
@@ -88,5 +90,27 @@ describe('fusion gating', () => {
     const two = baggedWeights(cands, relevant, 2, 10, 4, new Rng(1));
     expect(Array.from(one.weights)).toEqual(Array.from(two.weights));
     expect(one.ndcg).toBe(1);
+  });
+
+  it('the packed weight search scores exactly as fuseUser + ndcg per user (random lists with ties, gaps, zero weights)', () => {
+    const rng = new Rng(7);
+    for (let trial = 0; trial < 200; trial++) {
+      const m = 1 + rng.int(5);
+      const nUsers = 1 + rng.int(25);
+      const k = 1 + rng.int(12);
+      // Scores from a few levels, so ties are common; some users list nothing.
+      const lists = Array.from({ length: m }, () =>
+        slots(8, Array.from({ length: nUsers }, () => Array.from({ length: rng.int(9) }, (): [number, number] => [rng.int(30), rng.int(4) / 2]))),
+      );
+      const cands = normalisedCandidates(lists, nUsers, trial % 2 === 0 ? undefined : lists.map(() => 1 + rng.int(3)));
+      // Relevant: some listed items, some never listed, some users with none.
+      const relevant = cands.map(() => new Set(Array.from({ length: rng.int(4) }, () => rng.int(35))));
+      for (let w = 0; w < 5; w++) {
+        const weights: number[] = Array.from({ length: m }, () => [0, 0.1, 0.5, 1, 2][rng.int(5)]);
+        if (weights.every((x) => x === 0)) weights[0] = 1;
+        const reference = cands.reduce((s, c, u) => s + ndcg(fuseUser(c, weights, k).items, relevant[u], k), 0) / cands.length;
+        expect(fusedNdcg(cands, relevant, weights, k)).toBe(reference);
+      }
+    }
   });
 });

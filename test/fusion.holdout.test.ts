@@ -7,13 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { coldStartSplit, Dataset, generateTwoDomain, MigrationRecommender } from '../src/index.js';
 import { gatherRows } from '../src/engine/rows.js';
-import { holdoutSet, keptRows } from '../src/fusion/holdout.js';
+import { holdoutSet, keptRows, MAX_HELD_SHARE } from '../src/fusion/holdout.js';
 import { Rng } from '../src/random.js';
 
 const { events } = generateTwoDomain({ events: 40_000, users: 3000, items: 800, seed: 3 });
 const split = coldStartSplit(events, { source: 'books', target: 'music', beta: 0.2, validBeta: 0.1, seed: 3 });
 const train = Dataset.fromEvents(split.train);
-const FAST = { components: ['popularity', 'itemknn', 'userknn', 'bridge-user', 'bridge-item'], bagging: 2, holdoutUsers: 200, target: 'music', seed: 5 } as const;
+const FAST = { components: ['popularity', 'itemknn', 'userknn', 'bridge-user', 'bridge-item'], bagging: 2, holdoutUsers: 60, target: 'music', seed: 5 } as const;
 
 interface Choice {
   components: string[];
@@ -81,6 +81,11 @@ describe('held-out training users', () => {
     const c = holdoutSet(data, train.events, t, [s], 'warm', 30, new Set(a.users), Rng.derive(9, 'x'))!;
     for (const u of c.users) expect(a.users.includes(u)).toBe(false);
     expect(holdoutSet(data, train.events, t, [], 'cold', 30, new Set(), Rng.derive(9, 'x'))).toBeUndefined();
+    // At most a tenth of the users who qualify, so the tuning fit without them keeps most rows.
+    const m = data.matrices[t];
+    let warmUsers = 0;
+    for (let u = 0; u < m.nRows; u++) if (m.indptr[u + 1] - m.indptr[u] >= 6) warmUsers++;
+    expect(holdoutSet(data, train.events, t, [s], 'warm', 1e9, new Set(), Rng.derive(9, 'x'))!.users.length).toBe(Math.floor(warmUsers * MAX_HELD_SHARE));
   });
 });
 
@@ -122,7 +127,7 @@ describe('fused model: weights per bucket', () => {
     expect(c.validation.cold.heldOut).toBeUndefined();
     expect(c.validation.cold.users).toBeGreaterThanOrEqual(30);
     for (const b of ['warm', 'sparse']) {
-      expect(c.validation[b].heldOut).toBe(200);
+      expect(c.validation[b].heldOut).toBe(60);
       expect(c.validation[b].ndcg).toBeGreaterThan(0);
     }
     // Warm users are served by the target's own history: item kNN or user kNN gets weight there,
@@ -145,7 +150,7 @@ describe('fused model: weights per bucket', () => {
     await b.fit(train);
     const ca = a.fitReport().choices.music as Choice;
     expect(ca).toEqual(b.fitReport().choices.music);
-    for (const bucket of ['cold', 'sparse', 'warm']) expect(ca.validation[bucket].heldOut).toBe(200);
+    for (const bucket of ['cold', 'sparse', 'warm']) expect(ca.validation[bucket].heldOut).toBe(60);
     expect(ca.weights.warm.some((w) => w !== 1)).toBe(true);
   });
 

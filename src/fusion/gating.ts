@@ -12,8 +12,6 @@
  * has negative scores.
  */
 import type { TopKRows } from '../kernels/types.js';
-import { ndcg } from '../engine/tuning.js';
-import type { Rng } from '../random.js';
 
 /** A user's bucket: target history x source history. */
 export type Bucket = 'cold' | 'cold-nosrc' | 'sparse' | 'warm';
@@ -171,85 +169,4 @@ export function fuseUser(c: UserCandidates, weights: ArrayLike<number>, n: numbe
     bestItems[pos] = items[r];
   }
   return { items: bestItems.subarray(0, size), scores: bestScores.subarray(0, size) };
-}
-
-/** Mean NDCG@k of fused lists for validation users. */
-export function fusedNdcg(cands: readonly UserCandidates[], relevant: readonly Set<number>[], weights: ArrayLike<number>, k: number, boost?: Float32Array): number {
-  if (cands.length === 0) return 0;
-  let s = 0;
-  for (let u = 0; u < cands.length; u++) s += ndcg(fuseUser(cands[u], weights, k, boost).items, relevant[u], k);
-  return s / cands.length;
-}
-
-/** Relative weight values coordinate ascent tries for each component. */
-const STEPS = [0, 0.1, 0.25, 0.5, 1, 2, 4];
-
-/**
- * Weights maximising validation NDCG@k: start from the best single component, then coordinate
- * ascent over `STEPS` (three passes). Deterministic: ties keep the earlier (smaller) choice.
- */
-export function searchWeights(cands: readonly UserCandidates[], relevant: readonly Set<number>[], nComponents: number, k: number): { weights: Float64Array; ndcg: number } {
-  let best = new Float64Array(nComponents);
-  let bestScore = -1;
-  for (let m = 0; m < nComponents; m++) {
-    const w = new Float64Array(nComponents);
-    w[m] = 1;
-    const s = fusedNdcg(cands, relevant, w, k);
-    if (s > bestScore) {
-      bestScore = s;
-      best = w;
-    }
-  }
-  for (let pass = 0; pass < 3; pass++) {
-    let improved = false;
-    for (let m = 0; m < nComponents; m++) {
-      for (const v of STEPS) {
-        if (v === best[m]) continue;
-        const w = best.slice();
-        w[m] = v;
-        if (w.every((x) => x === 0)) continue;
-        const s = fusedNdcg(cands, relevant, w, k);
-        if (s > bestScore + 1e-12) {
-          bestScore = s;
-          best = w;
-          improved = true;
-        }
-      }
-    }
-    if (!improved) break;
-  }
-  return { weights: best, ndcg: bestScore };
-}
-
-/** Users per bootstrap resample, at most. */
-const MAX_RESAMPLE = 1000;
-
-/**
- * Bagged weights: `searchWeights` on `rounds` seeded bootstrap resamples of the validation users
- * (each of at most 1,000 users),
- * each weight vector scaled to sum 1, then averaged. With a few hundred validation users a single
- * search chases noise; the average keeps what most resamples agree on. Reports the NDCG@k of the
- * averaged weights on the full validation set.
- */
-export function baggedWeights(
-  cands: readonly UserCandidates[],
-  relevant: readonly Set<number>[],
-  nComponents: number,
-  k: number,
-  rounds: number,
-  rng: Rng,
-): { weights: Float64Array; ndcg: number } {
-  if (rounds <= 1) return searchWeights(cands, relevant, nComponents, k);
-  const sum = new Float64Array(nComponents);
-  // Resamples of at most MAX_RESAMPLE users keep the search time bounded on large validation sets.
-  const size = Math.min(cands.length, MAX_RESAMPLE);
-  for (let r = 0; r < rounds; r++) {
-    const pick = Array.from({ length: size }, () => rng.int(cands.length));
-    const w = searchWeights(pick.map((i) => cands[i]), pick.map((i) => relevant[i]), nComponents, k).weights;
-    const total = w.reduce((a, b) => a + b, 0);
-    for (let m = 0; m < nComponents; m++) sum[m] += w[m] / total / rounds;
-  }
-  // Round to keep the weights readable and exactly reproducible in the model file.
-  const weights = sum.map((x) => Math.round(x * 1e6) / 1e6);
-  return { weights, ndcg: fusedNdcg(cands, relevant, weights, k) };
 }

@@ -29,12 +29,19 @@ export interface HoldoutSet {
   relevant: Set<number>[];
 }
 
+/**
+ * At most this share of a bucket's eligible users is held out: the components that score them are
+ * fitted again without their held-out rows, and that fit must still see most of the data.
+ */
+export const MAX_HELD_SHARE = 0.1;
+
 /** The buckets that can be made from training rows (cold users without source history get popularity only). */
 export const HOLDOUT_BUCKETS: readonly Bucket[] = ['cold', 'sparse', 'warm'];
 
 /**
- * A seeded sample of at most `count` training users of `bucket` in target `t`, with part of their
- * target history held out (see the module comment); undefined when no training user qualifies.
+ * A seeded sample of at most `count` training users of `bucket` in target `t` (and at most
+ * `MAX_HELD_SHARE` of those who qualify), with part of their target history held out (see the
+ * module comment); undefined when too few users qualify.
  * @param exclude users left out of the sample (the target's validation users).
  */
 export function holdoutSet(
@@ -56,9 +63,9 @@ export function holdoutSet(
       if (n > 0 && sourceRows(data, sources, u) > 0) eligible.push(u);
     } else if (bucket === 'sparse' ? n >= 2 && n <= 5 : bucket === 'warm' && n >= 6) eligible.push(u);
   }
-  if (eligible.length === 0) return undefined;
   // Partial Fisher-Yates: the first `size` entries are the sample.
-  const size = Math.min(count, eligible.length);
+  const size = Math.min(count, Math.floor(eligible.length * MAX_HELD_SHARE));
+  if (size === 0) return undefined;
   for (let q = 0; q < size; q++) {
     const r = q + rng.int(eligible.length - q);
     const x = eligible[r];

@@ -10,7 +10,8 @@ import { Rng } from '../random.js';
 import { UserBatch, type ModelData } from '../engine/rows.js';
 import type { FitContext, Scorer } from '../engine/scorer.js';
 import { validationTruth, type ValidationTruth } from '../engine/tuning.js';
-import { baggedWeights, BUCKETS, bucketOf, CandidateScratch, globalScales, normalisedCandidates, type Bucket, type UserCandidates } from './gating.js';
+import { BUCKETS, bucketOf, CandidateScratch, globalScales, normalisedCandidates, type Bucket, type UserCandidates } from './gating.js';
+import { baggedWeights } from './search.js';
 import { HOLDOUT_BUCKETS, holdoutSet, type HoldoutSet } from './holdout.js';
 
 /** Per target domain: the fusion weights of each bucket (one weight per component). */
