@@ -107,7 +107,7 @@ describe('fusion gating', () => {
       const relevant = cands.map(() => new Set(Array.from({ length: rng.int(4) }, () => rng.int(35))));
       for (let w = 0; w < 5; w++) {
         const weights: number[] = Array.from({ length: m }, () => [0, 0.1, 0.5, 1, 2][rng.int(5)]);
-        if (weights.every((x) => x === 0)) weights[0] = 1;
+        if (!weights.some((x) => x !== 0)) weights[0] = 1;
         const reference = cands.reduce((s, c, u) => s + ndcg(fuseUser(c, weights, k).items, relevant[u], k), 0) / cands.length;
         expect(fusedNdcg(cands, relevant, weights, k)).toBe(reference);
       }
