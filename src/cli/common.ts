@@ -15,7 +15,7 @@ export const DATA_OPTIONS = {
 
 export const DATA_HELP = `  --domain D            domain of rows in files without a domain column (default "default")
   --domain-column C     the column that names the domain, e.g. scene, channel or behavior (default domain)
-  --format F            csv, tsv or jsonl (default: from the file extension)
+  --format F            csv, tsv, jsonl or parquet (default: from the file extension or content)
   --columns LIST        column names of files without a header row, e.g. user,item,rating,timestamp
                         (MovieLens u.data / u1.base: --columns user,item,rating,timestamp)
   --behavior-weight B=W weight of behaviour B (repeatable), e.g. --behavior-weight buy=8
@@ -26,7 +26,7 @@ export const DATA_HELP = `  --domain D            domain of rows in files withou
 /** `LoadOptions` from the data flags. @throws {UsageError} */
 export function loadOptionsFrom(v: Values): LoadOptions {
   const format = v.format as LoadOptions['format'] | undefined;
-  if (format !== undefined && !['csv', 'tsv', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, tsv or jsonl (got ${JSON.stringify(format)})`);
+  if (format !== undefined && !['csv', 'tsv', 'jsonl', 'parquet'].includes(format)) throw new UsageError(`--format must be csv, tsv, jsonl or parquet (got ${JSON.stringify(format)})`);
   const columns = v.columns === undefined ? undefined : String(v.columns).split(',').map((c) => c.trim());
   if (columns && columns.some((c) => c === '')) throw new UsageError(`--columns must be a comma-separated list of names (got ${JSON.stringify(v.columns)})`);
   for (const flag of ['domain', 'domain-column']) if (v[flag] === '') throw new UsageError(`--${flag} must be a non-empty name`);

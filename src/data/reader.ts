@@ -63,9 +63,13 @@ export class EventReader implements RowSink {
       this.setHeader(splitFields(text, this.delim, { file: this.file, line: lineNo }), lineNo);
       return;
     }
+    this.guard(() => (this.format === 'jsonl' ? this.jsonRow(text, lineNo) : this.delimitedRow(text, lineNo)));
+  }
+
+  /** Run `addOne` (which adds a row or throws); with `skipInvalid`, a `DataError` counts as a skipped row. */
+  guard(addOne: () => void): void {
     try {
-      if (this.format === 'jsonl') this.jsonRow(text, lineNo);
-      else this.delimitedRow(text, lineNo);
+      addOne();
     } catch (e) {
       if (!(e instanceof DataError) || !this.opts.skipInvalid) throw e;
       this.skipped++;
@@ -73,7 +77,8 @@ export class EventReader implements RowSink {
     }
   }
 
-  private setHeader(names: string[], lineNo: number): void {
+  /** Map the header's (or a Parquet schema's) column names to the canonical columns. @throws {DataError} */
+  setHeader(names: string[], lineNo: number): void {
     const col = Object.create(null) as Record<CanonicalColumn, number>;
     for (const c of CANONICAL_COLUMNS) col[c] = -1;
     names.forEach((raw, i) => {
@@ -156,7 +161,8 @@ export class EventReader implements RowSink {
     this.addRow(user, item, domain, get('behavior'), get('weight'), get('rating'), get('timestamp'), lineNo, (k) => (k === 'domain' ? dk : k));
   }
 
-  private addRow(
+  /** Check one row's fields (as text) and add it; `file` names a part file in messages. @throws {DataError} */
+  addRow(
     user: string,
     item: string,
     domain: string | undefined,
@@ -166,8 +172,9 @@ export class EventReader implements RowSink {
     tsText: string | undefined,
     lineNo: number,
     colOf: (k: CanonicalColumn) => number | string | undefined,
+    file = this.file,
   ): void {
-    const err = (k: CanonicalColumn, msg: string) => new DataError({ file: this.file, line: lineNo, column: colOf(k) }, msg);
+    const err = (k: CanonicalColumn, msg: string) => new DataError({ file, line: lineNo, column: colOf(k) }, msg);
     if (user === '') throw err('user', 'empty user id');
     if (item === '') throw err('item', 'empty item id');
     let d: number;
