@@ -9,11 +9,13 @@
  * - `sparse`: users with 2 to 5 target items; the item of their latest target event is held out;
  * - `warm`: users with at least 6 target items; the item of their latest target event is held out.
  *
- * The components were fitted on every training row, held-out ones included: factor models re-solve
- * a user whose rows differ from training (so their own factors do not leak), and a user is never
- * their own neighbour, but the held-out rows still count in item-item similarities and in the
- * transfer maps' training pairs. The leak is one user's rows among the many behind each number;
- * what it buys is that every bucket is tuned on users of its kind.
+ * To score these users, the similarity components (popularity, item kNN, both bridges) are fitted
+ * again on the training rows without the held-out ones (MIGREC.fit), so a held-out item is not found
+ * through its own user's rows; at most MAX_HELD_SHARE of a bucket's users are held out, so that fit
+ * sees most of the data. User kNN searches a user whose rows differ from training at query time,
+ * among the other users, so it needs no second fit. The transfer models are used as fitted: they
+ * re-solve such a user's factors from the remaining rows, but their item factors saw the held-out
+ * rows, a small leak (one user's rows among the thousands behind each item factor).
  */
 import type { EventTable } from '../data/events.js';
 import type { Csr } from '../kernels/types.js';

@@ -182,11 +182,15 @@ function activeSpecs(o: Readonly<Record<string, unknown>>, nDomains: number): Co
   return nDomains < 2 ? specs.filter((s) => !s.crossDomain) : specs;
 }
 
-/** Components whose fitted state counts each training row directly (similarities, popularity): refitted without the held-out rows to score held-out users. */
-const REFIT_FOR_TUNING: ReadonlySet<string> = new Set(['popularity', 'itemknn', 'userknn', 'bridge-user', 'bridge-item']);
+/**
+ * Components whose fitted state counts each training row directly (similarities, popularity):
+ * refitted without the held-out rows to score held-out users. User kNN is not among them: a user
+ * whose rows differ from training is searched at query time, against other users' rows only.
+ */
+const REFIT_FOR_TUNING: ReadonlySet<string> = new Set(['popularity', 'itemknn', 'bridge-user', 'bridge-item']);
 
 /**
- * The components that score the held-out users: the kNN-type ones (cheap to fit) fitted again on
+ * The components that score the held-out users: the similarity ones (cheap to fit) fitted again on
  * the training rows without the held-out ones, so a held-out item is not found through its own
  * user's rows; the transfer models as fitted (they re-solve a user whose rows changed, but their
  * item factors saw the held-out rows: a smaller leak, documented in holdout.ts).
