@@ -174,25 +174,31 @@ export async function alsHalfStep(x: Float32Array, y: Float32Array, r: Csr, s: A
     cost[u] = nnz > 0 || (has && has[u]) ? d / 2 + nnz : 0;
   }
   const bounds = balancedRanges(cost, pool.threads * 4);
-  const xs = toShared(x);
+  // Factors that live on a SharedArrayBuffer (see `sharedFactors`) are solved in place.
+  const xs = x.buffer instanceof SharedArrayBuffer ? x : toShared(x);
   const base: Omit<AlsTask, 'start' | 'end'> = {
     backend,
     d,
     alpha: s.alpha,
     cgSteps: s.cgSteps,
-    // Factors change every half-step: fresh shared copies, so fresh ids (the CSR arrays never change).
-    y: pool.share(toShared(y)),
-    gram: pool.share(toShared(g)),
+    // Factors change every half-step: fresh ids, so no worker keeps an older copy (the CSR arrays never change).
+    y: pool.shareChanged(y),
+    gram: pool.shareChanged(g),
     indptr: pool.share(r.indptr),
     indices: pool.share(r.indices),
     data: pool.share(r.data),
-    prior: prior ? { weight: prior.weight, has: pool.share(has!), values: pool.share(toShared(prior.values)) } : undefined,
+    prior: prior ? { weight: prior.weight, has: pool.share(has!), values: pool.shareChanged(prior.values) } : undefined,
     x: xs,
   };
   const tasks: AlsTask[] = [];
   for (let b = 0; b + 1 < bounds.length; b++) if (bounds[b] < bounds[b + 1]) tasks.push({ ...base, start: bounds[b], end: bounds[b + 1] });
   await pool.runAll('alsRows', tasks);
-  x.set(xs);
+  if (xs !== x) x.set(xs);
+}
+
+/** Zeroed factors, on a SharedArrayBuffer when a pool will solve them (no copy per half-step). */
+export function sharedFactors(length: number, run: AlsRun): Float32Array {
+  return run.pool ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
 }
 
 /**

@@ -10,7 +10,7 @@ import { denseTopN } from '../engine/exec.js';
 import type { UserBatch } from '../engine/rows.js';
 import { meanNdcg } from '../engine/tuning.js';
 import { Rng } from '../random.js';
-import { allFinite, alsHalfStep, gram, randomFactors, solveNewRow, type AlsRun, type AlsSettings } from './als.js';
+import { allFinite, alsHalfStep, gram, randomFactors, sharedFactors, solveNewRow, type AlsRun, type AlsSettings } from './als.js';
 
 /** Options of the matrix factorisation every transfer model trains per domain. */
 export interface FactorOptions {
@@ -67,8 +67,9 @@ export async function trainFactors(
 ): Promise<DomainFactors> {
   const d = s.factors;
   const rng = Rng.derive(seed, `als:${label}`);
-  const items = randomFactors(m.nCols, d, rng);
-  const users = new Float32Array(m.nRows * d);
+  const items = sharedFactors(m.nCols * d, run);
+  items.set(randomFactors(m.nCols, d, rng));
+  const users = sharedFactors(m.nRows * d, run);
   const als: AlsSettings = { factors: d, regularization: s.regularization, alpha: s.alpha, cgSteps: s.cgSteps };
   let f: DomainFactors = finishFactors(m, users, items, d, s.regularization);
   for (let it = 1; it <= s.iterations; it++) {

@@ -101,6 +101,19 @@ export class KernelPool {
     return ref;
   }
 
+  /**
+   * @internal A new id for an array whose contents change between tasks (kept on its shared
+   * buffer when it has one, else copied), so no worker serves an older resident copy.
+   */
+  shareChanged<T extends Typed>(a: T): SharedRef<T> {
+    let array = a;
+    if (!(a.buffer instanceof SharedArrayBuffer)) {
+      array = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+      array.set(a as never);
+    }
+    return { id: `${this.#serial}.${++this.#ids}`, array };
+  }
+
   /** @internal The shared form of a sparse matrix. */
   shareRows(m: SparseRows, binaryOk = true): SharedRows {
     const rows = { nRows: m.nRows, nCols: m.nCols, indptr: this.share(m.indptr), indices: this.share(m.indices) };

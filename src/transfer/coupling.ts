@@ -7,7 +7,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { ModelFitError } from '../errors.js';
 import { transposeCsr } from '../kernels/csr.js';
-import { allFinite, alsHalfStep, type AlsRun } from '../models/als.js';
+import { allFinite, alsHalfStep, sharedFactors, type AlsRun } from '../models/als.js';
 import { finishFactors, type DomainFactors, type FactorSettings } from '../models/factors.js';
 import { ridge } from '../models/linalg.js';
 
@@ -32,8 +32,10 @@ export interface Coupling {
 export async function coupleTarget(run: AlsRun, data: Dataset, t: number, sources: number[], factors: ReadonlyArray<DomainFactors | undefined>, s: FactorSettings, c: Coupling, label: string): Promise<DomainFactors> {
   const ft = factors[t]!;
   const d = ft.d;
-  const users = ft.users.slice();
-  const items = ft.items.slice();
+  const users = sharedFactors(ft.users.length, run);
+  users.set(ft.users);
+  const items = sharedFactors(ft.items.length, run);
+  items.set(ft.items);
   const mt = data.matrix(t);
   const mtT = transposeCsr(mt);
   const als = { factors: d, regularization: s.regularization, alpha: s.alpha, cgSteps: s.cgSteps };
