@@ -121,37 +121,53 @@ class PackedCandidates {
 
 /**
  * The rows of a user's candidates that can be among the best k for some non-negative weights.
- * A row listed by one component q only scores w_q * s_q; any row r' with a lower item (so it wins
- * ties), listed by q, with s'_q >= s_q scores at least as much for every weight vector (the other
- * terms are >= 0 and float addition and f32 rounding are monotone), and is a candidate whenever r
- * is. A row with k such rows ahead can never be in the top k and is dropped. Rows listed by several
- * components are kept; so is every row of a user with a negative score.
+ * A row listed by one component q only scores w_q * s_q. Another row r' listed by q scores at
+ * least as much for every weight vector when s'_q >= s_q (the other terms are >= 0, and float
+ * addition and f32 rounding are monotone), and is a candidate whenever r is; it ranks ahead of r
+ * when its item is lower (ties go to the lower item), or when s'_q exceeds s_q by more than f32
+ * rounding can hide (`clearlyAbove`). A row with k such rows ahead can never be in the top k and
+ * is dropped. Rows listed by several components are kept; so is every row of a user with a
+ * negative score.
  */
 function reachable(c: UserCandidates, m: number, k: number): Uint32Array {
   const n = c.items.length;
-  const all = () => Uint32Array.from({ length: n }, (_, i) => i);
-  for (let t = 0; t < c.scores.length; t++) if (!(c.scores[t] >= 0)) return all();
+  for (let t = 0; t < c.scores.length; t++) if (!(c.scores[t] >= 0)) return Uint32Array.from({ length: n }, (_, i) => i);
   const drop = new Uint8Array(n);
-  const seen = new Uint32Array(n + 1); // Fenwick tree over rows (rows are in ascending item order)
+  // Fenwick trees over rows (rows are in ascending item order): rows at least as good, rows clearly better.
+  const atLeast = new Uint32Array(n + 1);
+  const above = new Uint32Array(n + 1);
+  const add = (tree: Uint32Array, r: number) => {
+    for (let i = r + 1; i <= n; i += i & -i) tree[i]++;
+  };
+  const lower = (tree: Uint32Array, r: number) => {
+    let x = 0;
+    for (let i = r; i > 0; i -= i & -i) x += tree[i];
+    return x;
+  };
   for (let q = 0; q < m; q++) {
     const listed: number[] = [];
     for (let r = 0; r < n; r++) if (c.listed[r * m + q]) listed.push(r);
     if (listed.length <= k) continue;
-    listed.sort((a, b) => c.scores[b * m + q] - c.scores[a * m + q] || a - b);
-    seen.fill(0);
+    const score = (r: number) => c.scores[r * m + q];
+    listed.sort((a, b) => score(b) - score(a) || a - b);
+    atLeast.fill(0);
+    above.fill(0);
+    let nAbove = 0;
     // Sweep from the best score down; rows with an equal score are inserted before any is counted.
     for (let g = 0; g < listed.length; ) {
       let e = g;
-      const score = c.scores[listed[g] * m + q];
-      while (e < listed.length && c.scores[listed[e] * m + q] === score) e++;
-      for (let x = g; x < e; x++) for (let i = listed[x] + 1; i <= n; i += i & -i) seen[i]++;
+      const s = score(listed[g]);
+      while (e < listed.length && score(listed[e]) === s) e++;
+      for (let x = g; x < e; x++) add(atLeast, listed[x]);
+      const bar = clearlyAbove(s);
+      while (nAbove < listed.length && score(listed[nAbove]) >= bar) add(above, listed[nAbove++]);
       for (let x = g; x < e; x++) {
         const r = listed[x];
         let single = true;
         for (let p = 0; p < m && single; p++) if (p !== q && c.listed[r * m + p]) single = false;
         if (!single) continue;
-        let ahead = 0; // listed rows with a lower item and a score >= this one's
-        for (let i = r; i > 0; i -= i & -i) ahead += seen[i];
+        // Lower rows at least as good, plus higher rows clearly better.
+        const ahead = lower(atLeast, r) + (nAbove - lower(above, r));
         if (ahead >= k) drop[r] = 1;
       }
       g = e;
@@ -162,6 +178,16 @@ function reachable(c: UserCandidates, m: number, k: number): Uint32Array {
   const out = new Uint32Array(kept);
   for (let r = 0, o = 0; r < n; r++) if (!drop[r]) out[o++] = r;
   return out;
+}
+
+/**
+ * A score whose product with any weight the search uses (>= 1e-6) rounds to f32 strictly above
+ * that weight times `s`: a relative gap of 2^-20 is at least eight f32 units in the last place,
+ * and an absolute gap of 1e-30 keeps tiny and zero scores apart (1e-36 after the weight, far above
+ * the f32 subnormal spacing).
+ */
+function clearlyAbove(s: number): number {
+  return Math.max(s * (1 + 2 ** -20), s + 1e-30);
 }
 
 /** Indices 0..n-1. */
