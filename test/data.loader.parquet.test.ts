@@ -203,6 +203,14 @@ describe('Parquet input', () => {
       'v4.parquet:1:item: empty item id',
     ]);
 
+    const inv = put('inv.parquet', parquetWriteBuffer({
+      columnData: [
+        { name: 'user', data: [new Uint8Array([0x75, 0x31]), new Uint8Array([0x75, 0xff]), new Uint8Array([0x75, 0xfe])], type: 'BYTE_ARRAY' },
+        { name: 'item', data: ['i1', 'i1', 'i1'], type: 'STRING' },
+      ],
+    }));
+    expect((await caught(() => loadEvents(inv))).message).toBe('inv.parquet:2:user: invalid UTF-8 in column "user": Parquet strings must be UTF-8 (distinct ids would otherwise merge)');
+
     const empty = join(dir, 'emptylake');
     mkdirSync(empty);
     writeFileSync(join(empty, '_SUCCESS'), '');

@@ -3,6 +3,7 @@
  * is decoded only for an id not seen before in this load), and plain decimal numbers parsed from
  * bytes with the same result as `Number()`.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Vocabulary } from './vocab.js';
 
 /** Powers of ten that a double holds exactly (10^0 .. 10^22). */
@@ -42,9 +43,10 @@ export function hashBytes(buf: Uint8Array, s: number, e: number): number {
 }
 
 /** A byte string decoded as UTF-8 (latin1 is the same and faster for ASCII). */
-export function decodeBytes(buf: Buffer, s: number, e: number): string {
-  for (let i = s; i < e; i++) if (buf[i] >= 0x80) return buf.toString('utf8', s, e);
-  return buf.toString('latin1', s, e);
+export function decodeBytes(buf: Uint8Array, s: number, e: number): string {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = s; i < e; i++) if (b[i] >= 0x80) return b.toString('utf8', s, e);
+  return b.toString('latin1', s, e);
 }
 
 /**
@@ -72,8 +74,11 @@ export class ByteIdTable {
     vocab.fillIndex(); // ids appended by an earlier load become visible to getIndexed
   }
 
-  /** The vocabulary index of the id in `buf[s, e)` (valid UTF-8), adding it to the vocabulary when new. */
-  intern(buf: Buffer, s: number, e: number): number {
+  /**
+   * The vocabulary index of the id in `buf[s, e)`, adding it to the vocabulary when new; -1 when
+   * the bytes are not UTF-8 (checked for new ids only: two such ids would decode to one string).
+   */
+  intern(buf: Uint8Array, s: number, e: number): number {
     const len = e - s;
     let h = 0x811c9dc5 | 0;
     let a = 0;
@@ -101,6 +106,7 @@ export class ByteIdTable {
       if (slots[p] === tag && slots[p + 1] === a && (tag >= 0 ? slots[p + 2] === b : this.same(slots[p + 2], buf, s, len))) return v - 1;
       p = (p + STRIDE) & (mask * STRIDE + STRIDE - 1);
     }
+    if (!isUtf8(buf.subarray(s, e))) return -1;
     const id = decodeBytes(buf, s, e);
     const known = this.vocab.getIndexed(id); // an id from an earlier load, or from a line the string path read
     const index = known >= 0 ? known : this.vocab.appendNew(id);

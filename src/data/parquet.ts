@@ -15,12 +15,15 @@ import { join } from 'node:path';
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { DataError, escapeInput, quoteInput } from '../errors.js';
+import { isUtf8 } from 'node:buffer';
+import { ByteIdTable, decodeBytes, SmallNameCache } from './bytes.js';
 import { NO_BEHAVIOR } from './events.js';
 import { CANONICAL_COLUMNS, type CanonicalColumn, type EventReader } from './reader.js';
 import { naturalCompare, type Vocabulary } from './vocab.js';
 
-/** Timestamps and dates as unix seconds, not `Date` objects. */
+/** Timestamps and dates as unix seconds, not `Date` objects; strings kept as UTF-8 bytes (interned from bytes). */
 const PARSERS = {
+  stringFromBytes: (b: Uint8Array) => b,
   timestampFromMilliseconds: (v: bigint) => Number(v) / 1e3,
   timestampFromMicroseconds: (v: bigint) => Number(v) / 1e6,
   timestampFromNanoseconds: (v: bigint) => Number(v) / 1e9,
@@ -185,7 +188,10 @@ function checkType(label: string, e: SchemaElement, children: number, kind: Colu
  * formats use, so a bad value gets the message a CSV would get.
  */
 class RowAdder {
-  private readonly behaviorCache = new Map<string, { index: number; weight: number }>();
+  private readonly behaviorCache = new SmallNameCache<{ index: number; weight: number }>();
+  private readonly domainCache = new SmallNameCache<number>();
+  private readonly users: ByteIdTable;
+  private readonly items: ByteIdTable[] = [];
   private readonly userInts = new Map<number | bigint, number>();
   private readonly itemInts: Map<number | bigint, number>[] = [];
   private readonly needTimestamp: boolean;
@@ -196,7 +202,7 @@ class RowAdder {
     private readonly plan: Partial<Record<CanonicalColumn | 'domain', ColumnPlan>>,
   ) {
     this.needTimestamp = r.opts.halfLifeDays !== undefined;
-    r.vocab.users.fillIndex();
+    this.users = new ByteIdTable(r.vocab.users);
   }
 
   add(data: Partial<Record<CanonicalColumn, ArrayLike<unknown>>>, rowStart: number, n: number): void {
@@ -210,14 +216,17 @@ class RowAdder {
       let d = r.defaultDomainIndex;
       if (D) {
         const dv = D[k];
-        const name = typeof dv === 'string' ? dv : typeof dv === 'number' || typeof dv === 'bigint' ? String(dv) : '';
-        d = name === '' ? -1 : r.vocab.domains.get(name); // a new domain: the slow path interns it
+        if (dv instanceof Uint8Array) {
+          const cached = this.domainCache.get(dv, 0, dv.length);
+          d = cached ?? (dv.length > 0 && isUtf8(dv) ? r.vocab.domains.get(decodeBytes(dv, 0, dv.length)) : -1); // new: the slow path interns it
+          if (cached === undefined && d >= 0) this.domainCache.set(dv, 0, dv.length, d);
+        } else d = typeof dv === 'number' || typeof dv === 'bigint' ? r.vocab.domains.get(String(dv)) : -1;
       }
       let weight = 1;
       let bIndex = NO_BEHAVIOR;
       const bv = B ? B[k] : undefined;
-      if (typeof bv === 'string' && bv !== '') {
-        const cached = this.behaviorCache.get(bv);
+      if (bv instanceof Uint8Array && bv.length > 0) {
+        const cached = this.behaviorCache.get(bv, 0, bv.length);
         if (cached === undefined) d = -1; // first sight of this name: the slow path checks and interns it
         else {
           bIndex = cached.index;
@@ -239,16 +248,16 @@ class RowAdder {
       else if (typeof tv === 'bigint') ts = Number(tv);
       else if (tv !== undefined && tv !== null) d = -1;
       if (this.needTimestamp && Number.isNaN(ts)) d = -1;
-      const ui = d >= 0 ? this.id(u, r.vocab.users, this.userInts) : -1;
-      const ii = ui >= 0 ? this.id(it, r.vocab.items(d), (this.itemInts[d] ??= new Map())) : -1;
+      const ui = d >= 0 ? this.id(u, this.users, r.vocab.users, this.userInts) : -1;
+      const ii = ui >= 0 ? this.id(it, (this.items[d] ??= new ByteIdTable(r.vocab.items(d))), r.vocab.items(d), (this.itemInts[d] ??= new Map())) : -1;
       if (ii >= 0) r.b.push(ui, ii, d, bIndex, weight, rating, ts, row);
       else this.slow(u, it, D?.[k], bv, wv, rv, tv, row);
     }
   }
 
-  /** The index of a string or integer id (interned), or -1 for anything else. */
-  private id(v: unknown, vocab: Vocabulary, ints: Map<number | bigint, number>): number {
-    if (typeof v === 'string') return v === '' ? -1 : vocab.intern(v);
+  /** The index of a string (as bytes) or integer id (interned), or -1 for anything else. */
+  private id(v: unknown, table: ByteIdTable, vocab: Vocabulary, ints: Map<number | bigint, number>): number {
+    if (v instanceof Uint8Array) return v.length === 0 ? -1 : table.intern(v, 0, v.length);
     if (typeof v === 'number' || typeof v === 'bigint') {
       let i = ints.get(v);
       if (i === undefined) ints.set(v, (i = vocab.intern(String(v))));
@@ -261,7 +270,15 @@ class RowAdder {
   private slow(u: unknown, it: unknown, dv: unknown, bv: unknown, wv: unknown, rv: unknown, tv: unknown, row: number): void {
     const r = this.r;
     const p = this.plan;
+    const file = this.file;
+    // Strings arrive as bytes: decode them (invalid UTF-8 is an error, as in a CSV).
+    const str = (k: CanonicalColumn, v: unknown): unknown => {
+      if (!(v instanceof Uint8Array)) return v;
+      if (!isUtf8(v)) throw new DataError({ file, line: row, column: p[k]?.name }, `invalid UTF-8 in column ${quoteInput(p[k]?.name ?? k)}: Parquet strings must be UTF-8 (distinct ids would otherwise merge)`);
+      return decodeBytes(v, 0, v.length);
+    };
     r.guard(() => {
+      [u, it, dv, bv, wv, rv, tv] = [str('user', u), str('item', it), str('domain', dv), str('behavior', bv), str('weight', wv), str('rating', rv), str('timestamp', tv)];
       for (const [k, v] of [['user', u], ['item', it], ['domain', dv]] as const) {
         if ((v === null || v === undefined) && p[k]) throw new DataError({ file: this.file, line: row, column: p[k].name }, `null ${k === 'domain' ? 'domain' : `${k} id`}`);
       }
@@ -270,7 +287,8 @@ class RowAdder {
       if (typeof bv === 'string' && bv !== '') {
         const key = bv.toLowerCase();
         const index = r.vocab.behaviors.get(key);
-        if (index >= 0 && index < NO_BEHAVIOR) this.behaviorCache.set(bv, { index, weight: r.weights.get(key)! });
+        const bytes = Buffer.from(bv);
+        if (index >= 0 && index < NO_BEHAVIOR) this.behaviorCache.set(bytes, 0, bytes.length, { index, weight: r.weights.get(key)! });
       }
     });
   }
