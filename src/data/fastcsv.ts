@@ -21,6 +21,7 @@ interface BehaviorEntry {
 /** Feeds blocks of whole lines (from `streamBlocks`) to an `EventReader`, bytes first. */
 export class DelimitedFastPath implements LineBlockSink {
   lineNo = 0;
+  gzip = false;
   private readonly users: ByteIdTable;
   private readonly items: ByteIdTable[] = [];
   private readonly domains = new SmallNameCache<number>();
@@ -97,8 +98,8 @@ export class DelimitedFastPath implements LineBlockSink {
       s = i + 1;
     }
     this.bytesSeen += n;
-    if (!this.reserved && this.sizeHint > 0 && this.lineNo >= 1000) {
-      // Rows to come, from the bytes per line so far; 2% spare for longer lines later.
+    if (!this.reserved && this.sizeHint > 0 && this.lineNo >= 1000 && !this.gzip) {
+      // Rows to come, from the bytes per line so far; spare for longer lines later.
       this.reserved = true;
       this.r.b.reserve(Math.min(2 ** 31, (this.sizeHint / this.bytesSeen) * this.lineNo * 1.02));
     }

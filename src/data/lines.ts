@@ -48,6 +48,8 @@ export function overLimit(s: string, max = MAX_LINE_BYTES): boolean {
 export interface LineBlockSink {
   /** Lines consumed so far. */
   readonly lineNo: number;
+  /** Set by `streamBlocks` when the file is gzip data (its size then says little about its lines). */
+  gzip?: boolean;
   /** Consume whole lines (`final`: the last block, whose last line may lack its LF). */
   block(buf: Buffer, final: boolean): void;
 }
@@ -118,6 +120,7 @@ export async function streamBlocks(path: string, label: string, sink: LineBlockS
       src.on('error', (e) => gz.destroy(e)); // a read error ends the gunzip stream with it
       chunks = src.pipe(gz);
       gunzip = gz;
+      sink.gzip = true;
     }
     for await (const chunk of chunks) {
       const first = chunk.indexOf(10);
