@@ -407,7 +407,7 @@ describe('model schemas', () => {
   it('CLI flags: every option but objects and the ones the CLI owns; memoryBudget is --memory-budget', () => {
     const cli = (m: string) => Object.entries(MODEL_SCHEMAS[m]).filter(([, s]) => s.cli ?? s.kind !== 'object').map(([k]) => k);
     expect(cli('popularity')).toEqual(['seed', 'memoryBudget']);
-    expect(cli('migrec')).toEqual(['candidatesPerComponent', 'minBucketUsers', 'bagging', 'seed', 'memoryBudget']);
+    expect(cli('migrec')).toEqual(['candidatesPerComponent', 'minBucketUsers', 'bagging', 'validationSample', 'holdoutUsers', 'seed', 'memoryBudget']);
     expect(cli('bridge')).not.toContain('sources');
     expect(formatOptionsHelp(MODEL_SCHEMAS.random)).toContain('--memory-budget X');
   });

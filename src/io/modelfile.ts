@@ -23,7 +23,7 @@
  * destroys an existing model file. Temporary files a killed save left behind for the same target
  * are removed by the next save to it.
  */
-import * as zlib from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs, type Stats } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
@@ -429,27 +429,4 @@ function align8(n: number): number {
   return Math.ceil(n / 8) * 8; // arithmetic, not bitwise: offsets may exceed 2^31
 }
 
-let crcTable: Uint32Array | undefined;
-
-/** Node's native CRC-32 (zlib, Node >= 20.15), when this Node has it. */
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-
-/** CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): zlib's native one, else {@link crc32Table}. */
-export function crc32(data: Uint8Array): number {
-  return nativeCrc32 ? nativeCrc32(data) >>> 0 : crc32Table(data);
-}
-
-/** The same CRC-32, table-driven in TypeScript (Node before 20.15, and the tests' reference). */
-export function crc32Table(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
+export { crc32, crc32Table } from './crc32.js';
