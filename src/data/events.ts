@@ -99,21 +99,27 @@ export class EventTableBuilder {
     this.line = g(this.line, (n) => new Uint32Array(n));
   }
 
-  /** The finished table (arrays trimmed to length). */
+  /**
+   * The finished table (arrays trimmed to length). When the columns are at least 90% full (a
+   * capacity reserved from the file size) they are handed over as views, not copied: a copy of
+   * every column would cost time and, for a moment, twice their memory. Do not push after it.
+   */
   finish(): EventTable {
     const n = this.length;
+    const view = n >= this.cap * 0.9;
+    const trim = <T extends Uint32Array | Uint16Array | Uint8Array | Float32Array | Float64Array>(a: T): T => (view ? a.subarray(0, n) : a.slice(0, n)) as T;
     return {
       vocab: this.vocab,
       source: this.source,
       length: n,
-      user: this.user.slice(0, n),
-      item: this.item.slice(0, n),
-      domain: this.domain.slice(0, n),
-      behavior: this.behavior.slice(0, n),
-      weight: this.weight.slice(0, n),
-      rating: this.rating.slice(0, n),
-      timestamp: this.timestamp.slice(0, n),
-      line: this.line.slice(0, n),
+      user: trim(this.user),
+      item: trim(this.item),
+      domain: trim(this.domain),
+      behavior: trim(this.behavior),
+      weight: trim(this.weight),
+      rating: trim(this.rating),
+      timestamp: trim(this.timestamp),
+      line: trim(this.line),
     };
   }
 }
