@@ -154,6 +154,18 @@ describe('fused model: weights per bucket', () => {
     expect(ca.weights.warm.some((w) => w !== 1)).toBe(true);
   });
 
+  it('chooses the same weights in this thread and with the searches on a pool of 2', async () => {
+    const here = new MigrationRecommender({ ...FAST, threads: 0 });
+    await here.fit(train, { valid: split.valid });
+    const pooled = new MigrationRecommender({ ...FAST, threads: 2 });
+    try {
+      await pooled.fit(train, { valid: split.valid });
+      expect(pooled.fitReport().choices).toEqual(here.fitReport().choices);
+    } finally {
+      await pooled.close();
+    }
+  });
+
   it('samples at most validationSample validation users', async () => {
     const model = new MigrationRecommender({ ...FAST, validationSample: 40, holdoutUsers: 0 });
     await model.fit(train, { valid: split.valid });

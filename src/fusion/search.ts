@@ -15,61 +15,63 @@ const STEPS = [0, 0.1, 0.25, 0.5, 1, 2, 4];
 /** Users per bootstrap resample, at most. */
 const MAX_RESAMPLE = 1000;
 
-/** Candidates of many users packed for repeated scoring. */
-class PackedCandidates {
-  readonly nUsers: number;
-  readonly m: number;
+/** Candidates of many users packed for repeated scoring: plain typed arrays, so a pool worker can take them. */
+export interface PackedCandidates {
+  nUsers: number;
+  /** Components. */
+  m: number;
+  k: number;
   /** Per user: its first candidate row (length nUsers + 1). */
-  readonly start: Uint32Array;
-  readonly items: Uint32Array;
+  start: Uint32Array;
   /** Row r, component q at r * m + q. */
-  readonly scores: Float32Array;
+  scores: Float32Array;
   /** Bit q set: component q listed the item. */
-  readonly mask: Uint32Array;
-  readonly relevant: Uint8Array;
+  mask: Uint32Array;
+  relevant: Uint8Array;
   /** Per user: the ideal DCG at k (0: no relevant item). */
-  readonly idcg: Float64Array;
+  idcg: Float64Array;
+}
+
+/** Pack users' candidates, leaving out the rows that can never reach a top k (`reachable`). */
+export function packCandidates(cands: readonly UserCandidates[], relevant: readonly Set<number>[], m: number, k: number): PackedCandidates {
+  if (m > 32) throw new RangeError(`at most 32 components can be fused (got ${m})`);
+  const keep = cands.map((c) => reachable(c, m, k));
+  const start = new Uint32Array(cands.length + 1);
+  let rows = 0;
+  keep.forEach((rs, u) => {
+    rows += rs.length;
+    start[u + 1] = rows;
+  });
+  const p: PackedCandidates = { nUsers: cands.length, m, k, start, scores: new Float32Array(rows * m), mask: new Uint32Array(rows), relevant: new Uint8Array(rows), idcg: new Float64Array(cands.length) };
+  cands.forEach((c, u) => {
+    let o = start[u];
+    for (const r of keep[u]) {
+      let bits = 0;
+      for (let q = 0; q < m; q++) {
+        p.scores[o * m + q] = c.scores[r * m + q];
+        if (c.listed[r * m + q]) bits |= 1 << q;
+      }
+      p.mask[o] = bits;
+      if (relevant[u].has(c.items[r])) p.relevant[o] = 1;
+      o++;
+    }
+    let ideal = 0;
+    for (let i = 0; i < Math.min(k, relevant[u].size); i++) ideal += 1 / Math.log2(i + 2);
+    p.idcg[u] = ideal;
+  });
+  return p;
+}
+
+/** Scores weight vectors on packed candidates (its buffers are reused between calls). */
+class Evaluator {
   private readonly top: Float32Array;
   private readonly topRel: Uint8Array;
   private readonly discount: Float64Array;
 
-  constructor(cands: readonly UserCandidates[], relevant: readonly Set<number>[], m: number, readonly k: number) {
-    if (m > 32) throw new RangeError(`at most 32 components can be fused (got ${m})`);
-    this.nUsers = cands.length;
-    this.m = m;
-    this.discount = Float64Array.from({ length: k }, (_, i) => 1 / Math.log2(i + 2));
-    // Rows that can reach a top k (see `reachable`), per user.
-    const keep = cands.map((c) => reachable(c, m, k));
-    this.start = new Uint32Array(cands.length + 1);
-    let rows = 0;
-    keep.forEach((rs, u) => {
-      rows += rs.length;
-      this.start[u + 1] = rows;
-    });
-    this.items = new Uint32Array(rows);
-    this.scores = new Float32Array(rows * m);
-    this.mask = new Uint32Array(rows);
-    this.relevant = new Uint8Array(rows);
-    this.idcg = new Float64Array(cands.length);
-    cands.forEach((c, u) => {
-      let o = this.start[u];
-      for (const r of keep[u]) {
-        this.items[o] = c.items[r];
-        let bits = 0;
-        for (let q = 0; q < m; q++) {
-          this.scores[o * m + q] = c.scores[r * m + q];
-          if (c.listed[r * m + q]) bits |= 1 << q;
-        }
-        this.mask[o] = bits;
-        if (relevant[u].has(c.items[r])) this.relevant[o] = 1;
-        o++;
-      }
-      let ideal = 0;
-      for (let i = 0; i < Math.min(k, relevant[u].size); i++) ideal += this.discount[i];
-      this.idcg[u] = ideal;
-    });
-    this.top = new Float32Array(k);
-    this.topRel = new Uint8Array(k);
+  constructor(readonly p: PackedCandidates) {
+    this.top = new Float32Array(p.k);
+    this.topRel = new Uint8Array(p.k);
+    this.discount = Float64Array.from({ length: p.k }, (_, i) => 1 / Math.log2(i + 2));
   }
 
   /**
@@ -78,7 +80,8 @@ class PackedCandidates {
    * rounded to f32, the best k kept (ties: the earlier, lower item).
    */
   meanNdcg(weights: ArrayLike<number>, users: ArrayLike<number>): number {
-    const { m, k, scores, mask, relevant, start, top, topRel, discount } = this;
+    const { top, topRel, discount } = this;
+    const { m, k, scores, mask, relevant, start, idcg } = this.p;
     let on = 0;
     const nz: number[] = [];
     for (let q = 0; q < m; q++) {
@@ -93,7 +96,7 @@ class PackedCandidates {
     let total = 0;
     for (let x = 0; x < users.length; x++) {
       const u = users[x];
-      if (this.idcg[u] === 0) continue;
+      if (idcg[u] === 0) continue;
       let size = 0;
       for (let r = start[u]; r < start[u + 1]; r++) {
         if ((mask[r] & on) === 0) continue;
@@ -113,7 +116,7 @@ class PackedCandidates {
       }
       let dcg = 0;
       for (let i = 0; i < size; i++) if (topRel[i]) dcg += discount[i];
-      total += dcg / this.idcg[u];
+      total += dcg / idcg[u];
     }
     return users.length > 0 ? total / users.length : 0;
   }
@@ -200,18 +203,17 @@ function range(n: number): Uint32Array {
  * ascent over `STEPS` (three passes). Deterministic: ties keep the earlier (smaller) choice.
  */
 export function searchWeights(cands: readonly UserCandidates[], relevant: readonly Set<number>[], nComponents: number, k: number): { weights: Float64Array; ndcg: number } {
-  const packed = new PackedCandidates(cands, relevant, nComponents, k);
-  return search(packed, range(cands.length));
+  return search(new Evaluator(packCandidates(cands, relevant, nComponents, k)), range(cands.length));
 }
 
-function search(packed: PackedCandidates, users: ArrayLike<number>): { weights: Float64Array; ndcg: number } {
-  const nComponents = packed.m;
+function search(ev: Evaluator, users: ArrayLike<number>): { weights: Float64Array; ndcg: number } {
+  const nComponents = ev.p.m;
   let best = new Float64Array(nComponents);
   let bestScore = -1;
   for (let m = 0; m < nComponents; m++) {
     const w = new Float64Array(nComponents);
     w[m] = 1;
-    const s = packed.meanNdcg(w, users);
+    const s = ev.meanNdcg(w, users);
     if (s > bestScore) {
       bestScore = s;
       best = w;
@@ -225,7 +227,7 @@ function search(packed: PackedCandidates, users: ArrayLike<number>): { weights: 
         const w = best.slice();
         w[m] = v;
         if (w.every((x) => x === 0)) continue;
-        const s = packed.meanNdcg(w, users);
+        const s = ev.meanNdcg(w, users);
         if (s > bestScore + 1e-12) {
           bestScore = s;
           best = w;
@@ -241,7 +243,41 @@ function search(packed: PackedCandidates, users: ArrayLike<number>): { weights: 
 /** Mean NDCG@k of the users' fused lists with `weights`. */
 export function fusedNdcg(cands: readonly UserCandidates[], relevant: readonly Set<number>[], weights: ArrayLike<number>, k: number): number {
   if (cands.length === 0) return 0;
-  return new PackedCandidates(cands, relevant, weights.length, k).meanNdcg(weights, range(cands.length));
+  return new Evaluator(packCandidates(cands, relevant, weights.length, k)).meanNdcg(weights, range(cands.length));
+}
+
+/**
+ * The bootstrap resamples of a bagged search of `nUsers` users: `rounds` draws of at most 1,000
+ * users each (keeping the search time bounded on large validation sets), or undefined for a
+ * single search on every user (`rounds` <= 1).
+ */
+export function drawResamples(nUsers: number, rounds: number, rng: Rng): Uint32Array[] | undefined {
+  if (rounds <= 1) return undefined;
+  const size = Math.min(nUsers, MAX_RESAMPLE);
+  return Array.from({ length: rounds }, () => Uint32Array.from({ length: size }, () => rng.int(nUsers)));
+}
+
+/**
+ * A bagged search on packed candidates: `searchWeights` on each resample, each weight vector
+ * scaled to sum 1, then averaged and rounded to 1e-6 (readable, and exactly reproducible in the
+ * model file); without resamples, one search on every user. Reports the NDCG@k of the result on
+ * every user. Pure: the pool's workers run it too (`weightSearch`).
+ */
+export function baggedSearch(p: PackedCandidates, resamples: readonly Uint32Array[] | undefined): { weights: number[]; ndcg: number } {
+  const ev = new Evaluator(p);
+  const everyone = range(p.nUsers);
+  if (!resamples) {
+    const r = search(ev, everyone);
+    return { weights: Array.from(r.weights), ndcg: r.ndcg };
+  }
+  const sum = new Float64Array(p.m);
+  for (const pick of resamples) {
+    const w = search(ev, pick).weights;
+    const total = w.reduce((a, b) => a + b, 0);
+    for (let m = 0; m < p.m; m++) sum[m] += w[m] / total / resamples.length;
+  }
+  const weights = Array.from(sum, (x) => Math.round(x * 1e6) / 1e6);
+  return { weights, ndcg: ev.meanNdcg(weights, everyone) };
 }
 
 /**
@@ -257,20 +293,6 @@ export function baggedWeights(
   k: number,
   rounds: number,
   rng: Rng,
-): { weights: Float64Array; ndcg: number } {
-  const packed = new PackedCandidates(cands, relevant, nComponents, k);
-  const everyone = range(cands.length);
-  if (rounds <= 1) return search(packed, everyone);
-  const sum = new Float64Array(nComponents);
-  // Resamples of at most MAX_RESAMPLE users keep the search time bounded on large validation sets.
-  const size = Math.min(cands.length, MAX_RESAMPLE);
-  for (let r = 0; r < rounds; r++) {
-    const pick = Uint32Array.from({ length: size }, () => rng.int(cands.length));
-    const w = search(packed, pick).weights;
-    const total = w.reduce((a, b) => a + b, 0);
-    for (let m = 0; m < nComponents; m++) sum[m] += w[m] / total / rounds;
-  }
-  // Round to keep the weights readable and exactly reproducible in the model file.
-  const weights = sum.map((x) => Math.round(x * 1e6) / 1e6);
-  return { weights, ndcg: packed.meanNdcg(weights, everyone) };
+): { weights: number[]; ndcg: number } {
+  return baggedSearch(packCandidates(cands, relevant, nComponents, k), drawResamples(cands.length, rounds, rng));
 }

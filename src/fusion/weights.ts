@@ -11,7 +11,7 @@ import { UserBatch, type ModelData } from '../engine/rows.js';
 import type { FitContext, Scorer } from '../engine/scorer.js';
 import { validationTruth, type ValidationTruth } from '../engine/tuning.js';
 import { BUCKETS, bucketOf, CandidateScratch, globalScales, normalisedCandidates, type Bucket, type UserCandidates } from './gating.js';
-import { baggedWeights } from './search.js';
+import { baggedSearch, drawResamples, packCandidates, type PackedCandidates } from './search.js';
 import { HOLDOUT_BUCKETS, holdoutSet, type HoldoutSet } from './holdout.js';
 
 /** Per target domain: the fusion weights of each bucket (one weight per component). */
@@ -169,24 +169,39 @@ export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: 
     });
     return { cands, relevant };
   };
-  // Overall weights: on the validation file's users, else on every held-out user.
+  // Overall weights: on the validation file's users, else on every held-out user; then each bucket
+  // with enough users of its own. Resamples are drawn here, in this order, so the searches can run
+  // side by side on the pool with the results of running them one after another.
   const overall = truth ? { cands: tunings[0].cands, relevant: tunings[0].relevant } : pooled(() => true);
-  const all = baggedWeights(overall.cands, overall.relevant, nComp, 10, cfg.bagging, rng);
-  fusion.validation.all = { users: overall.cands.length, ndcg: all.ndcg };
+  const jobs: Array<{ key: Bucket | 'all'; users: number; heldOut: number; packed: PackedCandidates; resamples?: Uint32Array[] }> = [];
+  const job = (key: Bucket | 'all', own: { cands: UserCandidates[]; relevant: Set<number>[] }, heldOut: number) =>
+    jobs.push({ key, users: own.cands.length, heldOut, packed: packCandidates(own.cands, own.relevant, nComp, 10), resamples: drawResamples(own.cands.length, cfg.bagging, rng) });
+  job('all', overall, 0);
+  const reuse: Bucket[] = [];
+  const fallback: Array<{ b: Bucket; users: number }> = [];
   for (const b of BUCKETS) {
     const own = pooled((x) => x === b);
     const heldOut = plan.held.find((h) => h.bucket === b)?.users.length ?? 0;
-    if (truth && heldOut === 0 && own.cands.length === overall.cands.length) {
-      fusion.weights[b] = Array.from(all.weights);
-      fusion.validation[b] = { users: own.cands.length, ndcg: all.ndcg };
-    } else if (own.cands.length >= cfg.minBucketUsers) {
-      const r = baggedWeights(own.cands, own.relevant, nComp, 10, cfg.bagging, rng);
-      fusion.weights[b] = Array.from(r.weights);
-      fusion.validation[b] = heldOut > 0 ? { users: own.cands.length, ndcg: r.ndcg, heldOut } : { users: own.cands.length, ndcg: r.ndcg };
-    } else {
-      fusion.weights[b] = Array.from(all.weights);
-      if (own.cands.length > 0) fusion.validation[b] = { users: own.cands.length, ndcg: NaN };
-    }
+    if (truth && heldOut === 0 && own.cands.length === overall.cands.length) reuse.push(b);
+    else if (own.cands.length >= cfg.minBucketUsers) job(b, own, heldOut);
+    else fallback.push({ b, users: own.cands.length });
+  }
+  const pool = ctx.pool;
+  const results = await Promise.all(jobs.map((j) => (pool ? pool.run<{ weights: number[]; ndcg: number }>('weightSearch', { packed: j.packed, resamples: j.resamples }) : baggedSearch(j.packed, j.resamples))));
+  const all = results[0];
+  fusion.validation.all = { users: overall.cands.length, ndcg: all.ndcg };
+  jobs.forEach((j, q) => {
+    if (j.key === 'all') return;
+    fusion.weights[j.key] = results[q].weights;
+    fusion.validation[j.key] = j.heldOut > 0 ? { users: j.users, ndcg: results[q].ndcg, heldOut: j.heldOut } : { users: j.users, ndcg: results[q].ndcg };
+  });
+  for (const b of reuse) {
+    fusion.weights[b] = all.weights.slice();
+    fusion.validation[b] = { users: overall.cands.length, ndcg: all.ndcg };
+  }
+  for (const { b, users } of fallback) {
+    fusion.weights[b] = all.weights.slice();
+    if (users > 0) fusion.validation[b] = { users, ndcg: NaN };
   }
   return fusion;
 }

@@ -12,6 +12,7 @@ import type { DenseTask, DrillTask, KnnTask, SharedRef, SharedRows, SharedSlots,
 
 export { alsRows } from './als-task.js';
 export { fused } from './fused-task.js';
+export { weightSearch } from './search-task.js';
 
 const module = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
 let wasm: WasmKernels | undefined;
