@@ -3,7 +3,7 @@
  * `renderReport` is pure (results in, text out); `writeReport` writes the files. Never edit the
  * generated files by hand: re-run `npm run bench` or `npx tsx bench/run.ts --report-only FILE`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   describeLoad,
@@ -387,6 +387,9 @@ export function renderReport(r: BenchResults, source: string): Report {
     '## Cost growth',
     '',
     growthSection(r),
+    '',
+    // Figures from separate scripts (issue 14), kept by hand beside this generator.
+    readFileSync(new URL('./issue14.md', import.meta.url), 'utf8').trim(),
     '',
     '## Footprint',
     '',
