@@ -80,7 +80,7 @@ describe('resolveOptions', () => {
   it('unknown key with no near name: the valid names are listed', () => {
     const e = thrown(() => resolve({ zzzzzzzz: 1 }, 'userknn', MODEL_SCHEMAS.userknn));
     expect(e).toBeInstanceOf(OptionTypeError);
-    expect(e.message).toBe('unknown option "zzzzzzzz" for userknn (options: neighbors, shrink, seed, pool, threads, backend, memoryBudget, domain)');
+    expect(e.message).toBe('unknown option "zzzzzzzz" for userknn (options: neighbors, shrink, targets, seed, pool, threads, backend, memoryBudget, domain)');
     expect(e.option).toBe('zzzzzzzz');
   });
 
@@ -321,7 +321,7 @@ describe('formatOptionsHelp', () => {
     // Options with cli: false (pool, threads, backend, domain) are not flags.
     expect(lines.map((l) => l.trim().split(' ')[0])).toEqual(['--neighbors', '--shrink', '--weighting', '--bm25-k1', '--bm25-b', '--seed', '--memory-budget']);
     // At least 22 columns for the flags, as in the rest of the CLI help.
-    expect(formatOptionsHelp(MODEL_SCHEMAS.userknn).split('\n')[0]).toBe(`  ${'--neighbors N'.padEnd(22)}Neighbours kept per user (the most similar users, found at query time) (default 50)`);
+    expect(formatOptionsHelp(MODEL_SCHEMAS.userknn).split('\n')[0]).toBe(`  ${'--neighbors N'.padEnd(22)}Neighbours kept per user (the most similar users) (default 50)`);
     expect(formatOptionsHelp(MODEL_SCHEMAS.emcdr, '    ')).toContain('    --mlp-hidden N');
     expect(formatOptionsHelp(MODEL_SCHEMAS.emcdr)).toContain('(default 2 x factors)');
     expect(formatOptionsHelp(MODEL_SCHEMAS.emcdr)).toContain('--ridge-grid X,...');

@@ -58,13 +58,15 @@ export class UserKnnScorer implements Scorer {
   }
 
   /** A scorer whose training users' neighbours are found now (on the pool when given). */
-  static async build(data: ModelData, neighbors: number, shrink: number, backend: BackendName | 'auto', pool: KernelPool | undefined): Promise<UserKnnScorer> {
+  static async build(data: ModelData, neighbors: number, shrink: number, backend: BackendName | 'auto', pool: KernelPool | undefined, domains?: ReadonlySet<number>): Promise<UserKnnScorer> {
     const index = indexOf(data);
     const k = kept(neighbors, data);
     const known: Neighbours[] = [];
     for (let d = 0; d < data.matrices.length; d++) {
       const x = data.matrices[d];
-      known.push(finish(await cosineTopKAny(pool, backend, x, index[d].xt, index[d].norms, index[d].norms, k + 1, shrink), k, data.nUsers, (r) => r));
+      // Domains left out of `domains` keep an empty table: their users are searched at query time.
+      if (domains && !domains.has(d)) known.push({ nRows: 0, nCols: data.nUsers, k, indptr: new Uint32Array(1), indices: new Uint32Array(0), data: new Float32Array(0) });
+      else known.push(finish(await cosineTopKAny(pool, backend, x, index[d].xt, index[d].norms, index[d].norms, k + 1, shrink), k, data.nUsers, (r) => r));
     }
     return new UserKnnScorer(data, neighbors, shrink, backend, known, index);
   }
@@ -91,7 +93,8 @@ export class UserKnnScorer implements Scorer {
     const rows = batch.rows(d);
     const x = this.data.matrices[d];
     const at: number[] = [];
-    for (let b = 0; b < batch.users.length; b++) if (!sameRow(x, batch.users[b], rows, b)) at.push(b);
+    const table = this.known[d].nRows;
+    for (let b = 0; b < batch.users.length; b++) if (batch.users[b] >= table || !sameRow(x, batch.users[b], rows, b)) at.push(b);
     if (at.length === 0) return undefined;
     const pick = Uint32Array.from(at);
     return { at: pick, rows: selectRows(rows, pick) };
@@ -229,7 +232,9 @@ export const USERKNN: ModelDefinition<UserKnnScorer> = {
   capabilities: { similarItems: false, similarUsers: true, explain: true },
   async fit(ctx, options) {
     reserveIndex(ctx, ctx.data, options.neighbors as number);
-    return UserKnnScorer.build(ctx.data, options.neighbors as number, options.shrink as number, ctx.backend, ctx.pool);
+    const targets = options.targets as readonly string[] | undefined;
+    const domains = targets && new Set(targets.map((name) => ctx.domainIndex(name)));
+    return UserKnnScorer.build(ctx.data, options.neighbors as number, options.shrink as number, ctx.backend, ctx.pool, domains);
   },
   restore(env, options, { meta, sections }, label) {
     const data = env.data;

@@ -70,8 +70,10 @@ const ITEMKNN = {
 } satisfies Record<string, OptionSpec>;
 
 const USERKNN = {
-  neighbors: { kind: 'integer', min: 1, default: 50, doc: 'Neighbours kept per user (the most similar users, found at query time)' },
+  neighbors: { kind: 'integer', min: 1, default: 50, doc: 'Neighbours kept per user (the most similar users)' },
   shrink: { kind: 'number', min: 0, default: 0, doc: SHRINK_DOC },
+  // Fitted for these domains: their training users' neighbour lists are found now and saved; users of the others are searched at query time (same lists).
+  targets: TARGETS,
 } satisfies Record<string, OptionSpec>;
 
 const BRIDGE = {
