@@ -111,6 +111,8 @@ describe('fusion gating', () => {
         const reference = cands.reduce((s, c, u) => s + ndcg(fuseUser(c, weights, k).items, relevant[u], k), 0) / cands.length;
         expect(fusedNdcg(cands, relevant, weights, k)).toBe(reference);
       }
+      // Pruned rows are out of every top k only for non-negative weights.
+      expect(() => fusedNdcg(cands, relevant, Array.from({ length: m }, (_, q) => (q === 0 ? -1 : 1)), k)).toThrow(RangeError);
     }
   });
 });

@@ -85,6 +85,8 @@ class Evaluator {
     let on = 0;
     const nz: number[] = [];
     for (let q = 0; q < m; q++) {
+      // The rows `reachable` dropped are out of every top k only for weights >= 0.
+      if (!(weights[q] >= 0)) throw new RangeError(`fusion weights must be >= 0 (component ${q}: ${weights[q]})`);
       if (weights[q] !== 0) {
         on |= 1 << q;
         nz.push(q);
