@@ -3,31 +3,20 @@
  * rows, vocabularies and model as a CSV of the same rows; every kind of bad input is a DataError
  * saying what and where. Fixtures are written at test time with hyparquet-writer.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DataError, Dataset, ItemKnn, loadEvents, type LoadedEvents, type LoadOptions } from '../src/index.js';
 import { Rng } from '../src/random.js';
 import { cli } from './helpers/cli.js';
+import { caught, tempFiles } from './helpers/data.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'migrec-parquet-'));
-function put(name: string, content: string | Uint8Array | ArrayBuffer): string {
-  const p = join(dir, name);
-  writeFileSync(p, content instanceof ArrayBuffer ? new Uint8Array(content) : content);
-  return p;
-}
-
-async function caught(run: () => unknown): Promise<Error> {
-  try {
-    await run();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, got none');
-}
+const tmp = tempFiles('migrec-parquet-');
+const { dir } = tmp;
+const put = tmp.file;
+afterAll(() => tmp.remove());
 
 /** Everything but `line` (CSV lines count the header; Parquet rows do not) and `source`. */
 function snapshot(t: LoadedEvents): Record<string, unknown> {

@@ -4,29 +4,17 @@
  * the same rows, vocabularies, skipped counts and error messages, on random files full of quotes,
  * CRLF, blank lines, odd numbers and bad rows. Plus `.gz` input and the natural order of new ids.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DataError, loadEvents, parseEvents, type LoadedEvents, type LoadOptions } from '../src/index.js';
 import { Rng } from '../src/random.js';
+import { caught, tempFiles } from './helpers/data.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'migrec-loader-'));
-function file(name: string, content: string | Buffer): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
-
-async function caught(run: () => unknown): Promise<Error> {
-  try {
-    await run();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, got none');
-}
+const tmp = tempFiles('migrec-loader-');
+const { dir } = tmp;
+const file = tmp.file;
+afterAll(() => tmp.remove());
 
 const COLUMNS = ['user', 'item', 'domain', 'behavior', 'weight', 'rating', 'timestamp', 'line'] as const;
 

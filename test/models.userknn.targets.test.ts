@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'migrec-userknn-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const lists = async (m: UserKnn, domain: string) => [...(await m.recommendBatch(users, { k: 10, domain }))].map((r) => [r.items, r.scores]);
-const tables = (m: { scorer?: unknown }) => ((m as unknown as { state: { scorer: UserKnnScorer } }).state.scorer.known.map((t) => t.nRows));
+const tables = (m: unknown) => ((m as unknown as { state: { scorer: UserKnnScorer } }).state.scorer.known.map((t) => t.nRows));
 
 describe('userknn targets', () => {
   it('finds fit-time lists only for the targets, and gives the same lists in every domain', async () => {

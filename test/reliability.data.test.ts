@@ -3,29 +3,17 @@
  * here that failed before the fix. Numbers in the test names are the issue's defect numbers.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { escapeInput, quoteInput } from '../src/errors.js';
 import { DataError, Dataset, loadCatalog, loadEvents, OptionRangeError, parseEvents, Vocabularies } from '../src/index.js';
+import { caught, tempFiles } from './helpers/data.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'migrec-rel-data-'));
-function file(name: string, text: string | Buffer): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-
-/** The error `run` throws (or rejects with); fails the test when it does not throw. */
-async function caught(run: () => unknown): Promise<Error> {
-  try {
-    await run();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, got none');
-}
+const tmp = tempFiles('migrec-rel-data-');
+const { dir } = tmp;
+const file = tmp.file;
+afterAll(() => tmp.remove());
 
 /** Every weight of every matrix of a data set. */
 function matrixWeights(events: Parameters<typeof Dataset.fromEvents>[0]): number[] {

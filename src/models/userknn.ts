@@ -27,6 +27,11 @@ export interface UserKnnOptions extends ModelOptions {
   neighbors?: number;
   /** Shrinkage added to the cosine denominator. @default 0 */
   shrink?: number;
+  /**
+   * Domains whose training users' neighbour lists are found at fit time and saved; users of the
+   * other domains are searched at query time (the same lists, more time per call). @default every domain
+   */
+  targets?: readonly string[];
 }
 
 /** Per domain: the item -> users index and each user's row norm (derived from the rows; rebuilt on load). */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,15 +19,28 @@ export function realData(relative: string): { path: string; available: boolean }
   return { path, available };
 }
 
-/** A fresh temporary folder and a writer of small files in it. */
-export function tempFiles(prefix: string): { dir: string; file(name: string, text: string): string } {
+/** A fresh temporary folder, a writer of small files in it (text or bytes), and its removal. */
+export function tempFiles(prefix: string): { dir: string; file(name: string, content: string | Uint8Array | ArrayBuffer): string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
     dir,
-    file(name, text) {
+    file(name, content) {
       const p = join(dir, name);
-      writeFileSync(p, text);
+      writeFileSync(p, content instanceof ArrayBuffer ? new Uint8Array(content) : content);
       return p;
     },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+/** The error `run` throws (or rejects with); fails the test when it does not throw. */
+export async function caught(run: () => unknown): Promise<Error> {
+  try {
+    await run();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error, got none');
 }
