@@ -2,7 +2,7 @@
  * How the fused model learns its weights: per target domain, each component scores the validation
  * users once (a seeded sample of at most `validationSample` of them), buckets with too few
  * validation users get users of their kind held out of the training rows (holdout.ts), and bagged
- * coordinate ascent (gating.ts) picks each bucket's weights on those cached lists.
+ * coordinate ascent (search.ts) picks each bucket's weights on those cached lists.
  */
 import { columnSums } from '../data/matrix.js';
 import type { TopKRows } from '../kernels/types.js';
@@ -89,7 +89,6 @@ interface Tuning {
   cands: UserCandidates[];
   relevant: Set<number>[];
   buckets: Bucket[];
-  lists: TopKRows[];
 }
 
 /** What target t is tuned on: the validation file's users (sampled) and held-out training users. */
@@ -157,7 +156,6 @@ export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: 
     cands: normalisedCandidates(listsOf[q], g.relevant.length, fusion.scales, scratch),
     relevant: g.relevant,
     buckets: g.held ? new Array<Bucket>(g.relevant.length).fill(g.held) : plan.validBuckets,
-    lists: listsOf[q],
   }));
   const pooled = (pick: (b: Bucket) => boolean) => {
     const cands: UserCandidates[] = [];
