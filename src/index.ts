@@ -68,6 +68,7 @@ export {
 export type { EvaluateOptions, EvalReport, EvalResult, MetricName, Segment, BootstrapInterval, BootstrapOptions } from './eval/index.js';
 export { Recommender } from './engine/facade.js';
 export type { RankOptions } from './engine/facade.js';
+export type { ModelSummary, UserDomainEvents } from './engine/inspect.js';
 export { RecommendationBatch, RankedLists } from './engine/types.js';
 export type { ModelOptions, FitOptions, RecommendOptions, Recommendation, Explanation, Contribution, FoldInEvent, FitReport, FitProgress } from './engine/types.js';
 export { FitCache } from './engine/cache.js';

@@ -29,6 +29,8 @@ export interface Envelope {
   /** The model's options as saved (validate before use). */
   options: Record<string, unknown>;
   state: SavedState;
+  /** When the saved fit finished and its seconds per stage (null: not known, e.g. files of migrec 0.1.x). */
+  fit?: { at: string; seconds: Record<string, number> } | null;
 }
 
 /**
@@ -108,7 +110,7 @@ export async function writeEnvelope(path: string, e: Envelope, verify?: (back: E
     path,
     {
       model: e.model,
-      meta: { engine: ENGINE_VERSION, domains, nUsers: saved.length, defaultDomain: e.defaultDomain, options: e.options, model: e.state.meta },
+      meta: { engine: ENGINE_VERSION, domains, nUsers: saved.length, defaultDomain: e.defaultDomain, options: e.options, model: e.state.meta, ...(e.fit ? { fit: e.fit } : {}) },
       sections,
     },
     { verify: check },
@@ -142,7 +144,7 @@ export function decodeEnvelope(f: ModelFileContent, path: string): Envelope {
   const fail = (why: string): never => {
     throw new ModelFormatError(`${path}: ${why}`);
   };
-  const meta = f.meta as { engine?: unknown; domains?: unknown; nUsers?: unknown; model?: unknown; defaultDomain?: unknown; options?: unknown };
+  const meta = f.meta as { engine?: unknown; domains?: unknown; nUsers?: unknown; model?: unknown; defaultDomain?: unknown; options?: unknown; fit?: unknown };
   if (meta.engine === undefined) fail(`written by migrec 0.1, whose model files this version cannot read: refit the model (migrec fit ... --out ${path}) and save it again`);
   if (meta.engine !== ENGINE_VERSION) fail(`written by a newer migrec (engine ${String(meta.engine).slice(0, 40)}; this one reads ${ENGINE_VERSION})`);
   if (!Array.isArray(meta.domains) || !Number.isSafeInteger(meta.nUsers) || typeof meta.model !== 'object' || meta.model === null || Array.isArray(meta.model)) fail('manifest meta is incomplete');
@@ -156,6 +158,7 @@ export function decodeEnvelope(f: ModelFileContent, path: string): Envelope {
     seenDomains.add(name as string);
   }
   if (meta.defaultDomain !== undefined && meta.defaultDomain !== null && typeof meta.defaultDomain !== 'string') fail('manifest meta.defaultDomain is not a string');
+  const fit = fitRecord(meta.fit, fail);
   const s = f.sections;
   const has = (name: string): boolean => Object.hasOwn(s, name);
   const vocab = new Vocabularies();
@@ -213,7 +216,22 @@ export function decodeEnvelope(f: ModelFileContent, path: string): Envelope {
     defaultDomain: typeof meta.defaultDomain === 'string' ? meta.defaultDomain : null,
     options: meta.options as Record<string, unknown>,
     state: { meta: meta.model as Record<string, unknown>, sections: own },
+    fit,
   };
+}
+
+/** The saved fit record (when and how long), checked. @throws through `fail` when malformed */
+function fitRecord(v: unknown, fail: (why: string) => never): Envelope['fit'] {
+  if (v === undefined || v === null) return null;
+  const r = v as { at?: unknown; seconds?: unknown };
+  if (typeof v !== 'object' || Array.isArray(v) || typeof r.at !== 'string' || Number.isNaN(Date.parse(r.at))) fail('manifest meta.fit: expected { at: an ISO date, seconds }');
+  if (typeof r.seconds !== 'object' || r.seconds === null || Array.isArray(r.seconds)) fail('manifest meta.fit.seconds is not an object');
+  const seconds: Record<string, number> = Object.create(null);
+  for (const [k, x] of Object.entries(r.seconds as object)) {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) fail(`manifest meta.fit.seconds.${k.slice(0, 40)} is not a number of seconds`);
+    seconds[k] = x as number;
+  }
+  return { at: r.at as string, seconds };
 }
 
 /**

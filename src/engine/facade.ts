@@ -15,6 +15,7 @@ import type { Csr, TopKRows } from '../kernels/types.js';
 import { resolveOptions } from '../options/index.js';
 import { checkThreads, createPool, KernelPool } from '../pool/index.js';
 import { FitCache } from './cache.js';
+import { findUsers, summarize, userEvents, type ModelSummary, type UserDomainEvents } from './inspect.js';
 import { checkFoldIn } from './foldin.js';
 import type { ScoreFilter } from './exec.js';
 import { checkCatalog, readEnvelope, writeEnvelope } from './envelope.js';
@@ -149,7 +150,7 @@ export class Recommender<S extends Scorer = Scorer> {
     );
     onProgress?.({ model: this.name, stage: 'fit', done: 1, total: 1 });
     const own = scorer.report();
-    const report: FitReport = { model: this.name, seconds: { ...own.seconds, total: (performance.now() - t0) / 1000 }, choices: own.choices, stats: own.stats };
+    const report: FitReport = { model: this.name, seconds: { ...own.seconds, total: (performance.now() - t0) / 1000 }, choices: own.choices, stats: own.stats, fittedAt: new Date().toISOString() };
     this.open();
     this.state = this.newState(scorer, data, new Map(), options.catalog, modelOptions({ ...this.config, seed }), report);
   }
@@ -166,7 +167,25 @@ export class Recommender<S extends Scorer = Scorer> {
   /** Seconds per stage, choices made on validation data and other figures of the last fit. @throws {NotFittedError} */
   fitReport(): FitReport {
     const r = this.fitted().report;
-    return { model: r.model, seconds: { ...r.seconds }, choices: r.choices, stats: r.stats };
+    return { model: r.model, seconds: { ...r.seconds }, choices: r.choices, stats: r.stats, ...(r.fittedAt !== undefined ? { fittedAt: r.fittedAt } : {}) };
+  }
+
+  /** Users, and items and stored rows per domain, of the fitted model. @throws {NotFittedError} */
+  summary(): ModelSummary {
+    return summarize(this.name, this.fitted());
+  }
+
+  /**
+   * A user's rows per domain as the model knows them: training rows merged with behaviour folded
+   * in since, strongest first. @throws {UnknownIdError} for an unknown user.
+   */
+  userEvents(userId: string): UserDomainEvents[] {
+    return userEvents(this.fitted(), userId);
+  }
+
+  /** Up to `limit` (default 20) known user ids starting with `prefix`, in natural order. @throws {OptionRangeError} for a bad limit */
+  findUsers(prefix: string, limit = 20): string[] {
+    return findUsers(this.fitted(), String(prefix), checkK(limit, 'limit'));
   }
 
   // ---- index level (evaluation) -----------------------------------------------------------
@@ -326,7 +345,8 @@ export class Recommender<S extends Scorer = Scorer> {
     const s = this.fitted();
     // Before anything is written, the file's content must pass what loadFrom() does with it:
     // the saved options resolve, and the scorer restores (writeEnvelope runs readEnvelope's checks).
-    const envelope = { model: this.name, data: s.data, overlay: s.overlay, catalog: s.catalog, defaultDomain: s.defaultDomain ?? null, options: s.options, state: s.scorer.exportState() };
+    const fit = s.report.fittedAt !== undefined ? { at: s.report.fittedAt, seconds: s.report.seconds } : null;
+    const envelope = { model: this.name, data: s.data, overlay: s.overlay, catalog: s.catalog, defaultDomain: s.defaultDomain ?? null, options: s.options, state: s.scorer.exportState(), fit };
     await writeEnvelope(path, envelope, (back) => {
       const saved = modelOptions(resolveOptions(this.name, this.definition.schema, back.options));
       this.definition.restore({ data: back.data, backend: this.backend }, saved, back.state, path);
@@ -353,7 +373,8 @@ export class Recommender<S extends Scorer = Scorer> {
     this.open();
     this.config = Object.freeze({ ...options, ...runtime, domain: (runtime.domain as string | undefined) ?? e.defaultDomain ?? undefined });
     const own = scorer.report();
-    this.state = this.newState(scorer, e.data, e.overlay, e.catalog, options, { model: this.name, seconds: {}, choices: own.choices, stats: {} });
+    const fit = e.fit ? { seconds: { ...e.fit.seconds }, fittedAt: e.fit.at } : { seconds: {} };
+    this.state = this.newState(scorer, e.data, e.overlay, e.catalog, options, { model: this.name, choices: own.choices, stats: {}, ...fit });
     return this;
   }
 

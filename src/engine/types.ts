@@ -199,4 +199,6 @@ export interface FitReport {
   choices: Record<string, unknown>;
   /** Other figures of the fit (iterations run, validation curves). */
   stats: Record<string, unknown>;
+  /** When the fit finished (ISO 8601); kept in the model file. Absent for files saved before migrec 0.2. */
+  fittedAt?: string;
 }
