@@ -1,8 +1,8 @@
 /**
  * Binding to `build/kernels.wasm` (AssemblyScript, SIMD). The module owns one linear memory laid
- * out as [resident inputs | per-call scratch]: the input arrays of the last job stay resident
- * (keyed by identity, or by a dataset id in the pool's workers) so repeated calls over the same
- * matrices copy nothing; each call allocates its scratch once after them with the bump allocator
+ * out as [resident inputs | per-call scratch]: the input arrays of recent jobs stay resident
+ * (keyed by identity, or by a dataset id in the pool's workers, within a budget) so repeated calls
+ * over the same matrices copy nothing; each call allocates its scratch once after them with the bump allocator
  * and releases it on return. Views are taken only after every allocation of a call (growing memory
  * detaches older views).
  */
@@ -93,6 +93,11 @@ export function allocOrThrow(x: KernelExports, bytes: number): number {
 
 type Typed = Uint32Array | Float32Array | Uint8Array;
 
+/** Resident inputs may always grow to this many bytes before older ones are dropped. */
+const RESIDENT_FLOOR = 64 * 1024 * 1024;
+/** Inputs smaller than this are copied into each call's scratch instead of staying resident. */
+const SCRATCH_INPUT = 256 * 1024;
+
 /** An input array to place in wasm memory. `values`: a data array that is skipped when all ones. */
 interface Placement {
   key: unknown;
@@ -140,6 +145,7 @@ export class WasmKernels implements Kernels {
   /** The raw exports, for kernels that manage their own buffers. */
   readonly raw: KernelExports;
   private resident: Resident[] = [];
+  private residentBytes = 0;
   private residentTop = 0;
 
   constructor(raw: KernelExports = instantiateKernels()) {
@@ -149,47 +155,67 @@ export class WasmKernels implements Kernels {
   /** Drop the resident inputs (call after mutating an array that was passed to a kernel). */
   forget(): void {
     this.resident = [];
+    this.residentBytes = 0;
     this.raw.reset();
     this.residentTop = this.raw.mark();
   }
 
   /**
-   * Make `items` resident (reusing the resident copies when every key is already there, otherwise
-   * replacing the whole resident set) and release the scratch of the previous call.
+   * Make `items` resident and release the scratch of the previous call. Items already resident are
+   * reused; missing ones are appended after the resident inputs while those stay within a budget
+   * (`RESIDENT_FLOOR`, or twice this call's inputs), so jobs that alternate between two sets of
+   * matrices (a bridge's user search and its scoring, the components of a fused model) copy
+   * nothing after their first calls. Past the budget the resident inputs are dropped and only this
+   * call's are placed. Inputs under `SCRATCH_INPUT` bytes (a request's own rows, say) are copied
+   * into the call's scratch each time, so per-call arrays never pile up as resident.
    */
   private place(items: Placement[]): Resident[] {
     const x = this.raw;
     // A value array of ones is resident without its values: it cannot serve a plain request.
     const same = (r: Resident, it: Placement) => r.key === it.key && r.values === (it.values ?? false);
-    const found = items.map((it) => this.resident.find((r) => same(r, it)));
-    if (found.every((r) => r !== undefined)) {
-      x.release(this.residentTop);
-      return found as Resident[];
+    x.release(this.residentTop);
+    const small = (it: Placement) => it.array.byteLength < SCRATCH_INPUT;
+    let found = items.map((it) => (small(it) ? undefined : this.resident.find((r) => same(r, it))));
+    let request = 0;
+    let missing = 0;
+    items.forEach((it, q) => {
+      request += it.array.byteLength;
+      if (!found[q] && !small(it)) missing += it.array.byteLength;
+    });
+    if (missing > 0 && this.residentBytes + missing > Math.max(RESIDENT_FLOOR, 2 * request)) {
+      this.resident = [];
+      this.residentBytes = 0;
+      x.reset();
+      found = items.map(() => undefined);
     }
-    this.resident = [];
-    x.reset();
-    const placed: Resident[] = [];
-    for (const it of items) {
-      const dup = placed.find((r) => same(r, it));
-      if (dup) {
-        placed.push(dup);
-        continue;
-      }
-      let ones = false;
-      let positive = false;
-      if (it.values) ({ ones, positive } = scanValues(it.array as Float32Array));
-      let ptr = 0;
-      if (!ones) {
-        ptr = allocOrThrow(x, it.array.byteLength);
-        new Uint8Array(x.memory.buffer, ptr, it.array.byteLength).set(
-          new Uint8Array(it.array.buffer, it.array.byteOffset, it.array.byteLength),
-        );
-      }
-      placed.push({ key: it.key, values: it.values ?? false, ptr, ones, positive });
+    // Large inputs first (they stay), then this call's small ones in the scratch above them.
+    const placed: Resident[] = new Array(items.length);
+    for (const pass of [false, true]) {
+      items.forEach((it, q) => {
+        if (small(it) !== pass) return;
+        const have = found[q] ?? (pass ? undefined : this.resident.find((r) => same(r, it)));
+        placed[q] = have ?? this.copyIn(it, pass);
+        if (!pass && !have) this.resident.push(placed[q]);
+      });
+      if (!pass) this.residentTop = x.mark();
     }
-    this.resident = placed;
-    this.residentTop = x.mark();
     return placed;
+  }
+
+  /** Copy one input into wasm memory (scanning a value array for all-ones / all-positive). */
+  private copyIn(it: Placement, scratch: boolean): Resident {
+    let ones = false;
+    let positive = false;
+    if (it.values) ({ ones, positive } = scanValues(it.array as Float32Array));
+    let ptr = 0;
+    if (!ones) {
+      ptr = scratch ? this.scratchCopy(it.array) : allocOrThrow(this.raw, it.array.byteLength);
+      if (!scratch) {
+        new Uint8Array(this.raw.memory.buffer, ptr, it.array.byteLength).set(new Uint8Array(it.array.buffer, it.array.byteOffset, it.array.byteLength));
+        this.residentBytes += it.array.byteLength;
+      }
+    }
+    return { key: it.key, values: it.values ?? false, ptr, ones, positive };
   }
 
   /** Copy a per-call array into scratch. */
