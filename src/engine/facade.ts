@@ -17,9 +17,10 @@ import { checkThreads, createPool, KernelPool } from '../pool/index.js';
 import { FitCache } from './cache.js';
 import { findUsers, summarize, userEvents, type ModelSummary, type UserDomainEvents } from './inspect.js';
 import { checkFoldIn } from './foldin.js';
+import { liveState, mergeEvents, removeUser, type LiveReport } from './live.js';
 import type { ScoreFilter } from './exec.js';
 import { checkCatalog, readEnvelope, writeEnvelope } from './envelope.js';
-import { checkK, domainIndex, itemIndex, knowsUser, PopularityFallback, resolveRequest, userIndex, type RequestState } from './requests.js';
+import { checkK, copyRecommendation, domainIndex, itemIndex, knowsUser, PopularityFallback, resolveRequest, toRecommendation, userIndex, type RequestState } from './requests.js';
 import { snapshotBatch, type ModelData, type Overlay, type UserBatch } from './rows.js';
 import type { Capabilities, ModelDefinition, Scorer } from './scorer.js';
 import { RankedLists, RecommendationBatch, type Explanation, type FitOptions, type FitReport, type FoldInEvent, type Recommendation, type RecommendOptions } from './types.js';
@@ -315,6 +316,29 @@ export class Recommender<S extends Scorer = Scorer> {
     }
   }
 
+  /** Add training events without a refit (engine/live.ts); ids new to the model are added. @throws {DataError} {NotSupportedError} {NotFittedError} */
+  update(events: EventTable): Promise<LiveReport> {
+    return this.live((s) => mergeEvents(s.data, events));
+  }
+
+  /** Remove a user's rows, folded-in behaviour and id without a refit (engine/live.ts). @throws {UnknownIdError} {NotSupportedError} */
+  forget(userId: string): Promise<LiveReport> {
+    return this.live((s) => removeUser(s.data, s.overlay, userId));
+  }
+
+  /** A live change, run after earlier fits and changes; the new state is swapped in at once. */
+  private live(make: (s: ModelState<S>) => ReturnType<Parameters<typeof liveState>[2]>): Promise<LiveReport> {
+    const run = this.fitting.then(async () => {
+      const s = this.fitted();
+      const next = await liveState(this.definition.live?.bind(this.definition), s, () => make(s), { backend: this.backend, pool: this.pool, label: this.name });
+      this.open();
+      this.state = this.newState(next.scorer, next.data, next.overlay ?? this.fitted().overlay, next.catalog, s.options, s.report);
+      return next.report;
+    });
+    this.fitting = run.catch(() => undefined);
+    return run;
+  }
+
   /**
    * Which items or users made up a user's score for an item; the contributions add up to the score.
    * `k` is the length of the list being explained (default 10): the fused model takes that many
@@ -419,19 +443,4 @@ function checkRuntime(o: Readonly<Record<string, unknown>>): Readonly<Record<str
   if (o.pool !== undefined && !(o.pool instanceof KernelPool)) throw new OptionTypeError('pool', 'options.pool must be a KernelPool (createPool())');
   if (o.threads !== undefined) checkThreads(o.threads, 0);
   return o;
-}
-
-/** Row b of top-k slots as a Recommendation with item ids. */
-function toRecommendation(slots: TopKRows, b: number, data: ModelData, d: number): Recommendation {
-  const vocab = data.vocab.items(d);
-  const s = b * slots.k;
-  const n = slots.counts[b];
-  const items = new Array<string>(n);
-  for (let t = 0; t < n; t++) items[t] = vocab.id(slots.indices[s + t]);
-  return { items, scores: slots.scores.slice(s, s + n), fallback: false };
-}
-
-/** An independent copy (callers may modify what they get). */
-function copyRecommendation(r: Recommendation): Recommendation {
-  return { items: r.items.slice(), scores: r.scores.slice(), fallback: r.fallback };
 }

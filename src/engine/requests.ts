@@ -7,7 +7,7 @@ import type { ItemCatalog } from '../data/catalog.js';
 import { columnSums } from '../data/matrix.js';
 import { NotSupportedError, OptionRangeError, OptionTypeError, UnknownIdError } from '../errors.js';
 import { getKernels } from '../kernels/index.js';
-import type { BackendName } from '../kernels/types.js';
+import type { BackendName, TopKRows } from '../kernels/types.js';
 import type { ScoreFilter } from './exec.js';
 import type { ModelData, Overlay } from './rows.js';
 import type { Recommendation, RecommendOptions } from './types.js';
@@ -173,4 +173,19 @@ export class PopularityFallback {
     }
     return { items, scores: Float32Array.from(scores), fallback: true };
   }
+}
+
+/** Row b of top-k slots as a Recommendation with item ids. */
+export function toRecommendation(slots: TopKRows, b: number, data: ModelData, d: number): Recommendation {
+  const vocab = data.vocab.items(d);
+  const s = b * slots.k;
+  const n = slots.counts[b];
+  const items = new Array<string>(n);
+  for (let t = 0; t < n; t++) items[t] = vocab.id(slots.indices[s + t]);
+  return { items, scores: slots.scores.slice(s, s + n), fallback: false };
+}
+
+/** An independent copy (callers may modify what they get). */
+export function copyRecommendation(r: Recommendation): Recommendation {
+  return { items: r.items.slice(), scores: r.scores.slice(), fallback: r.fallback };
 }

@@ -13,6 +13,7 @@ import type { Schema } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
 import type { FitCache } from './cache.js';
 import type { ScoreFilter } from './exec.js';
+import type { LiveChange } from './live.js';
 import type { ModelData, UserBatch } from './rows.js';
 import type { Contribution, FitReport } from './types.js';
 
@@ -120,6 +121,11 @@ export interface ModelDefinition<S extends Scorer = Scorer> {
   check?(options: Readonly<Record<string, unknown>>): void;
   /** The domain calls default to when the options name none (e.g. the fused model's `target`). */
   defaultDomain?(options: Readonly<Record<string, unknown>>): string | undefined;
+  /**
+   * A new scorer for `change.after` from one built on `change.before` (`update` and `forget`, see
+   * engine/live.ts); the given scorer is left as it is. Without it the model cannot be updated.
+   */
+  live?(scorer: S, change: LiveChange, options: Readonly<Record<string, unknown>>): Promise<S>;
 }
 
 /**

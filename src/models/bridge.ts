@@ -28,6 +28,7 @@ import { reserve, type FitContext, type ModelDefinition, type SavedState, type S
 import { BestOnValidation, meanNdcg, validationTruth } from '../engine/tuning.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
 import { idfWeights, planKey, powData, scaleColumns, scaleRows, userIdfWeights, type BridgeVariant, type PlanParams, type TargetPlan } from './bridge-parts.js';
+import { liveBridge } from './knn-live.js';
 import { hstack, keepRows, normaliseRows, truncateRows, valueAt } from './sparse.js';
 
 export type { BridgeVariant } from './bridge-parts.js';
@@ -320,6 +321,9 @@ export const BRIDGE: ModelDefinition<BridgeScorer> = {
     const plans = meta.plans;
     if (!Array.isArray(plans) || plans.length !== data.nItems.length) throw new ModelFormatError(`${label}: bridge plans are missing`);
     return new BridgeScorer(data, env.backend, plans.map((raw: unknown, t: number) => (raw === null ? undefined : restorePlan(data, raw, t, sections, label))));
+  },
+  async live(scorer, change) {
+    return new BridgeScorer(change.after, change.backend, await liveBridge(scorer.plans, change, prepareUser));
   },
 };
 

@@ -16,6 +16,7 @@ import { validateCsr } from '../engine/envelope.js';
 import type { ModelData, UserBatch } from '../engine/rows.js';
 import { reserve, type IndexList, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
+import { liveItemKnn } from './knn-live.js';
 import { valueAt } from './sparse.js';
 import { bm25Weight, tfidfWeight, type Weighting } from './weighting.js';
 
@@ -118,6 +119,9 @@ export const ITEMKNN: ModelDefinition<ItemKnnScorer> = {
   },
   restore(env, options, { meta, sections }, label) {
     return new ItemKnnScorer(importNeighbours(env.data.nItems, options.neighbors as number, meta, sections, label, 'nb'), env.backend, env.data);
+  },
+  async live(scorer, change, options) {
+    return new ItemKnnScorer(await liveItemKnn(scorer.neighbours, change, options), change.backend, change.after);
   },
 };
 

@@ -14,6 +14,7 @@ import type { ScoreFilter } from '../engine/exec.js';
 import type { UserBatch } from '../engine/rows.js';
 import { InThreadScorer, type ModelDefinition, type SavedState, type ScoreParts } from '../engine/scorer.js';
 import type { ModelOptions } from '../engine/types.js';
+import { livePopularity } from './knn-live.js';
 import { sortedHas } from './sparse.js';
 
 /** Popularity per domain: scores by item, and items by decreasing popularity. */
@@ -81,6 +82,9 @@ export const POPULARITY: ModelDefinition<PopularityScorer> = {
     }
     if (meta.domains !== pop.length) throw new ModelFormatError(`${label}: domain count does not match`);
     return new PopularityScorer(pop, env.backend);
+  },
+  async live(_scorer, change) {
+    return new PopularityScorer(livePopularity(change), change.backend);
   },
 };
 

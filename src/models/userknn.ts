@@ -19,6 +19,7 @@ import { validateCsr } from '../engine/envelope.js';
 import type { ModelData, UserBatch } from '../engine/rows.js';
 import { reserve, type FitContext, type IndexList, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
+import { liveUserKnn } from './knn-live.js';
 import { normaliseRows, truncateRows, valueAt } from './sparse.js';
 
 /** Options of `UserKnn` (schema: MODEL_SCHEMAS.userknn). */
@@ -260,6 +261,10 @@ export const USERKNN: ModelDefinition<UserKnnScorer> = {
       return m;
     });
     return new UserKnnScorer(data, neighbors, shrink, env.backend, known);
+  },
+  async live(scorer, change, options) {
+    const r = await liveUserKnn(scorer.known, change, options);
+    return new UserKnnScorer(change.after, options.neighbors as number, options.shrink as number, change.backend, r.known, r.index);
   },
 };
 
