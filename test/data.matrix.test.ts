@@ -90,4 +90,17 @@ describe('splits', () => {
     expect(d.nItems(0)).toBe(2);
     expect(d.userRowCount(2, 0)).toBe(0);
   });
+
+  it('Dataset.subset keeps the sizes frozen at creation, not the vocabularies grown since', () => {
+    const tr = parseEvents('user,item\na,1\nb,2\na,2\n');
+    const d = Dataset.fromEvents(tr);
+    // As a validation or test file loaded against the training vocabularies does.
+    tr.vocab.users.intern('c');
+    tr.vocab.items(0).intern('3');
+    const sub = d.subset([0, 1]);
+    expect(sub.nUsers).toBe(2);
+    expect(sub.nItems(0)).toBe(2);
+    expect([sub.matrix(0).nRows, sub.matrix(0).nCols]).toEqual([2, 2]);
+    expect(sub.matrix(0).indices.length).toBe(2);
+  });
 });

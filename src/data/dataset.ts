@@ -24,7 +24,13 @@ export class Dataset {
   private constructor(
     readonly events: EventTable,
     private readonly options: DatasetOptions,
+    sizes?: { nUsers: number; itemCounts: readonly number[] },
   ) {
+    if (sizes) {
+      this.nUsers = sizes.nUsers;
+      this.itemCounts = [...sizes.itemCounts];
+      return;
+    }
     this.nUsers = events.vocab.users.size;
     this.itemCounts = [];
     for (let d = 0; d < events.vocab.domains.size; d++) this.itemCounts.push(events.vocab.items(d).size);
@@ -41,10 +47,11 @@ export class Dataset {
 
   /**
    * The same data set over some of its rows: same vocabularies, sizes (users and items without
-   * rows stay, empty) and options.
+   * rows stay, empty) and options. The sizes are this data set's, frozen at its creation: ids that
+   * validation or test rows added to the vocabularies since are not part of the subset either.
    */
   subset(rows: ArrayLike<number>): Dataset {
-    return new Dataset(selectRows(this.events, rows), this.options);
+    return new Dataset(selectRows(this.events, rows), this.options, { nUsers: this.nUsers, itemCounts: this.itemCounts });
   }
 
   /** The vocabularies (shared with any table loaded against them). */
