@@ -20,6 +20,7 @@ import type { FitReport, ModelOptions } from '../engine/types.js';
 import { componentOptions, componentSpecs, savedComponentOptions, type ComponentSpec } from './components.js';
 import { BUCKETS } from './gating.js';
 import { FusedRunner } from './fused-batch.js';
+import { liveComponents, liveFusion } from './fused-live.js';
 import { keptRows } from './holdout.js';
 import { bucketsOf, fitTarget, longTailBoost, planTarget, type Component, type FusionConfig, type TargetFusion, type TargetPlan } from './weights.js';
 import { FitCache } from '../engine/cache.js';
@@ -305,6 +306,10 @@ export const MIGREC: ModelDefinition<FusedScorer> = {
     const cfg = fusionConfig(options);
     const targets = fusion.map((raw: unknown, t: number) => (raw === null ? undefined : restoreTarget(data, cfg, raw, t, names.length, label)));
     return new FusedScorer(data, cfg, components, targets);
+  },
+  async live(scorer, change, options) {
+    const cfg = fusionConfig(options);
+    return new FusedScorer(change.after, cfg, await liveComponents(scorer.components, change, options), liveFusion(scorer.fusion, change, cfg));
   },
 };
 

@@ -35,6 +35,7 @@ import {
   type FactorOptions,
   type FactorSettings,
 } from './factors.js';
+import { liveFactors } from './factor-live.js';
 import { initTensorflow } from './tf.js';
 
 /** Options of `Mf` (schema: MODEL_SCHEMAS.mf). */
@@ -208,6 +209,9 @@ export const MF: ModelDefinition<MfScorer> = {
     const settings = factorSettings(options);
     if (!Array.isArray(meta.dims)) throw new ModelFormatError(`${label}: factor table is missing`);
     return new MfScorer(env.data, env.backend, settings, importFactors(meta.dims, sections, env.data.nUsers, env.data.nItems, settings.regularization, label));
+  },
+  async live(scorer, change, options) {
+    return new MfScorer(change.after, change.backend, factorSettings(options), await liveFactors(scorer.factors, change, factorSettings(options)));
   },
 };
 

@@ -5,6 +5,7 @@
  * rows in); a user with target rows keeps their own target factors; a user with neither gets the
  * target's mean user. Items are scored by dot product through the dense scoring kernel.
  */
+import { liveCrossParts } from './cross-live.js';
 import type { Dataset } from '../data/dataset.js';
 import { DataError, ModelFormatError, UnknownIdError } from '../errors.js';
 import type { SectionArray } from '../io/modelfile.js';
@@ -339,6 +340,10 @@ export function crossDefinition(schema: Schema, kind: TransferKind): ModelDefini
     capabilities: { similarItems: false, similarUsers: false, explain: true },
     fit: (ctx, options) => fitCross(ctx, options, kind),
     restore: (env, options, state, label) => restoreCross(env, options, state, label, kind),
+    live: async (s, c, options) => {
+      const p = await liveCrossParts(s, c, options, kind);
+      return new CrossScorer(c.after, c.backend, p.settings, kind, p.factors, p.coupled, p.pairs, s.coupling);
+    },
   };
 }
 
