@@ -90,7 +90,7 @@ export type {
 } from './models/index.js';
 export { Emcdr, Ptupcdr } from './transfer/index.js';
 export type { EmcdrOptions, PtupcdrOptions, CrossDomainOptions, MappingKind, Coupling } from './transfer/index.js';
-export { MigrationRecommender, componentNames } from './fusion/index.js';
+export { MigrationRecommender, componentNames, bucketOf, BUCKETS } from './fusion/index.js';
 export type { MigrationOptions, Bucket } from './fusion/index.js';
 export { createModel, loadModel, availableModels } from './registry.js';
 export type { AnyModelOptions } from './registry.js';

@@ -8,6 +8,7 @@ import { explain } from './explain.js';
 import { fit } from './fit.js';
 import { exitStatus, failureMessage } from './failure.js';
 import { recommend } from './recommend.js';
+import { serve } from './serve.js';
 
 export type { CliIO } from './args.js';
 
@@ -21,12 +22,13 @@ Commands:
   recommend   recommend from a model file for one user or a file of users
   explain     why a model file scores an item for a user: the contributions to the score
   bench       time the item-kNN fit and recommendation on a file, per thread count
+  serve       serve a model file over HTTP: API, inspection page, metrics, reload
 
 Run \`migrec <command> --help\` for a command's options.
 Exit status: 0 success, 2 bad input or usage, 1 internal failure.
 `;
 
-const COMMANDS: Record<string, Command> = { eval: evalCmd, fit, recommend, explain, bench };
+const COMMANDS: Record<string, Command> = { eval: evalCmd, fit, recommend, explain, bench, serve };
 
 /** Flags every command takes. */
 const COMMON: FlagOptions = { debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
