@@ -72,6 +72,7 @@ export type { ModelSummary, UserDomainEvents } from './engine/inspect.js';
 export { RecommendationBatch, RankedLists } from './engine/types.js';
 export type { ModelOptions, FitOptions, RecommendOptions, Recommendation, Explanation, Contribution, FoldInEvent, FitReport, FitProgress } from './engine/types.js';
 export { FitCache } from './engine/cache.js';
+export type { LiveReport } from './engine/live.js';
 export type { Capabilities } from './engine/scorer.js';
 export { Popularity, RandomModel, ItemKnn, UserKnn, Bridge, Mf, MODEL_NAMES, initTensorflow } from './models/index.js';
 export type {

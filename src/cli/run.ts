@@ -6,6 +6,7 @@ import { bench } from './bench.js';
 import { evalCmd } from './eval.js';
 import { explain } from './explain.js';
 import { fit } from './fit.js';
+import { forget, update } from './live.js';
 import { exitStatus, failureMessage } from './failure.js';
 import { recommend } from './recommend.js';
 import { serve } from './serve.js';
@@ -21,6 +22,8 @@ Commands:
   fit         fit one or more models, report timings, save them to model files
   recommend   recommend from a model file for one user or a file of users
   explain     why a model file scores an item for a user: the contributions to the score
+  update      add new events to a model file without a refit
+  forget      remove every trace of a user from a model file
   bench       time the item-kNN fit and recommendation on a file, per thread count
   serve       serve a model file over HTTP: API, inspection page, metrics, reload
 
@@ -28,7 +31,7 @@ Run \`migrec <command> --help\` for a command's options.
 Exit status: 0 success, 2 bad input or usage, 1 internal failure.
 `;
 
-const COMMANDS: Record<string, Command> = { eval: evalCmd, fit, recommend, explain, bench, serve };
+const COMMANDS: Record<string, Command> = { eval: evalCmd, fit, recommend, explain, update, forget, bench, serve };
 
 /** Flags every command takes. */
 const COMMON: FlagOptions = { debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
