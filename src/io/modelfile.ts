@@ -104,7 +104,8 @@ export function encodeModelFile(content: ModelFileContent): Uint8Array {
 }
 
 /**
- * Decode and validate a model file's bytes.
+ * Decode and validate a model file's bytes. The section arrays are views on `bytes` (which must not
+ * be changed afterwards) wherever the alignment allows.
  * @param expectedModel when given, a file of another model type is refused.
  * @throws {ModelFormatError} for anything but an intact file of a known version.
  */
@@ -143,10 +144,15 @@ export function decodeModelFile(bytes: Uint8Array, label: string, expectedModel?
     const end = start + raw.length * ctor.BYTES_PER_ELEMENT;
     if (end > payloadEnd || start % 8 !== payloadStart % 8) fail(`section ${raw.name} lies outside the payload`);
     if (end > start) spans.push([start, end, raw.name]);
-    // Copy into a fresh, aligned buffer: the model owns its arrays.
-    const copy = new Uint8Array(raw.length * ctor.BYTES_PER_ELEMENT);
-    copy.set(bytes.subarray(start, end));
-    sections[raw.name] = new ctor(copy.buffer, 0, raw.length);
+    // A view on the file's bytes when aligned (no second copy of the model in memory while it
+    // loads or while a save is checked), else a copy in a fresh, aligned buffer.
+    const at = bytes.byteOffset + start;
+    if (at % ctor.BYTES_PER_ELEMENT === 0) sections[raw.name] = new ctor(bytes.buffer as ArrayBuffer, at, raw.length);
+    else {
+      const copy = new Uint8Array(raw.length * ctor.BYTES_PER_ELEMENT);
+      copy.set(bytes.subarray(start, end));
+      sections[raw.name] = new ctor(copy.buffer, 0, raw.length);
+    }
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let q = 1; q < spans.length; q++) if (spans[q][0] < spans[q - 1][1]) fail(`sections ${spans[q - 1][2]} and ${spans[q][2]} overlap`);
