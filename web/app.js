@@ -173,7 +173,11 @@ async function show(user) {
   url.searchParams.set('user', user);
   history.replaceState(null, '', url);
   try {
-    const [view, rec] = await Promise.all([api(`/v1/users/${encodeURIComponent(user)}`), api(`/v1/recommend?user=${encodeURIComponent(user)}&k=${k}`)]);
+    // Both at once; on failure the first in this order is shown, so the message does not depend on timing.
+    const settled = await Promise.allSettled([api(`/v1/users/${encodeURIComponent(user)}`), api(`/v1/recommend?user=${encodeURIComponent(user)}&k=${k}`)]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [view, rec] = settled.map((r) => r.value);
     const target = card?.summary.defaultDomain ?? '';
     const explanations = await Promise.all(rec.items.map((item) => api(`/v1/explain?user=${encodeURIComponent(user)}&item=${encodeURIComponent(item)}&k=${k}`).catch((e) => ({ error: e.message }))));
     $('user-id').textContent = user;
