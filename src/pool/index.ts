@@ -9,17 +9,18 @@
  * rows, and ties break by the lower index.
  */
 import { availableParallelism } from 'node:os';
-import { Piscina } from 'piscina';
-import { KernelError, OptionRangeError } from '../errors.js';
+import { KernelError, MigrecError, OptionRangeError } from '../errors.js';
 import { allOnes, balancedRanges, columnNorms, rowCosts, rowNorms, slotsToNeighbours, transposeCsr } from '../kernels/csr.js';
 import { getKernels } from '../kernels/index.js';
 import type { BackendName, CosineJob, Csr, Neighbours, SparseRows, TopKRows } from '../kernels/types.js';
 import { kernelModule } from '../kernels/wasm.js';
 import type { DenseTask, DrillTask, KnnTask, SharedRef, SharedRows, SharedSlots, SparseTask, TaskReport } from './protocol.js';
+import { PiscinaDispatcher, type TaskDispatcher } from './dispatch.js';
 import { checkThreads, slotCount } from './limits.js';
 import { resolveWorkerFile } from './resolve.js';
 
 export { checkThreads, MAX_TOP_K, maxThreads, THREADS_PER_CORE } from './limits.js';
+export type { TaskDispatcher } from './dispatch.js';
 
 type Typed = Uint32Array | Float32Array | Uint8Array;
 
@@ -47,30 +48,18 @@ export class KernelPool {
   readonly threads: number;
   /** Task timeout in milliseconds (0: none). */
   readonly timeoutMs: number;
-  readonly #piscina: Piscina;
+  readonly #dispatcher: TaskDispatcher;
   readonly #shared = new WeakMap<object, SharedRef<Typed>>();
   readonly #ones = new WeakMap<Float32Array, SharedRef<Float32Array>>();
   readonly #serial = ++poolSerial;
   #ids = 0;
   #closed = false;
 
-  /** @internal Use {@link createPool}. */
-  constructor(threads: number, timeoutMs: number, filename: string, module: WebAssembly.Module | undefined) {
+  /** @internal Use {@link createPool} (or `createClusterPool` for a remote queue). */
+  constructor(threads: number, timeoutMs: number, dispatcher: TaskDispatcher) {
     this.threads = threads;
     this.timeoutMs = timeoutMs;
-    this.#piscina = new Piscina({
-      filename,
-      minThreads: threads,
-      maxThreads: threads,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
-      workerData: { module },
-      // The worker is plain JavaScript: do not hand it this process's flags (loader hooks such as
-      // tsx cost tens of MB per worker; per-process flags such as --expose-gc make Worker throw).
-      execArgv: [],
-    });
-    // A worker that dies between tasks is replaced by Piscina; nothing to report here.
-    this.#piscina.on('error', () => {});
+    this.#dispatcher = dispatcher;
   }
 
   /** Whether {@link close} was called. */
@@ -82,7 +71,7 @@ export class KernelPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#piscina.destroy();
+    await this.#dispatcher.close();
   }
 
   /** @internal The shared copy of `a` (made once per array object). */
@@ -132,8 +121,9 @@ export class KernelPool {
     if (this.#closed) throw new KernelError('the kernel pool is closed');
     const signal = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
     try {
-      return (await this.#piscina.run(task, { name, signal })) as R;
+      return (await this.#dispatcher.run(name, task, signal)) as R;
     } catch (e) {
+      if (e instanceof MigrecError) throw e; // a remote dispatcher's own typed failure (local workers' errors arrive as plain Errors)
       if (signal?.aborted) throw new KernelError(`pool task "${name}" timed out after ${this.timeoutMs} ms`, { cause: e });
       if (this.#closed) throw new KernelError(`pool task "${name}" stopped: the pool was closed`, { cause: e });
       throw new KernelError(`pool task "${name}" failed in its worker: ${(e as Error)?.message ?? String(e)}`, { cause: e });
@@ -142,6 +132,10 @@ export class KernelPool {
 
   /** @internal Run tasks with at most two per thread in flight; the first failure stops the rest. */
   async runAll<R>(name: string, tasks: unknown[]): Promise<R[]> {
+    if (this.#dispatcher.runAll) {
+      if (this.#closed) throw new KernelError('the kernel pool is closed');
+      return (await this.#dispatcher.runAll(name, tasks)) as R[];
+    }
     const results: R[] = new Array(tasks.length);
     let next = 0;
     let failed: unknown;
@@ -186,7 +180,7 @@ export function createPool(options: PoolOptions = {}): KernelPool {
   } catch {
     module = undefined; // workers fall back to the reference (or fail if 'wasm' is requested)
   }
-  return new KernelPool(threads, timeoutMs, filename, module);
+  return new KernelPool(threads, timeoutMs, new PiscinaDispatcher(threads, filename, module));
 }
 
 /** Options of the kNN functions. */
