@@ -244,20 +244,26 @@ async function fitCross(ctx: FitContext, options: Readonly<Record<string, unknow
   for (let d = 0; d < nD; d++) if (data.nItems(d) > 0) cells += (data.nUsers + data.nItems(d)) * s.factors;
   if (couplingRan) for (const t of targets) cells += (data.nUsers + data.nItems(t)) * s.factors * 2; // the coupled copy and the prior
   reserve(ctx, cells * 4 * 2, `the factor matrices (${cells / s.factors} rows x ${s.factors} factors, with ALS scratch)`);
-  const factors: Array<DomainFactors | undefined> = [];
+  // The domains train side by side: one domain's Gram products and bookkeeping in this thread
+  // overlap the other's row solves on the pool. Each domain's factors depend only on its own rows
+  // and the seed, so they are the same as when trained one after the other.
+  const took: number[] = new Array(nD).fill(-1);
+  const factors: Array<DomainFactors | undefined> = await Promise.all(
+    Array.from({ length: nD }, async (_, d) => {
+      if (data.nItems(d) === 0) return undefined;
+      const a = performance.now();
+      const m = data.matrix(d);
+      const label = `cross:${data.vocab.domains.id(d)}`;
+      const step = (it: number, total: number) => ctx.progress(`als:${data.vocab.domains.id(d)}`, it, total);
+      const f = await ctx.cache.memo(m, JSON.stringify(['als', s, ctx.seed, label]), () => trainFactors(m, transposeCsr(m), s, ctx.seed, label, undefined, step, { pool: ctx.pool, backend: ctx.backend }));
+      took[d] = (performance.now() - a) / 1000;
+      return f;
+    }),
+  );
   const alsSeconds: Record<string, number> = {};
-  for (let d = 0; d < nD; d++) {
-    if (data.nItems(d) === 0) {
-      factors.push(undefined);
-      continue;
-    }
-    const a = performance.now();
-    const m = data.matrix(d);
-    const label = `cross:${data.vocab.domains.id(d)}`;
-    const step = (it: number, total: number) => ctx.progress(`als:${data.vocab.domains.id(d)}`, it, total);
-    factors.push(await ctx.cache.memo(m, JSON.stringify(['als', s, ctx.seed, label]), () => trainFactors(m, transposeCsr(m), s, ctx.seed, label, undefined, step, { pool: ctx.pool, backend: ctx.backend })));
-    alsSeconds[`als:${data.vocab.domains.id(d)}`] = (performance.now() - a) / 1000;
-  }
+  took.forEach((sec, d) => {
+    if (sec >= 0) alsSeconds[`als:${data.vocab.domains.id(d)}`] = sec;
+  });
   // 1b. Optionally, target-side factors coupled to their sources (always from the plain factors,
   // so neither the order of the targets nor other fits change them).
   const tc = performance.now();
