@@ -183,20 +183,29 @@ export function contractJson(r: EvalReport, split: { train: number; valid: numbe
 }
 
 function formatTable(r: EvalReport, split: { train: number; valid: number; test: number }, loadSeconds: number): string {
-  const keys = r.results.length > 0 ? Object.keys(r.results[0].metrics) : [];
-  const head = ['model', 'domain', 'segment', 'users', ...keys];
-  const rows = r.results.map((x) => [x.model, x.domain, x.segment, String(x.users), ...keys.map((k) => x.metrics[k].toFixed(4))]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const out = [
     `rows: train ${split.train}, valid ${split.valid}, test ${split.test} (loaded in ${loadSeconds.toFixed(2)} s)`,
     '',
-    line(head),
-    ...rows.map(line),
+    ...metricsTable(r.results),
     '',
-    'timings (s): ' + Object.entries(r.timings).map(([m, t]) => `${m} fit ${t.fit_s.toFixed(3)} score ${t.score_s.toFixed(3)}`).join('; '),
+    timingsLine(r.timings),
   ];
   return `${out.join('\n')}\n`;
+}
+
+/** The lines of the metrics table of `migrec eval` (a header, then one line per result), as `migrec demo` prints it too. */
+export function metricsTable(results: EvalReport['results']): string[] {
+  const keys = results.length > 0 ? Object.keys(results[0].metrics) : [];
+  const head = ['model', 'domain', 'segment', 'users', ...keys];
+  const rows = results.map((x) => [x.model, x.domain, x.segment, String(x.users), ...keys.map((k) => x.metrics[k].toFixed(4))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), ...rows.map(line)];
+}
+
+/** `timings (s): popularity fit 0.028 score 0.008; ...` */
+export function timingsLine(timings: EvalReport['timings']): string {
+  return 'timings (s): ' + Object.entries(timings).map(([m, t]) => `${m} fit ${t.fit_s.toFixed(3)} score ${t.score_s.toFixed(3)}`).join('; ');
 }
 
 /** Models `migrec eval` runs by default: all that apply to data with `nDomains` domains, the random baseline excepted. */

@@ -47,8 +47,8 @@ async function explainCommand(v: Values, io: CliIO): Promise<number> {
   }
 }
 
-/** The text form: the score, then a table of the largest `top` contributions. */
-function formatExplanation(e: Explanation, top: number): string {
+/** The text form: the score, then a table of the largest `top` contributions (also used by `migrec demo`). */
+export function formatExplanation(e: Explanation, top: number): string {
   const sorted = [...e.contributions].sort((a, b) => b.weight - a.weight);
   const head = ['weight', 'kind', 'id', 'domain', 'model'];
   const rows = sorted.slice(0, top).map((c) => [c.weight.toPrecision(4), c.kind, c.id || '-', c.domain ?? '-', c.model ?? '-']);

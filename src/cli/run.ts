@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { nearestName, UsageError } from '../index.js';
 import type { CliIO, Command, FlagOptions, Values } from './args.js';
 import { bench } from './bench.js';
+import { demoCommand } from './demo.js';
 import { evalCmd } from './eval.js';
 import { explain } from './explain.js';
 import { fit } from './fit.js';
@@ -18,6 +19,7 @@ const MAIN_HELP = `migrec: user-interest migration for cross-domain recommendati
 Usage: migrec <command> [options]
 
 Commands:
+  demo        run everything on a generated two-domain log: metrics, a cold user's recommendations
   eval        fit models on training events and report full-ranking metrics
   fit         fit one or more models, report timings, save them to model files
   recommend   recommend from a model file for one user or a file of users
@@ -31,7 +33,7 @@ Run \`migrec <command> --help\` for a command's options.
 Exit status: 0 success, 2 bad input or usage, 1 internal failure.
 `;
 
-const COMMANDS: Record<string, Command> = { eval: evalCmd, fit, recommend, explain, update, forget, bench, serve };
+const COMMANDS: Record<string, Command> = { demo: demoCommand(() => Object.keys(COMMANDS)), eval: evalCmd, fit, recommend, explain, update, forget, bench, serve };
 
 /** Flags every command takes. */
 const COMMON: FlagOptions = { debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
