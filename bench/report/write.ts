@@ -391,6 +391,9 @@ export function renderReport(r: BenchResults, source: string): Report {
     // Figures from separate scripts (issue 14), kept by hand beside this generator.
     readFileSync(new URL('./issue14.md', import.meta.url), 'utf8').trim(),
     '',
+    // `migrec serve` under load (issue 16, bench/serve.ts), kept by hand the same way.
+    readFileSync(new URL('./serve.md', import.meta.url), 'utf8').trim(),
+    '',
     '## Footprint',
     '',
     'Installed size of the packed package with its run-time dependencies (`npm pack`, then `npm install <tarball>` in an empty directory, `du -sh node_modules`; 2026-11-30): **70 MB, 22 packages** on `@tensorflow/tfjs-core` + `@tensorflow/tfjs-backend-wasm` with our own gradients (`src/models/gradients.ts`, commit fa9802c), against 312 MB and 79 packages with the `@tensorflow/tfjs` umbrella package (commit 3f5b957). Of the 70 MB, tfjs-core is 40 MB, tfjs-backend-wasm 14 MB and tfjs-backend-cpu (which the wasm backend imports) 12 MB. Measured by hand, not by `npm run bench`.',
