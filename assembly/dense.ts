@@ -1,7 +1,8 @@
 // Dense scoring: user vectors times item embeddings (f32x4 SIMD), then top-n per user.
 //
 // Algorithm: users are taken four at a time so that each item vector is loaded once per group
-// (register blocking: the item matrix is streamed nUsers/4 times instead of nUsers times). For
+// (register blocking: the item matrix is streamed nUsers/4 times instead of nUsers times), and
+// items two at a time so that each user row chunk loaded serves both. For
 // user q and item i the dot product runs in four f32 lanes over the first dim & ~3 components
 // (lane l sums components t with t % 4 == l, multiply then add, no fused multiply-add), the lanes
 // are summed as (l0 + l1) + (l2 + l3), and the remaining dim % 4 components are added in order.
@@ -12,6 +13,32 @@
 // group of four users, plus top-k: O(nItems) SIMD scan + O(m log n) heap updates per user.
 
 import { topk } from './topk';
+
+/**
+ * Finish one item's four dot products: lanes summed as (l0 + l1) + (l2 + l3), then the last
+ * dim % 4 components in order, stored at byte offset `io` of the four score rows.
+ */
+@inline function finishItem(
+  a0: v128, a1: v128, a2: v128, a3: v128, v: usize, u0: usize, u1: usize, u2: usize, u3: usize,
+  d4: i32, dim: i32, sc0: usize, sc1: usize, sc2: usize, sc3: usize, io: usize,
+): void {
+  let s0: f32 = (f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1)) + (f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3));
+  let s1: f32 = (f32x4.extract_lane(a1, 0) + f32x4.extract_lane(a1, 1)) + (f32x4.extract_lane(a1, 2) + f32x4.extract_lane(a1, 3));
+  let s2: f32 = (f32x4.extract_lane(a2, 0) + f32x4.extract_lane(a2, 1)) + (f32x4.extract_lane(a2, 2) + f32x4.extract_lane(a2, 3));
+  let s3: f32 = (f32x4.extract_lane(a3, 0) + f32x4.extract_lane(a3, 1)) + (f32x4.extract_lane(a3, 2) + f32x4.extract_lane(a3, 3));
+  for (let t = d4; t < dim; t++) {
+    const off = <usize>t << 2;
+    const x = load<f32>(v + off);
+    s0 += load<f32>(u0 + off) * x;
+    s1 += load<f32>(u1 + off) * x;
+    s2 += load<f32>(u2 + off) * x;
+    s3 += load<f32>(u3 + off) * x;
+  }
+  store<f32>(sc0 + io, s0);
+  store<f32>(sc1 + io, s1);
+  store<f32>(sc2 + io, s2);
+  store<f32>(sc3 + io, s3);
+}
 
 /**
  * Top-n items for `nUsers` user vectors at `uVec` (row-major nUsers x dim, f32) against `nItems`
@@ -38,8 +65,41 @@ export function scoreDense(
     const sc1 = scores + (<usize>nItems << 2);
     const sc2 = scores + (<usize>nItems << 3);
     const sc3 = scores + <usize>nItems * 12;
+    // Two items per pass (8 accumulators: each user row load serves both); an odd last item alone.
+    const n2 = nItems & ~1;
     let v = items;
-    for (let i = 0; i < nItems; i++) {
+    for (let i = 0; i < n2; i += 2) {
+      const w = v + rowBytes;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0);
+      let b1 = f32x4.splat(0);
+      let b2 = f32x4.splat(0);
+      let b3 = f32x4.splat(0);
+      for (let t = 0; t < d4; t += 4) {
+        const off = <usize>t << 2;
+        const x = v128.load(v + off);
+        const y = v128.load(w + off);
+        const p0 = v128.load(u0 + off);
+        const p1 = v128.load(u1 + off);
+        const p2 = v128.load(u2 + off);
+        const p3 = v128.load(u3 + off);
+        a0 = f32x4.add(a0, f32x4.mul(p0, x));
+        b0 = f32x4.add(b0, f32x4.mul(p0, y));
+        a1 = f32x4.add(a1, f32x4.mul(p1, x));
+        b1 = f32x4.add(b1, f32x4.mul(p1, y));
+        a2 = f32x4.add(a2, f32x4.mul(p2, x));
+        b2 = f32x4.add(b2, f32x4.mul(p2, y));
+        a3 = f32x4.add(a3, f32x4.mul(p3, x));
+        b3 = f32x4.add(b3, f32x4.mul(p3, y));
+      }
+      finishItem(a0, a1, a2, a3, v, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>i << 2);
+      finishItem(b0, b1, b2, b3, w, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>(i + 1) << 2);
+      v += rowBytes << 1;
+    }
+    if (n2 < nItems) {
       let a0 = f32x4.splat(0);
       let a1 = f32x4.splat(0);
       let a2 = f32x4.splat(0);
@@ -52,24 +112,7 @@ export function scoreDense(
         a2 = f32x4.add(a2, f32x4.mul(v128.load(u2 + off), x));
         a3 = f32x4.add(a3, f32x4.mul(v128.load(u3 + off), x));
       }
-      let s0: f32 = (f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1)) + (f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3));
-      let s1: f32 = (f32x4.extract_lane(a1, 0) + f32x4.extract_lane(a1, 1)) + (f32x4.extract_lane(a1, 2) + f32x4.extract_lane(a1, 3));
-      let s2: f32 = (f32x4.extract_lane(a2, 0) + f32x4.extract_lane(a2, 1)) + (f32x4.extract_lane(a2, 2) + f32x4.extract_lane(a2, 3));
-      let s3: f32 = (f32x4.extract_lane(a3, 0) + f32x4.extract_lane(a3, 1)) + (f32x4.extract_lane(a3, 2) + f32x4.extract_lane(a3, 3));
-      for (let t = d4; t < dim; t++) {
-        const off = <usize>t << 2;
-        const x = load<f32>(v + off);
-        s0 += load<f32>(u0 + off) * x;
-        s1 += load<f32>(u1 + off) * x;
-        s2 += load<f32>(u2 + off) * x;
-        s3 += load<f32>(u3 + off) * x;
-      }
-      const io = <usize>i << 2;
-      store<f32>(sc0 + io, s0);
-      store<f32>(sc1 + io, s1);
-      store<f32>(sc2 + io, s2);
-      store<f32>(sc3 + io, s3);
-      v += rowBytes;
+      finishItem(a0, a1, a2, a3, v, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>n2 << 2);
     }
     for (let q = 0; q < g; q++) {
       const sc = scores + <usize>q * (<usize>nItems << 2);
