@@ -14,7 +14,8 @@ export type MigrecErrorCode =
   | 'MODEL_FORMAT'
   | 'NOT_SUPPORTED'
   | 'STORAGE'
-  | 'USAGE';
+  | 'USAGE'
+  | 'CLUSTER';
 
 /** Base class of every error migrec throws on purpose. */
 export class MigrecError extends Error {
@@ -118,6 +119,19 @@ export class UsageError extends MigrecError {
   constructor(message: string) {
     super('USAGE', message);
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * A distributed run (a fit or a batch scoring on a Redis queue, see `createClusterPool`) that could
+ * not finish: Redis unreachable or restarted and the run's jobs lost, a job that failed every
+ * attempt (its message is included), a run that made no progress in time. Says where (the Redis
+ * URL, the queue, the job).
+ */
+export class ClusterError extends MigrecError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLUSTER', message, options);
+    this.name = 'ClusterError';
   }
 }
 

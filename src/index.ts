@@ -10,6 +10,7 @@ export {
   NotSupportedError,
   StorageError,
   UsageError,
+  ClusterError,
   OptionTypeError,
   OptionRangeError,
   isMigrecError,
@@ -116,3 +117,5 @@ export { createPool, KernelPool, maxThreads, THREADS_PER_CORE, MAX_TOP_K } from 
 export type { PoolOptions } from './pool/index.js';
 export { getKernels, referenceKernels, WasmKernels } from './kernels/index.js';
 export type { Kernels, BackendName, TopK, Csr } from './kernels/types.js';
+export { createClusterPool, startWorker, scoreOnCluster, checkRedis, recommendationLines, recommendationLine, unknownUserLine } from './cluster/index.js';
+export type { ClusterOptions, ClusterProgress, ClusterWorker, WorkerOptions, ClusterScoringOptions, ClusterScoringReport, RedisCheck } from './cluster/index.js';

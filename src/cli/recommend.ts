@@ -1,7 +1,7 @@
 /** `migrec recommend`: load a model file and recommend for one user or a file of users. */
 import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createPool, DataError, loadModel, StorageError, UsageError, type KernelPool, type Recommendation, type Recommender, type RecommendOptions } from '../index.js';
+import { createPool, DataError, loadModel, recommendationLines, StorageError, UsageError, type KernelPool, type Recommendation, type Recommender, type RecommendOptions } from '../index.js';
 import { many, parseNumber, parseThreads, required, type CliIO, type Command, type Values } from './args.js';
 import { unknownUser } from './failure.js';
 
@@ -115,18 +115,9 @@ async function recommendFile(model: Recommender, path: string, opts: RecommendOp
   let failed = 0;
   let batch: string[] = [];
   const flush = async () => {
-    const isKnown = batch.map((u) => scoreAll || model.hasUser(u));
-    const lists = await model.recommendBatch(batch.filter((_, i) => isKnown[i]), opts);
-    let next = 0;
-    let out = '';
-    for (const [i, user] of batch.entries()) {
-      if (isKnown[i]) out += `${JSON.stringify(resultJson(user, lists.get(next++)))}\n`;
-      else {
-        failed++;
-        out += `${JSON.stringify({ user, error: { code: 'UNKNOWN_ID', message: unknownUser(user).message } })}\n`;
-      }
-    }
-    io.stdout(out);
+    const part = await recommendationLines(model, batch, opts);
+    failed += part.failed;
+    io.stdout(part.text);
     batch = [];
   };
   for await (const line of idLines(path)) {
