@@ -131,10 +131,35 @@ export async function liveTable(c: SimChange): Promise<{ table: Neighbours; stat
   for (const r of c.rows) changedRow[r] = 1;
   // 1. The changed columns' full lists of rows: every new score of a changed column.
   const tj = c.transposed === 'symmetric' ? job : c.transposed;
-  const full = c.cols.length > 0 ? await kernelRows(tj, c.cols, tj.right.nCols, backend, pool) : undefined;
-  // Candidates per row: (changed column, new score), gathered from the full lists.
+  const full = c.cols.length > 0 ? fullRows(tj, c.cols) : undefined;
+  // 2. Old rows in the new numbering, and each full old row's bound (its k-th entry): a changed
+  // column's new score below the bound cannot enter the row (if the merge comes up short, the row
+  // is found again by the kernel), so only scores above it are kept as candidates.
+  const oldAt = new Int32Array(nRows).fill(-1);
+  for (let r = 0; r < old.nRows; r++) {
+    const a = mapRow(r);
+    if (a >= 0 && a < nRows) oldAt[a] = r;
+  }
+  const boundScore = new Float32Array(nRows).fill(-Infinity);
+  const boundCol = new Int32Array(nRows).fill(-1);
+  for (let a = 0; a < nRows; a++) {
+    const r = oldAt[a];
+    if (r < 0 || changedRow[a]) continue;
+    const e = old.indptr[r + 1];
+    if (e - old.indptr[r] < keep) continue;
+    const bc = mapCol(old.indices[e - 1]);
+    boundCol[a] = bc < 0 ? -1 : bc;
+    // Recomputed raw scores are new ones: a changed bound's old score is unknown (the row is found again).
+    boundScore[a] = !c.oldScore ? old.data[e - 1] : bc < 0 || changedCol[bc] ? Infinity : c.oldScore(a, bc, e - 1);
+  }
+  const above = (a: number, s: number, col: number) => boundScore[a] === -Infinity || !before(boundScore[a], boundCol[a], s, col);
+  // Candidates per row: (changed column, new score) above the row's bound, from the full lists.
   const candCount = new Uint32Array(nRows + 1);
-  if (full) for (let t = 0; t < full.indices.length; t++) candCount[full.indices[t] + 1]++;
+  if (full) {
+    for (let q = 0; q < c.cols.length; q++) {
+      for (let t = full.indptr[q]; t < full.indptr[q + 1]; t++) if (above(full.indices[t], full.data[t], c.cols[q])) candCount[full.indices[t] + 1]++;
+    }
+  }
   for (let r = 0; r < nRows; r++) candCount[r + 1] += candCount[r];
   const candCol = new Uint32Array(candCount[nRows]);
   const candScore = new Float32Array(candCount[nRows]);
@@ -143,16 +168,11 @@ export async function liveTable(c: SimChange): Promise<{ table: Neighbours; stat
     for (let q = 0; q < c.cols.length; q++) {
       for (let t = full.indptr[q]; t < full.indptr[q + 1]; t++) {
         const r = full.indices[t];
+        if (!above(r, full.data[t], c.cols[q])) continue;
         candCol[fill[r]] = c.cols[q];
         candScore[fill[r]++] = full.data[t];
       }
     }
-  }
-  // 2. Old rows in the new numbering.
-  const oldAt = new Int32Array(nRows).fill(-1);
-  for (let r = 0; r < old.nRows; r++) {
-    const a = mapRow(r);
-    if (a >= 0 && a < nRows) oldAt[a] = r;
   }
   // 3. Per row: keep, patch, or recompute.
   const rowsOut: Array<{ idx: Uint32Array; val: Float32Array } | undefined> = new Array(nRows);
@@ -161,15 +181,8 @@ export async function liveTable(c: SimChange): Promise<{ table: Neighbours; stat
   let patched = 0;
   const ci: number[] = [];
   const cs: number[] = [];
-  // A symmetric job's changed rows are the changed columns: their full lists are at hand.
-  const fullAt = new Int32Array(c.transposed === 'symmetric' && full ? nRows : 0).fill(-1);
-  if (fullAt.length > 0) c.cols.forEach((x, q) => (fullAt[x] = q));
   for (let a = 0; a < nRows; a++) {
     const r = oldAt[a];
-    if (fullAt.length > 0 && fullAt[a] >= 0) {
-      rowsOut[a] = firstOf(full!, fullAt[a], keep, c.self ? a : -1);
-      continue;
-    }
     if (changedRow[a] || r < 0) {
       redo.push(a);
       continue;
@@ -207,12 +220,9 @@ export async function liveTable(c: SimChange): Promise<{ table: Neighbours; stat
     const oldLen = e - s;
     let ok = oldLen < keep;
     if (!ok && n === keep) {
-      const bc = mapCol(old.indices[e - 1]);
-      // Recomputed raw scores are new ones: a changed bound's old score is unknown (recompute the row).
-      const bs = !c.oldScore ? old.data[e - 1] : bc < 0 || changedCol[bc] ? Infinity : c.oldScore(a, bc, e - 1);
       const last = order[n - 1];
-      // A removed column (bc < 0) ranked at the old bound: anything below it is still below.
-      ok = !before(bs, bc < 0 ? -1 : bc, cs[last], ci[last]);
+      // A removed column (bound column -1) ranked at the old bound: anything below it is still below.
+      ok = !before(boundScore[a], boundCol[a], cs[last], ci[last]);
     }
     if (!ok) {
       redo.push(a);
@@ -228,6 +238,62 @@ export async function liveTable(c: SimChange): Promise<{ table: Neighbours; stat
     for (let q = 0; q < at.length; q++) rowsOut[at[q]] = firstOf(got, q, keep, c.self ? at[q] : -1);
   }
   return { table: assemble(rowsOut, nCols, keep), stats: { recomputed: redo.length, patched }, copied };
+}
+
+/**
+ * Every non-zero score of rows `at` of a job (unsorted), computed here as the kernel computes a
+ * pair (see `cosineTopKReference`: f32 products added in middle-index order, the shrunk
+ * denominator): the candidates of a change need every score of a changed column, not its top k.
+ */
+export function fullRows(j: SimJob, at: Uint32Array): { indptr: Uint32Array; indices: Uint32Array; data: Float32Array } {
+  const { left, right, normsLeft, normsRight } = j;
+  const shrink = Math.fround(j.shrink);
+  const acc = new Float32Array(right.nCols);
+  const mark = new Uint8Array(right.nCols);
+  const touched = new Uint32Array(right.nCols);
+  const indptr = new Uint32Array(at.length + 1);
+  let indices = new Uint32Array(1024);
+  let data = new Float32Array(1024);
+  let n = 0;
+  for (let q = 0; q < at.length; q++) {
+    const i = at[q];
+    let m = 0;
+    for (let e = left.indptr[i]; e < left.indptr[i + 1]; e++) {
+      const u = left.indices[e];
+      const l = left.data[e];
+      for (let f = right.indptr[u]; f < right.indptr[u + 1]; f++) {
+        const x = right.indices[f];
+        if (!mark[x]) {
+          mark[x] = 1;
+          touched[m++] = x;
+        }
+        acc[x] = acc[x] + Math.fround(l * right.data[f]);
+      }
+    }
+    if (n + m > indices.length) {
+      const grow = Math.max(indices.length * 2, n + m);
+      const ni = new Uint32Array(grow);
+      ni.set(indices.subarray(0, n));
+      const nd = new Float32Array(grow);
+      nd.set(data.subarray(0, n));
+      indices = ni;
+      data = nd;
+    }
+    const ni = normsLeft[i];
+    for (let t = 0; t < m; t++) {
+      const x = touched[t];
+      const a = acc[x];
+      acc[x] = 0;
+      mark[x] = 0;
+      if (a === 0) continue;
+      const sim = Math.fround(a / Math.fround(Math.fround(ni * normsRight[x]) + shrink));
+      if (!(sim > -Infinity)) continue;
+      indices[n] = x;
+      data[n++] = sim;
+    }
+    indptr[q + 1] = n;
+  }
+  return { indptr, indices: indices.subarray(0, n), data: data.subarray(0, n) };
 }
 
 /** The first `keep` entries of row q of a kernel result, column `self` left out. */
