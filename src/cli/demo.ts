@@ -60,7 +60,7 @@ Writes only inside --out: events.csv (the log), train.csv, valid.csv, test.csv (
 migrec.migrec (the fitted fused model, for \`migrec recommend\`, \`explain\` and \`serve\`).
 
 Options:
-  --events N            rows of the log, ${MIN_EVENTS} to ${MAX_EVENTS} (default 200000: about 30 s on 2 cores)
+  --events N            rows of the log, ${MIN_EVENTS} to ${MAX_EVENTS} (default 200000)
   --seed S              seed of the log, the split and the models (default 0)
   --out DIR             folder for the files, created when missing (default: a new folder in ${tmpdir()})
   --threads N           worker threads of the kernel pool; 0 runs in this thread (default: cores)
