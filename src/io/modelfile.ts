@@ -107,16 +107,17 @@ export function encodeModelFile(content: ModelFileContent): Uint8Array {
  * Decode and validate a model file's bytes. The section arrays are views on `bytes` (which must not
  * be changed afterwards) wherever the alignment allows.
  * @param expectedModel when given, a file of another model type is refused.
+ * @param options.checksum false skips the CRC-32 check (for bytes just encoded here).
  * @throws {ModelFormatError} for anything but an intact file of a known version.
  */
-export function decodeModelFile(bytes: Uint8Array, label: string, expectedModel?: string): ModelFileContent {
+export function decodeModelFile(bytes: Uint8Array, label: string, expectedModel?: string, options: { checksum?: boolean } = {}): ModelFileContent {
   const fail = (why: string): never => {
     throw new ModelFormatError(`${label}: ${why}`);
   };
   const mlen = checkHeader(bytes, bytes.length, label);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stored = view.getUint32(bytes.length - 4, true);
-  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) fail('checksum mismatch (the file is truncated or corrupted)');
+  if (options.checksum !== false && crc32(bytes.subarray(0, bytes.length - 4)) !== stored) fail('checksum mismatch (the file is truncated or corrupted)');
   let manifest: { model?: unknown; meta?: unknown; sections?: unknown };
   try {
     manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(16, 16 + mlen)));
@@ -295,7 +296,7 @@ async function syncDir(dir: string): Promise<void> {
 export async function writeModelFile(path: string, content: ModelFileContent, options: WriteOptions = {}): Promise<void> {
   const bytes = encodeModelFile(content);
   // What load would see: the same bytes decoded, then the caller's checks.
-  const decoded = decodeModelFile(bytes, path, content.model);
+  const decoded = decodeModelFile(bytes, path, content.model, { checksum: false });
   await options.verify?.(decoded);
   await checkTarget(path);
   await removeStaleTemps(path);

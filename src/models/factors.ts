@@ -44,7 +44,7 @@ export interface DomainFactors {
   items: Float32Array;
   /** Mean factor of the users with rows in the domain: the vector of a user with none. */
   mean: Float32Array;
-  /** Gram matrix of the item factors plus reg I (derived; for folding users in). */
+  /** Gram matrix of the item factors plus reg I (derived when first read; for folding users in). */
   gram: Float64Array;
 }
 
@@ -97,7 +97,16 @@ export function finishFactors(m: Csr, users: Float32Array, items: Float32Array, 
   }
   for (let a = 0; a < d; a++) mean[a] = n > 0 ? acc[a] / n : 0;
   const it = items.slice();
-  return { d, users: users.slice(), items: it, mean, gram: gram(it, d, reg) };
+  return withGram({ d, users: users.slice(), items: it, mean }, reg);
+}
+
+/**
+ * Factors with their Gram matrix found on first use (folding a user in): loading a model or
+ * checking a save does not pay for a Gram matrix that scoring known users never reads.
+ */
+export function withGram(f: Omit<DomainFactors, 'gram'>, reg: number): DomainFactors {
+  let g: Float64Array | undefined;
+  return Object.defineProperty(f, 'gram', { get: () => (g ??= gram(f.items, f.d, reg)), enumerable: true }) as DomainFactors;
 }
 
 /**
@@ -178,7 +187,7 @@ export function importFactors(
     if (users.length % d !== 0 || users.length > nUsers * d || items.length !== nItems[t] * d || mean.length !== d) {
       throw new ModelFormatError(`${label}: factors of domain ${t} have the wrong size`);
     }
-    return { d, users, items, mean, gram: gram(items, d, reg) };
+    return withGram({ d, users, items, mean }, reg);
   });
 }
 

@@ -18,7 +18,6 @@ import { gatherRows, rowOf, type ModelData, type UserBatch } from '../engine/row
 import { reserve, type FitContext, type IndexList, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
 import { BestOnValidation, validUsers } from '../engine/tuning.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
-import { gram } from './als.js';
 import { alignFeatures, encodeTail, type EncoderOptions, type EncoderReport, type EncoderSettings, type ItemFeatures } from './encoder.js';
 import {
   asFitError,
@@ -31,6 +30,7 @@ import {
   trainFactors,
   userFactor,
   validNdcg,
+  withGram,
   type DomainFactors,
   type FactorOptions,
   type FactorSettings,
@@ -192,7 +192,7 @@ export const MF: ModelDefinition<MfScorer> = {
         try {
           const enc = encodeTail(tf, f.items, f.d, counts, feats, encoder, ctx.seed, name);
           checkFinite(enc.items, `mf:${name}: encoder`);
-          f = { ...f, items: enc.items, gram: gram(enc.items, f.d, settings.regularization) };
+          f = withGram({ d: f.d, users: f.users, items: enc.items, mean: f.mean }, settings.regularization);
           encoderReport = enc.report;
         } catch (e) {
           throw asFitError(e, `mf:${name}`);
