@@ -45,6 +45,11 @@ function kernels(backend: WorkerBackend): AlsWasm | undefined {
   return als;
 }
 
+/** Drop this worker's ALS kernels and their memory (made again on the next ALS task). */
+export function releaseAls(): void {
+  als = undefined;
+}
+
 /** CG solves of rows [start, end) of one half-step. */
 export function alsRows(task: AlsTask): TaskReport {
   const t0 = performance.now();

@@ -54,6 +54,11 @@ function instance(c: number): WasmKernels | undefined {
   }
 }
 
+/** Drop this worker's fused-scoring kernel instances and their memory (made again when needed). */
+export function releaseFused(): void {
+  instances.length = 0;
+}
+
 /** The fused task. @throws when `backend` is 'wasm' and the kernels cannot be instantiated. */
 export function fused(task: FusedTask): TaskReport {
   const t0 = performance.now();

@@ -2,32 +2,57 @@
  * The pool's single worker. Instantiates the kernel module once (the compiled module arrives in
  * `workerData`), keeps the inputs of the current dataset resident in wasm memory (keyed by the
  * shared arrays' ids), and writes results into the job's shared output slots. Named tasks:
- * `knn`, `sparse`, `dense`, `drill`.
+ * `knn`, `sparse`, `dense`, `alsRows`, `fused`, `weightSearch`, `drill`.
  */
 import { workerData } from 'node:worker_threads';
 import { referenceKernels } from '../kernels/reference.js';
 import type { Kernels, SparseRows, TopKRows } from '../kernels/types.js';
 import { WasmKernels, instantiateKernels, type KeyOf } from '../kernels/wasm.js';
+import { alsRows as solveAlsRows, releaseAls, type AlsTask } from './als-task.js';
+import { fused as fuseTask, releaseFused, type FusedTask } from './fused-task.js';
 import type { DenseTask, DrillTask, KnnTask, SharedRef, SharedRows, SharedSlots, SparseTask, TaskReport, WorkerBackend } from './protocol.js';
 
-export { alsRows } from './als-task.js';
-export { fused } from './fused-task.js';
 export { weightSearch } from './search-task.js';
 
 const module = (workerData as { module?: WebAssembly.Module } | undefined)?.module;
 let wasm: WasmKernels | undefined;
 let wasmError: Error | undefined;
-try {
-  wasm = new WasmKernels(module ? instantiateKernels(module) : undefined);
-} catch (e) {
-  wasmError = e as Error;
-}
 
 function kernels(backend: WorkerBackend): Kernels {
   if (backend === 'js') return referenceKernels;
+  if (!wasm && !wasmError) {
+    try {
+      wasm = new WasmKernels(module ? instantiateKernels(module) : undefined);
+    } catch (e) {
+      wasmError = e as Error;
+    }
+  }
   if (wasm) return wasm;
   if (backend === 'wasm') throw wasmError ?? new Error('wasm kernels unavailable');
   return referenceKernels;
+}
+
+/**
+ * Wasm memory only grows, so a kernel instance keeps the size of the largest job it ran. ALS
+ * half-steps and the kNN / scoring kernels run in different phases of a fit: when the phase
+ * changes, the instances of the other phase are dropped (their memory goes with them) and made
+ * again when needed. Serving never runs ALS, so its resident inputs are never dropped.
+ */
+function enterScoring(): void {
+  releaseAls();
+}
+
+/** The ALS task (als-task.ts), after dropping the kNN and scoring instances. */
+export function alsRows(task: AlsTask): TaskReport {
+  wasm = undefined;
+  releaseFused();
+  return solveAlsRows(task);
+}
+
+/** The fused task (fused-task.ts). */
+export function fused(task: FusedTask): TaskReport {
+  enterScoring();
+  return fuseTask(task);
 }
 
 const onesCache = new Map<string, Float32Array>();
@@ -69,6 +94,7 @@ function write(out: SharedSlots, offset: number, r: TopKRows): void {
 /** Cosine top-k for a range of left rows. */
 export function knn(task: KnnTask): TaskReport {
   const t0 = performance.now();
+  enterScoring();
   const kern = kernels(task.backend);
   const keys = new Keys(kern.backend);
   const left = keys.rows(task.left);
@@ -90,6 +116,7 @@ export function knn(task: KnnTask): TaskReport {
 /** Sparse scoring of a user batch. */
 export function sparse(task: SparseTask): TaskReport {
   const t0 = performance.now();
+  enterScoring();
   const kern = kernels(task.backend);
   const keys = new Keys(kern.backend);
   const job = {
@@ -107,6 +134,7 @@ export function sparse(task: SparseTask): TaskReport {
 /** Dense scoring of a batch of user vectors. */
 export function dense(task: DenseTask): TaskReport {
   const t0 = performance.now();
+  enterScoring();
   const kern = kernels(task.backend);
   const keys = new Keys(kern.backend);
   const job = {
@@ -134,5 +162,5 @@ export function drill(task: DrillTask): string {
       /* busy: only a terminate can stop this */
     }
   }
-  return wasm ? 'wasm' : 'js';
+  return kernels('auto').backend;
 }
