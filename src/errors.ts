@@ -143,7 +143,7 @@ export function isMigrecError(e: unknown): e is MigrecError {
     typeof (e as { code?: unknown }).code === 'string' &&
     typeof (e as { name?: unknown }).name === 'string' &&
     /Error$/.test((e as { name: string }).name) &&
-    ['DATA', 'UNKNOWN_ID', 'NOT_FITTED', 'MODEL_FIT', 'KERNEL', 'MODEL_FORMAT', 'NOT_SUPPORTED', 'STORAGE', 'USAGE'].includes(
+    ['DATA', 'UNKNOWN_ID', 'NOT_FITTED', 'MODEL_FIT', 'KERNEL', 'MODEL_FORMAT', 'NOT_SUPPORTED', 'STORAGE', 'USAGE', 'CLUSTER'].includes(
       (e as { code: string }).code,
     )
   );

@@ -30,7 +30,8 @@ export function failureMessage(e: unknown): string {
     msg = msg.startsWith(prefix) ? `${flagOf(e.option)}${msg.slice(prefix.length)}` : `${flagOf(e.option)}: ${msg}`;
   }
   const first = msg.split('\n')[0];
-  return exitStatus(e) === 2 ? first : `internal error: ${first}`;
+  // A distributed run that failed (Redis gone, a job failing every attempt) is no internal error: its message says why.
+  return exitStatus(e) === 2 || (isMigrecError(e) && e.code === 'CLUSTER') ? first : `internal error: ${first}`;
 }
 
 /** An unknown user, in command-line words (`hint` says what to do about it). */

@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
   availableModels,
+  checkRedis,
+  createClusterPool,
   createModel,
   createPool,
   Dataset,
@@ -15,7 +17,7 @@ import {
   type EventTable,
   type KernelPool,
 } from '../index.js';
-import { clearProgress, neighborsAlias, parseThreads, progressLine, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
+import { clearProgress, neighborsAlias, parseNumber, parseThreads, progressLine, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
 import { DATA_HELP, DATA_OPTIONS, domainSizes, loadOptionsFrom, reportSkipped } from './common.js';
 import { accepts, modelFlagOptions, modelOptionsFrom, parseModels, SEED_SET_HELP, selectedModelsHelp } from './modelflags.js';
 
@@ -34,6 +36,10 @@ const FIT_OPTIONS = {
   quiet: { type: 'boolean', default: false },
   seed: { type: 'string', default: '0' },
   set: { type: 'string', multiple: true },
+  redis: { type: 'string' },
+  'work-dir': { type: 'string' },
+  queue: { type: 'string' },
+  shards: { type: 'string' },
   ...DATA_OPTIONS,
 } satisfies FlagOptions;
 
@@ -53,6 +59,11 @@ Options:
                         (default: migrec, the fused model)
   --threads N           worker threads of the kernel pool; 0 runs in this thread (default: cores)
   --out FILE|DIR        save the fitted model here (a directory with several models)
+  --redis URL           run the heavy stages as jobs on \`migrec worker\` processes through this Redis
+                        (see docs/deployment.md); needs --work-dir; the model is the same
+  --work-dir DIR        with --redis: a directory the workers share (same path on every machine)
+  --queue NAME          with --redis: the workers' queue (default migrec)
+  --shards N            with --redis: shards per stage (default 4; kNN stages make 8 jobs per shard)
   --items FILE          item catalog (item[,domain],category,price): enables category and price
                         filters in \`migrec recommend\` and is saved with the model
   --k N                 deprecated: the same as --neighbors
@@ -86,6 +97,9 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
   if (v.target !== undefined && (v.source as string[] | undefined)?.includes(String(v.target))) sameDomain(String(v.target));
   const outs = outPaths(v.out as string | undefined, names);
   const loadOpts = loadOptionsFrom(v);
+  const cluster = clusterFlags(v);
+  // An unreachable Redis is reported before anything is read or fitted.
+  if (cluster) for (const w of (await checkRedis(cluster.redis)).warnings) io.stderr(`migrec: ${w}\n`);
 
   const total0 = performance.now();
   const train = await loadEvents(trainPath, loadOpts);
@@ -116,7 +130,10 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
 
   let pool: KernelPool | undefined;
   try {
-    if (threads > 0) pool = createPool({ threads });
+    if (cluster) {
+      const line = progressLine(io, v.quiet === true || v.json === true);
+      pool = await createClusterPool({ ...cluster, onProgress: line && ((p) => line({ model: 'cluster', stage: `${p.stage} jobs`, done: p.done, total: p.total })) });
+    } else if (threads > 0) pool = createPool({ threads });
     for (const [m, name] of names.entries()) {
       const start = performance.now();
       // Where the model recommends, for the models that take each setting.
@@ -144,7 +161,8 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
             rows: train.length,
             domains: sizes,
             target: target ?? null,
-            threads,
+            threads: cluster ? 0 : threads,
+            ...(cluster ? { cluster: { queue: cluster.queue ?? 'migrec', shards: pool?.threads } } : {}),
             backend,
             out: out === undefined ? null : { path: out, bytes: statSync(out).size },
             seconds: fitted.seconds,
@@ -155,7 +173,7 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
         if (v.json) io.stdout(`${JSON.stringify(report)}\n`);
         else {
           io.stdout(
-            `${name}: fitted in ${fitSeconds.toFixed(3)} s (load ${loadSeconds.toFixed(3)} s, ${threads} threads, ${backend} kernels)\n` +
+            `${name}: fitted in ${fitSeconds.toFixed(3)} s (load ${loadSeconds.toFixed(3)} s, ${cluster ? `${pool?.threads} shards on the workers of ${cluster.queue ?? 'migrec'}` : `${threads} threads`}, ${backend} kernels)\n` +
               Object.entries(sizes).map(([d, s]) => `  ${d}: ${s.items} items, ${s.nnz} interactions, W = ${s.W}\n`).join('') +
               (report.stats.out ? `saved to ${out} (${report.stats.out.bytes} bytes)\n` : ''),
           );
@@ -171,6 +189,25 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
     io.stderr(names.length === 1 ? 'migrec: the fitted model was not saved (pass --out FILE to keep it)\n' : 'migrec: the fitted models were not saved (pass --out DIR to keep them)\n');
   }
   return 0;
+}
+
+/** The cluster flags (--redis, --work-dir, --queue, --shards), or undefined without --redis. @throws {UsageError} */
+function clusterFlags(v: Values): { redis: string; workDir: string; queue?: string; shards?: number } | undefined {
+  if (v.redis === undefined) {
+    for (const f of ['work-dir', 'queue', 'shards']) if (v[f] !== undefined) throw new UsageError(`--${f} is for a distributed fit: give --redis URL too`);
+    return undefined;
+  }
+  if (v['work-dir'] === undefined) throw new UsageError('--redis needs --work-dir DIR: a directory every worker can read, at the same path (see docs/deployment.md)');
+  if (v.threads !== undefined) throw new UsageError('--threads is for a fit in this process: with --redis the workers run the stages (--shards N cuts them)');
+  const workDir = String(v['work-dir']);
+  if (!statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) throw new StorageError(`--work-dir ${workDir}: not an existing directory`);
+  try {
+    accessSync(workDir, constants.W_OK);
+  } catch {
+    throw new StorageError(`--work-dir ${workDir}: not writable`);
+  }
+  const shards = v.shards === undefined ? undefined : parseNumber(String(v.shards), '--shards', (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+  return { redis: String(v.redis), workDir, queue: v.queue as string | undefined, shards };
 }
 
 /** @throws {UsageError} for a --source that is the target domain. */

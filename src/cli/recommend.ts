@@ -1,7 +1,7 @@
 /** `migrec recommend`: load a model file and recommend for one user or a file of users. */
 import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createPool, DataError, loadModel, recommendationLines, StorageError, UsageError, type KernelPool, type Recommendation, type Recommender, type RecommendOptions } from '../index.js';
+import { createPool, DataError, loadModel, recommendationLines, scoreOnCluster, StorageError, UsageError, type KernelPool, type Recommendation, type Recommender, type RecommendOptions } from '../index.js';
 import { many, parseNumber, parseThreads, required, type CliIO, type Command, type Values } from './args.js';
 import { unknownUser } from './failure.js';
 
@@ -18,10 +18,15 @@ const RECOMMEND_OPTIONS = {
   threads: { type: 'string' },
   strict: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
+  redis: { type: 'string' },
+  out: { type: 'string' },
+  queue: { type: 'string' },
+  'part-size': { type: 'string' },
 } as const;
 
 const RECOMMEND_HELP = `Usage: migrec recommend --model FILE --user U [--k 10] [--domain D] [--fallback popularity] [--json]
        migrec recommend --model FILE --users FILE [--k 10] [--threads N] [--strict]
+       migrec recommend --model FILE --users FILE --redis URL --out DIR [--part-size N] [--queue NAME]
 
 Recommends items from a model saved by \`migrec fit --out\`. With --user it prints one result
 ({ "user", "items", "scores", "fallback" } with --json); a list made by the popularity fallback is
@@ -43,6 +48,13 @@ Options:
   --max-price X         only items priced at most X
   --threads N           worker threads for --users; 0 runs in this thread (default: cores)
   --json                print JSON (always on with --users)
+  --redis URL           with --users: score on \`migrec worker\` processes through this Redis, in parts
+                        DIR/part-00000.jsonl, ... (the lines --users prints, in order when the parts
+                        are concatenated); a rerun scores only missing parts; prints a summary
+                        { out, parts, reused, users, failed } (see docs/deployment.md)
+  --out DIR             with --redis: where the parts go (shared with the workers; made if missing)
+  --part-size N         with --redis: users per part, one job each (default 10000)
+  --queue NAME          with --redis: the workers' queue (default migrec)
 `;
 
 /** `migrec recommend`. */
@@ -63,6 +75,8 @@ async function recommendCommand(v: Values, io: CliIO): Promise<number> {
   if (v.category !== undefined) opts.categories = many(v.category);
   if (v['min-price'] !== undefined) opts.minPrice = parseNumber(String(v['min-price']), '--min-price');
   if (v['max-price'] !== undefined) opts.maxPrice = parseNumber(String(v['max-price']), '--max-price');
+  if (v.redis !== undefined || v.out !== undefined) return recommendOnCluster(modelPath, v, opts, io);
+  for (const f of ['queue', 'part-size']) if (v[f] !== undefined) throw new UsageError(`--${f} is for a distributed scoring: give --redis URL and --out DIR too`);
   if (v.user !== undefined) {
     const user = String(v.user);
     const model = await loadModel(modelPath);
@@ -98,6 +112,30 @@ async function recommendCommand(v: Values, io: CliIO): Promise<number> {
   } finally {
     await pool?.close();
   }
+}
+
+/** `recommend --users FILE --redis URL --out DIR`: the parts scored by the workers. */
+async function recommendOnCluster(model: string, v: Values, opts: RecommendOptions, io: CliIO): Promise<number> {
+  if (v.redis === undefined || v.out === undefined) throw new UsageError('--redis and --out go together: --redis URL --out DIR (a directory shared with the workers)');
+  if (v.users === undefined) throw new UsageError('--redis is for --users FILE (one --user is answered here)');
+  if (v.strict) throw new UsageError('--strict is not available with --redis (unknown users get error lines in the parts)');
+  if (v.threads !== undefined) throw new UsageError('--threads is for scoring in this process: with --redis the workers score');
+  const path = String(v.users);
+  async function* ids(): AsyncGenerator<string> {
+    for await (const line of idLines(path)) {
+      const id = line.trim();
+      if (id !== '') yield id;
+    }
+  }
+  const partSize = v['part-size'] === undefined ? undefined : parseNumber(String(v['part-size']), '--part-size', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
+  const r = await scoreOnCluster(ids(), { redis: String(v.redis), queue: v.queue as string | undefined, model, out: String(v.out), partSize, options: opts });
+  io.stdout(`${JSON.stringify(r)}\n`);
+  if (r.failed > 0 && r.failed === r.users) {
+    io.stderr(`migrec: none of the ${r.users} users in ${path} is known to the model (use --fallback popularity to recommend popular items)\n`);
+    return 2;
+  }
+  if (r.failed > 0) io.stderr(`migrec: ${r.failed} of ${r.users} users in ${path} are unknown to the model (their lines hold an error)\n`);
+  return 0;
 }
 
 /** One result line of `recommend --json`. */

@@ -11,6 +11,7 @@ import { forget, update } from './live.js';
 import { exitStatus, failureMessage } from './failure.js';
 import { recommend } from './recommend.js';
 import { serve } from './serve.js';
+import { worker } from './worker.js';
 
 export type { CliIO } from './args.js';
 
@@ -28,12 +29,13 @@ Commands:
   forget      remove every trace of a user from a model file
   bench       time the item-kNN fit and recommendation on a file, per thread count
   serve       serve a model file over HTTP: API, inspection page, metrics, reload
+  worker      run the jobs of distributed fits and batch scorings (fit/recommend --redis) from Redis
 
 Run \`migrec <command> --help\` for a command's options.
 Exit status: 0 success, 2 bad input or usage, 1 internal failure.
 `;
 
-const COMMANDS: Record<string, Command> = { demo: demoCommand(() => Object.keys(COMMANDS)), eval: evalCmd, fit, recommend, explain, update, forget, bench, serve };
+const COMMANDS: Record<string, Command> = { demo: demoCommand(() => Object.keys(COMMANDS)), eval: evalCmd, fit, recommend, explain, update, forget, bench, serve, worker };
 
 /** Flags every command takes. */
 const COMMON: FlagOptions = { debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };

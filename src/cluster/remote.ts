@@ -153,9 +153,10 @@ export class QueueLink {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.events.close(), this.flows.close(), this.queue.close()]);
-    this.#conn.disconnect();
+    // The events connection sits in a blocking read (up to 10 s): cut it first, so closing is immediate.
     this.#eventsConn.disconnect();
+    await Promise.allSettled([this.flows.close(), this.queue.close(), this.events.close()]);
+    this.#conn.disconnect();
   }
 }
 
