@@ -3,6 +3,9 @@
  * through hyparquet-compressors, snappy built in). One file, or a directory of part files as data
  * lakes write them (`part-*.parquet`; `_SUCCESS`, `_committed_*`, hidden and `.crc` files ignored),
  * read one row group and one column at a time, so memory is bounded by the largest row group.
+ * A column chunk is read page by page (parquet-pages.ts: hyparquet's page headers and
+ * decompressors, our own decoding into typed arrays) when its type and encodings allow, else with
+ * hyparquet's `parquetRead`; rows are assembled in parquet-rows.ts.
  *
  * Columns are matched by name like a CSV header. Ids may be strings or integers (an integer becomes
  * its decimal text, as in a CSV); timestamps may be integers or floats of unix seconds, Parquet
@@ -15,11 +18,10 @@ import { join } from 'node:path';
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { DataError, escapeInput, quoteInput } from '../errors.js';
-import { isUtf8 } from 'node:buffer';
-import { ByteIdTable, decodeBytes, SmallNameCache } from './bytes.js';
-import { NO_BEHAVIOR } from './events.js';
+import { PageColumn, pagedDecoding, readChunkPages, type ColumnRole, type PagedDecoding } from './parquet-pages.js';
+import { RowAdder, type RowGroupColumns } from './parquet-rows.js';
 import { CANONICAL_COLUMNS, type CanonicalColumn, type EventReader } from './reader.js';
-import { naturalCompare, type Vocabulary } from './vocab.js';
+import { naturalCompare } from './vocab.js';
 
 /** Timestamps and dates as unix seconds, not `Date` objects; strings kept as UTF-8 bytes (interned from bytes). */
 const PARSERS = {
@@ -57,11 +59,20 @@ async function partFiles(dir: string, label: string): Promise<string[]> {
   return parts.sort(naturalCompare);
 }
 
-/** How one canonical column is stored: its name in the file, and what its values are. */
+/** How one canonical column is stored: its name in the file, what its values are, how the paged reader decodes it. */
 interface ColumnPlan {
   name: string;
-  kind: 'id' | 'number' | 'time';
+  kind: ColumnRole;
+  optional: boolean;
+  /** Undefined: hyparquet reads this column. */
+  paged: PagedDecoding | undefined;
 }
+
+/**
+ * Which reader read each column chunk (for tests and benchmarks); `paged: false` makes hyparquet's
+ * `parquetRead` read every chunk (the reader before the paged one), for comparisons.
+ */
+export const parquetChunkReads = { paged: true, pagedChunks: 0, hyparquetChunks: 0 };
 
 /** One Parquet file: check the schema, then each row group. */
 async function readParquetFile(path: string, label: string, reader: EventReader): Promise<void> {
@@ -113,21 +124,52 @@ async function readRowGroups(file: AsyncBuffer, metadata: FileMetaData, label: s
     const kind = k === 'user' || k === 'item' || k === 'domain' || k === 'behavior' ? 'id' : k === 'timestamp' ? 'time' : 'number';
     const c = top[i];
     checkType(label, c.element, c.children.length, kind);
-    plan[k] = { name: c.element.name, kind };
+    plan[k] = { name: c.element.name, kind, optional: c.element.repetition_type !== 'REQUIRED', paged: pagedDecoding(c.element, kind) };
   }
   const groups = metadata.row_groups;
-  const rows = new RowAdder(reader, label, plan);
+  const fileNames: Partial<Record<CanonicalColumn, string>> = {};
+  for (const k of CANONICAL_COLUMNS) if (plan[k]) fileNames[k] = plan[k].name;
+  const rows = new RowAdder(reader, label, fileNames);
+  const slots: RowGroupColumns = {};
   let rowStart = 0;
   for (let g = 0; g < groups.length; g++) {
     const n = Number(groups[g].num_rows);
-    const data: Partial<Record<CanonicalColumn, ArrayLike<unknown>>> = {};
+    const where = `${label}: row group ${g + 1} of ${groups.length} (rows ${rowStart + 1}-${rowStart + n})`;
+    const data: RowGroupColumns = {};
     for (const k of CANONICAL_COLUMNS) {
       const p = plan[k];
-      if (p) data[k] = await readColumn(file, metadata, p.name, rowStart, rowStart + n, `${label}: row group ${g + 1} of ${groups.length} (rows ${rowStart + 1}-${rowStart + n})`);
+      if (!p) continue;
+      const col = (slots[k] ??= new PageColumn());
+      if (!(await readPaged(file, metadata, g, p, n, col))) {
+        col.setRaw(await readColumn(file, metadata, p.name, rowStart, rowStart + n, where));
+        parquetChunkReads.hyparquetChunks++;
+      }
+      data[k] = col;
     }
     rows.add(data, rowStart, n);
     rowStart += n;
   }
+}
+
+/**
+ * Read column `p` of row group `g` (`n` rows) page by page into `col`; false when the paged reader
+ * does not handle it (its type, encodings, or anything it cannot make sense of, a corrupt page too),
+ * and then hyparquet reads the chunk: as it did before the paged reader, it loads it or reports it.
+ */
+async function readPaged(file: AsyncBuffer, metadata: FileMetaData, g: number, p: ColumnPlan, n: number, col: PageColumn): Promise<boolean> {
+  if (!p.paged || !parquetChunkReads.paged) return false;
+  const chunk = metadata.row_groups[g].columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === p.name);
+  const meta = chunk?.meta_data;
+  if (!meta || chunk.file_path) return false;
+  try {
+    const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+    const bytes = new Uint8Array(await file.slice(start, start + Number(meta.total_compressed_size)));
+    readChunkPages(bytes, 0, meta, p.optional, p.paged, n, col, compressors);
+  } catch {
+    return false;
+  }
+  parquetChunkReads.pagedChunks++;
+  return true;
 }
 
 /** One column of one row group, exactly rows [rowStart, rowEnd). */
@@ -180,121 +222,4 @@ function checkType(label: string, e: SchemaElement, children: number, kind: Colu
     const time = integer || t === 'FLOAT' || t === 'DOUBLE' || t === 'INT96' || lt === 'TIMESTAMP' || lt === 'DATE' || /^(TIMESTAMP_|DATE)/.test(e.converted_type ?? '');
     if (!text && !time) fail('unix seconds, a TIMESTAMP or DATE, or ISO-8601 strings');
   }
-}
-
-/**
- * Turns the columns of a row group into rows: a fast path for the common values (non-empty
- * strings and integers as ids, finite numbers), and for anything else the same `addRow` the text
- * formats use, so a bad value gets the message a CSV would get.
- */
-class RowAdder {
-  private readonly behaviorCache = new SmallNameCache<{ index: number; weight: number }>();
-  private readonly domainCache = new SmallNameCache<number>();
-  private readonly users: ByteIdTable;
-  private readonly items: ByteIdTable[] = [];
-  private readonly userInts = new Map<number | bigint, number>();
-  private readonly itemInts: Map<number | bigint, number>[] = [];
-  private readonly needTimestamp: boolean;
-
-  constructor(
-    private readonly r: EventReader,
-    private readonly file: string,
-    private readonly plan: Partial<Record<CanonicalColumn | 'domain', ColumnPlan>>,
-  ) {
-    this.needTimestamp = r.opts.halfLifeDays !== undefined;
-    this.users = new ByteIdTable(r.vocab.users);
-  }
-
-  add(data: Partial<Record<CanonicalColumn, ArrayLike<unknown>>>, rowStart: number, n: number): void {
-    const r = this.r;
-    r.sawLine = true;
-    const { user: U, item: I, domain: D, behavior: B, weight: W, rating: R, timestamp: T } = data;
-    for (let k = 0; k < n; k++) {
-      const row = rowStart + k + 1;
-      const u = U![k];
-      const it = I![k];
-      let d = r.defaultDomainIndex;
-      if (D) {
-        const dv = D[k];
-        if (dv instanceof Uint8Array) {
-          const cached = this.domainCache.get(dv, 0, dv.length);
-          d = cached ?? (dv.length > 0 && isUtf8(dv) ? r.vocab.domains.get(decodeBytes(dv, 0, dv.length)) : -1); // new: the slow path interns it
-          if (cached === undefined && d >= 0) this.domainCache.set(dv, 0, dv.length, d);
-        } else d = typeof dv === 'number' || typeof dv === 'bigint' ? r.vocab.domains.get(String(dv)) : -1;
-      }
-      let weight = 1;
-      let bIndex = NO_BEHAVIOR;
-      const bv = B ? B[k] : undefined;
-      if (bv instanceof Uint8Array && bv.length > 0) {
-        const cached = this.behaviorCache.get(bv, 0, bv.length);
-        if (cached === undefined) d = -1; // first sight of this name: the slow path checks and interns it
-        else {
-          bIndex = cached.index;
-          weight = cached.weight;
-        }
-      } else if (bv !== undefined && bv !== null) d = -1;
-      const wv = W ? num(W[k]) : undefined;
-      if (typeof wv === 'number') {
-        weight = wv;
-        if (!(wv > 0 && wv <= 3.4e38 && wv >= 1.5e-45)) d = -1;
-      } else if (wv !== undefined && wv !== null) d = -1;
-      const rv = R ? num(R[k]) : undefined;
-      let rating = NaN;
-      if (typeof rv === 'number' && Math.abs(rv) <= 3.4e38) rating = rv;
-      else if (rv !== undefined && rv !== null) d = -1;
-      const tv = T ? T[k] : undefined;
-      let ts = NaN;
-      if (typeof tv === 'number' && Number.isFinite(tv)) ts = tv;
-      else if (typeof tv === 'bigint') ts = Number(tv);
-      else if (tv !== undefined && tv !== null) d = -1;
-      if (this.needTimestamp && Number.isNaN(ts)) d = -1;
-      const ui = d >= 0 ? this.id(u, this.users, r.vocab.users, this.userInts) : -1;
-      const ii = ui >= 0 ? this.id(it, (this.items[d] ??= new ByteIdTable(r.vocab.items(d))), r.vocab.items(d), (this.itemInts[d] ??= new Map())) : -1;
-      if (ii >= 0) r.b.push(ui, ii, d, bIndex, weight, rating, ts, row);
-      else this.slow(u, it, D?.[k], bv, wv, rv, tv, row);
-    }
-  }
-
-  /** The index of a string (as bytes) or integer id (interned), or -1 for anything else. */
-  private id(v: unknown, table: ByteIdTable, vocab: Vocabulary, ints: Map<number | bigint, number>): number {
-    if (v instanceof Uint8Array) return v.length === 0 ? -1 : table.intern(v, 0, v.length);
-    if (typeof v === 'number' || typeof v === 'bigint') {
-      let i = ints.get(v);
-      if (i === undefined) ints.set(v, (i = vocab.intern(String(v))));
-      return i;
-    }
-    return -1;
-  }
-
-  /** Every other row: nulls are errors in id columns and absent values elsewhere; the rest as text. */
-  private slow(u: unknown, it: unknown, dv: unknown, bv: unknown, wv: unknown, rv: unknown, tv: unknown, row: number): void {
-    const r = this.r;
-    const p = this.plan;
-    const file = this.file;
-    // Strings arrive as bytes: decode them (invalid UTF-8 is an error, as in a CSV).
-    const str = (k: CanonicalColumn, v: unknown): unknown => {
-      if (!(v instanceof Uint8Array)) return v;
-      if (!isUtf8(v)) throw new DataError({ file, line: row, column: p[k]?.name }, `invalid UTF-8 in column ${quoteInput(p[k]?.name ?? k)}: Parquet strings must be UTF-8 (distinct ids would otherwise merge)`);
-      return decodeBytes(v, 0, v.length);
-    };
-    r.guard(() => {
-      [u, it, dv, bv, wv, rv, tv] = [str('user', u), str('item', it), str('domain', dv), str('behavior', bv), str('weight', wv), str('rating', rv), str('timestamp', tv)];
-      for (const [k, v] of [['user', u], ['item', it], ['domain', dv]] as const) {
-        if ((v === null || v === undefined) && p[k]) throw new DataError({ file: this.file, line: row, column: p[k].name }, `null ${k === 'domain' ? 'domain' : `${k} id`}`);
-      }
-      const text = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
-      r.addRow(String(u), String(it), text(dv), text(bv), text(wv), text(rv), typeof tv === 'string' ? tv : text(tv), row, (k) => p[k]?.name, this.file);
-      if (typeof bv === 'string' && bv !== '') {
-        const key = bv.toLowerCase();
-        const index = r.vocab.behaviors.get(key);
-        const bytes = Buffer.from(bv);
-        if (index >= 0 && index < NO_BEHAVIOR) this.behaviorCache.set(bytes, 0, bytes.length, { index, weight: r.weights.get(key)! });
-      }
-    });
-  }
-}
-
-/** An INT64 value as a number (weights, ratings); anything else unchanged. */
-function num(v: unknown): unknown {
-  return typeof v === 'bigint' ? Number(v) : v;
 }
