@@ -4,7 +4,9 @@
  * here is stopped by `stop()`; nothing listens beyond loopback.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -74,20 +76,30 @@ export class TestRedis {
   }
 }
 
+let logs = 0;
+
 /** A `migrec worker` child process. */
 export class TestWorker {
-  log = '';
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  readonly #logFile: string;
 
   constructor(url: string, args: string[] = []) {
     if (!existsSync(BIN)) throw new Error('dist/ is missing: run `npm run build` (npm install does it)');
+    // The log goes to a file, not a pipe: a worker never blocks on a log line this process is slow to read.
+    this.#logFile = join(tmpdir(), `migrec-test-worker-${process.pid}-${++logs}.log`);
+    const fd = openSync(this.#logFile, 'w');
     // Short locks, so a killed worker's job is taken over within seconds.
     this.child = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--threads', '1', '--lock-ms', '1500', '--stalled-ms', '500', '--verbose', ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'ignore', fd],
     });
-    this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+    closeSync(fd);
     this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
+  }
+
+  /** What it printed so far. */
+  get log(): string {
+    return readFileSync(this.#logFile, 'utf8');
   }
 
   static async start(url: string, args: string[] = []): Promise<TestWorker> {
@@ -96,13 +108,17 @@ export class TestWorker {
     return w;
   }
 
-  /** SIGTERM (graceful), then SIGKILL if it has not exited within `ms`. */
+  /** SIGTERM (graceful), then SIGKILL if it has not exited within `ms`; its log file is removed. */
   async stop(ms = 10_000): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), ms);
-    const code = await this.exited;
-    clearTimeout(t);
-    return code;
+    try {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+      this.child.kill('SIGTERM');
+      const t = setTimeout(() => this.child.kill('SIGKILL'), ms);
+      const code = await this.exited;
+      clearTimeout(t);
+      return code;
+    } finally {
+      rmSync(this.#logFile, { force: true });
+    }
   }
 }
