@@ -24,7 +24,7 @@ interface Behavior {
 
 const NONE: Int32Array = new Int32Array(0);
 
-/** Adds the rows of each row group of one Parquet file to an `EventReader`. */
+/** Adds the rows of each row group of the Parquet files of one load to an `EventReader`. */
 export class RowAdder {
   private readonly behaviorCache = new SmallNameCache<Behavior>();
   private readonly domainCache = new SmallNameCache<number>();
@@ -40,15 +40,21 @@ export class RowAdder {
   private behaviorMemo: (Behavior | undefined)[] = [];
   /** The number `numAt` read. */
   private v = 0;
+  /** The file being read (for messages). */
+  private file = '';
+  /** The name in the file of each canonical column it has. */
+  private names: Partial<Record<CanonicalColumn, string>> = {};
 
-  constructor(
-    private readonly r: EventReader,
-    private readonly file: string,
-    /** The name in the file of each canonical column it has. */
-    private readonly names: Partial<Record<CanonicalColumn, string>>,
-  ) {
+  /** One for all the files of a load (its id tables serve them all). */
+  constructor(private readonly r: EventReader) {
     this.needTimestamp = r.opts.halfLifeDays !== undefined;
     this.users = new ByteIdTable(r.vocab.users);
+  }
+
+  /** The rows that follow are from `file`, whose columns have these names. */
+  startFile(file: string, names: Partial<Record<CanonicalColumn, string>>): void {
+    this.file = file;
+    this.names = names;
   }
 
   /** Add rows `rowStart + 1 .. rowStart + n` of the file (one row group). */

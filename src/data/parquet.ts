@@ -43,8 +43,37 @@ export async function readParquet(path: string, label: string, reader: EventRead
   const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
     throw new DataError({ file: label }, e.code === 'ENOENT' ? `file not found: ${path}` : `cannot read: ${e.message}`);
   });
-  if (!info.isDirectory()) return readParquetFile(path, label, reader);
-  for (const name of await partFiles(path, label)) await readParquetFile(join(path, name), `${label}/${name}`, reader);
+  const rows = new RowAdder(reader); // one for all part files: ids interned once per load, not once per file
+  if (!info.isDirectory()) return readParquetFile(path, label, reader, rows, true);
+  const names = await partFiles(path, label);
+  // The row counts of all footers first, so the columns are allocated once at their final size.
+  let total = 0;
+  for (const name of names) total += await rowCount(join(path, name));
+  reserve(reader, total);
+  for (const name of names) await readParquetFile(join(path, name), `${label}/${name}`, reader, rows, false);
+}
+
+/** The rows a Parquet file's footer declares; 0 when it cannot be read (reading the file reports why). */
+async function rowCount(path: string): Promise<number> {
+  const fh = await open(path, 'r').catch(() => undefined);
+  if (!fh) return 0;
+  try {
+    return Number((await parquetMetadataAsync(await fileSlices(fh))).num_rows);
+  } catch {
+    return 0;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Room for `rows` more rows in the reader's columns, when that is a plausible count. */
+function reserve(reader: EventReader, rows: number): void {
+  if (!(rows > 0 && rows < 2 ** 31)) return;
+  try {
+    reader.b.reserve(reader.b.length + rows);
+  } catch {
+    // Too large to allocate at once: the columns grow as rows come.
+  }
 }
 
 /** The Parquet part files of a data-lake directory, in natural order. */
@@ -75,7 +104,7 @@ interface ColumnPlan {
 export const parquetChunkReads = { paged: true, pagedChunks: 0, hyparquetChunks: 0 };
 
 /** One Parquet file: check the schema, then each row group. */
-async function readParquetFile(path: string, label: string, reader: EventReader): Promise<void> {
+async function readParquetFile(path: string, label: string, reader: EventReader, rows: RowAdder, single: boolean): Promise<void> {
   const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
     throw new DataError({ file: label }, e.code === 'ENOENT' ? `file not found: ${path}` : `cannot read: ${e.message}`);
   });
@@ -87,7 +116,8 @@ async function readParquetFile(path: string, label: string, reader: EventReader)
     } catch (e) {
       throw new DataError({ file: label }, `not a Parquet file, or its footer is corrupt (${escapeInput(String((e as Error).message), 200)})`);
     }
-    await readRowGroups(file, metadata, label, reader);
+    if (single) reserve(reader, Number(metadata.num_rows));
+    await readRowGroups(file, metadata, label, reader, rows);
   } finally {
     await fh.close();
   }
@@ -111,7 +141,7 @@ async function fileSlices(fh: FileHandle): Promise<AsyncBuffer> {
 }
 
 /** Check the schema, then add the rows of each row group. */
-async function readRowGroups(file: AsyncBuffer, metadata: FileMetaData, label: string, reader: EventReader): Promise<void> {
+async function readRowGroups(file: AsyncBuffer, metadata: FileMetaData, label: string, reader: EventReader, rows: RowAdder): Promise<void> {
   const top = parquetSchema(metadata).children;
   const names = top.map((c) => c.element.name);
   reader.setHeader(names, 0); // the CSV header rules: duplicates, user and item required, domainColumn
@@ -129,7 +159,7 @@ async function readRowGroups(file: AsyncBuffer, metadata: FileMetaData, label: s
   const groups = metadata.row_groups;
   const fileNames: Partial<Record<CanonicalColumn, string>> = {};
   for (const k of CANONICAL_COLUMNS) if (plan[k]) fileNames[k] = plan[k].name;
-  const rows = new RowAdder(reader, label, fileNames);
+  rows.startFile(label, fileNames);
   const slots: RowGroupColumns = {};
   let rowStart = 0;
   for (let g = 0; g < groups.length; g++) {
