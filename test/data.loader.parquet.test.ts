@@ -84,7 +84,7 @@ function parquetOf(r: Rows, opts: { from?: number; to?: number; rowGroupSize?: n
 describe('Parquet input', () => {
   const rows = makeRows(300, 5);
 
-  it('a file (several row groups, each codec) gives the same rows and vocabularies as the CSV', async () => {
+  it('a file (several row groups, each codec) gives the same rows and vocabularies as the CSV', { timeout: 30_000 }, async () => {
     const csv = snapshot(await loadEvents(put('same.csv', csvOf(rows))));
     for (const codec of ['SNAPPY', 'GZIP', 'BROTLI', 'UNCOMPRESSED'] as const) {
       const t = await loadEvents(put(`same-${codec}.parquet`, parquetOf(rows, { codec })));
@@ -96,7 +96,7 @@ describe('Parquet input', () => {
     expect(snapshot(await loadEvents(noExt, { format: 'parquet' }))).toEqual(csv);
   });
 
-  it('a data-lake directory of part files (in natural order, markers and checksums ignored) = one CSV of all rows', async () => {
+  it('a data-lake directory of part files (in natural order, markers and checksums ignored) = one CSV of all rows', { timeout: 30_000 }, async () => {
     const lake = join(dir, 'lake');
     mkdirSync(lake);
     writeFileSync(join(lake, 'part-2.parquet'), new Uint8Array(parquetOf(rows, { from: 0, to: 120 })));
