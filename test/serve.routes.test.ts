@@ -69,7 +69,7 @@ describe('migrec serve: recommend, explain, similar items, users', () => {
     }
   });
 
-  it('POST /v1/recommend: a batch on the pool, the same lists as one by one; errors per user', async () => {
+  it('POST /v1/recommend: a batch on the scoring thread, the same lists as one by one; errors per user', async () => {
     const r = await post(base, '/v1/recommend', { users: [...USERS, 'ghost'], k: 3 });
     expect(r.status).toBe(200);
     for (const [i, user] of USERS.entries()) expect(r.body.results[i]).toEqual((await call(base, `/v1/recommend?user=${user}&k=3`)).body);

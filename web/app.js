@@ -51,7 +51,7 @@ async function loadCard() {
     ['fitted', card.fittedAt ? `${new Date(card.fittedAt).toISOString().replace('T', ' ').slice(0, 19)} UTC` : 'unknown (file saved without a fit record)'],
     ['fit seconds', total !== undefined ? `${total.toFixed(1)} s` : 'unknown'],
     ['loaded', card.loadedAt.replace('T', ' ').slice(0, 19) + ' UTC'],
-    ['pool threads', String(card.poolThreads)],
+    ['scoring threads', String(card.poolThreads)],
   ];
   body.append(el('dl', { class: 'card' }, items.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)])));
   body.append(

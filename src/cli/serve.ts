@@ -1,4 +1,5 @@
 /** `migrec serve`: serve a model file over HTTP (API, inspection page, metrics) until SIGTERM. */
+import { availableParallelism } from 'node:os';
 import { UsageError } from '../index.js';
 import { parseNumber, parseThreads, required, type CliIO, type Command, type Values } from './args.js';
 import { Service } from './serve/service.js';
@@ -7,11 +8,12 @@ const SERVE_OPTIONS = {
   model: { type: 'string' },
   host: { type: 'string', default: '127.0.0.1' },
   port: { type: 'string', default: '8080' },
-  threads: { type: 'string', default: '0' },
+  threads: { type: 'string', default: 'auto' },
   token: { type: 'string' },
   'max-body': { type: 'string', default: String(2 ** 20) },
   timeout: { type: 'string', default: '10000' },
   'max-batch': { type: 'string', default: '10000' },
+  queue: { type: 'string', default: '10000' },
   cache: { type: 'string', default: '50000' },
 } as const;
 
@@ -24,7 +26,7 @@ exit 0); SIGHUP reloads the file. Logs one JSON object a line on stderr.
   GET  /v1/recommend?user=U&k=10[&domain=D][&fallback=popularity]
                                   { user, items, scores, fallback }, as \`migrec recommend --json\`
   POST /v1/recommend              { "users": [...], "k": 10, "domain"?, "fallback"? } -> { results:
-                                  [{ user, items, scores, fallback } | { user, error }] } (on the pool)
+                                  [{ user, items, scores, fallback } | { user, error }] }
   GET  /v1/explain?user=U&item=I[&domain=D]   the explanation, as \`migrec explain --json\`
   GET  /v1/similar-items?item=I[&k=10][&domain=D]
   GET  /v1/users/U                the user's rows per domain (and the fused model's bucket)
@@ -37,20 +39,27 @@ exit 0); SIGHUP reloads the file. Logs one JSON object a line on stderr.
 
 Errors are { "error": { "code", "message" } }: 400 bad parameter, 401 admin token missing,
 404 unknown user (without fallback) or item, 413 body too large, 422 reload of a damaged file
-(the old model serves on), 503 stopping or timed out.
+(the old model serves on), 503 stopping, timed out or overloaded (--queue).
+
+Recommendations are scored in micro-batches: requests with the same k, domain and fallback that
+arrive while the scoring threads are busy are scored together (one recommendBatch per thread),
+with the same answers as one by one.
 
 Options:
   --model FILE          a model file (\`migrec fit --out\`)
   --host H              address to listen on (default 127.0.0.1)
   --port N              port; 0 picks a free one (default 8080)
-  --threads N           worker threads for batch requests; 0 scores in the server thread (default 0)
+  --threads N|auto      scoring threads, each with its own copy of the model (memory: one model
+                        each); 0 scores in the server thread (default auto: the cores but one,
+                        at least 1, at most 4)
   --token T             admin token (at least 8 characters): POST /v1/admin/reload needs
                         Authorization: Bearer T (without it, admin routes are open)
   --max-body N          largest request body in bytes (default 1048576)
   --timeout MS          time limit of a request, and of the drain on stop (default 10000)
   --max-batch N         most users in one POST /v1/recommend (default 10000)
+  --queue N             most users waiting to be scored; more get 503 OVERLOADED (default 10000)
   --cache N             answers of GET /v1/recommend kept per model (default 50000; 0 turns it
-                        off); a reload starts empty, POST /v1/events drops that user's answers
+                        off); a reload starts empty, POST /v1/events empties it
 `;
 
 /** `migrec serve`. */
@@ -62,7 +71,8 @@ const positive = (x: number) => Number.isSafeInteger(x) && x > 0;
 async function serveCommand(v: Values, io: CliIO): Promise<number> {
   const model = required(v, 'model', 'serve');
   const port = parseNumber(String(v.port), '--port', (x) => Number.isInteger(x) && x >= 0 && x <= 65535, 'an integer in 0..65535');
-  const threads = parseThreads(String(v.threads));
+  // auto: one core for the server thread (HTTP), the others score (at least one, at most 4).
+  const threads = v.threads === 'auto' ? Math.max(1, Math.min(availableParallelism() - 1, 4)) : parseThreads(String(v.threads));
   const token = v.token as string | undefined;
   if (token !== undefined && token.length < 8) throw new UsageError('--token must be at least 8 characters long');
   const service = await Service.start({
@@ -74,6 +84,7 @@ async function serveCommand(v: Values, io: CliIO): Promise<number> {
     maxBody: parseNumber(String(v['max-body']), '--max-body', positive, 'a positive integer'),
     timeoutMs: parseNumber(String(v.timeout), '--timeout', positive, 'a positive integer'),
     maxBatch: parseNumber(String(v['max-batch']), '--max-batch', positive, 'a positive integer'),
+    queue: parseNumber(String(v.queue), '--queue', positive, 'a positive integer'),
     cache: parseNumber(String(v.cache), '--cache', (x) => Number.isSafeInteger(x) && x >= 0, 'an integer >= 0'),
     log: (event) => io.stderr(`${JSON.stringify(event)}\n`),
   });

@@ -7,6 +7,8 @@
  */
 export class ResultCache {
   private readonly answers = new Map<string, string>();
+  /** Changes at every `clear()`: an answer scored before a clear is not kept after it. */
+  epoch = 0;
 
   /** `capacity` answers at most (0: nothing is kept). */
   constructor(readonly capacity: number) {}
@@ -20,8 +22,9 @@ export class ResultCache {
     return this.answers.get(key);
   }
 
-  set(key: string, text: string): void {
-    if (this.capacity === 0) return;
+  /** Keep an answer computed while `epoch` was current (dropped when the cache was cleared since). */
+  set(key: string, text: string, epoch = this.epoch): void {
+    if (this.capacity === 0 || epoch !== this.epoch) return;
     // Maps iterate in insertion order: the first key is the oldest answer.
     if (this.answers.size >= this.capacity) this.answers.delete(this.answers.keys().next().value as string);
     this.answers.set(key, text);
@@ -29,6 +32,7 @@ export class ResultCache {
 
   /** Forget every answer (the model's rows changed). */
   clear(): void {
+    this.epoch++;
     this.answers.clear();
   }
 

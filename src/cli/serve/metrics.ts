@@ -24,6 +24,17 @@ export interface ModelGauges {
   loadedAt: Date;
 }
 
+/** What the scoring gauges show. */
+export interface ScoringGauges {
+  /** Scoring threads (0: the server thread). */
+  threads: number;
+  /** Users waiting for a lane. */
+  queued: number;
+  /** Jobs run, and the distinct users they scored, since the model was loaded. */
+  batches: number;
+  scored: number;
+}
+
 /** Request counters and latency histograms; labels are route templates, so their number is bounded. */
 export class Metrics {
   private readonly requests = new Map<string, number>();
@@ -50,7 +61,7 @@ export class Metrics {
   }
 
   /** The exposition text. */
-  render(model: ModelGauges, poolThreads: number, inFlight: number): string {
+  render(model: ModelGauges, scoring: ScoringGauges, inFlight: number): string {
     const out: string[] = [];
     out.push('# HELP migrec_http_requests_total HTTP requests by route, method and status.', '# TYPE migrec_http_requests_total counter');
     for (const [key, n] of [...this.requests].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -77,7 +88,10 @@ export class Metrics {
     out.push(`migrec_model_loaded_timestamp_seconds ${model.loadedAt.getTime() / 1000}`);
     out.push('# HELP migrec_model_reloads_total Model reloads by result.', '# TYPE migrec_model_reloads_total counter');
     out.push(`migrec_model_reloads_total{result="ok"} ${this.reloads.ok}`, `migrec_model_reloads_total{result="failed"} ${this.reloads.failed}`);
-    out.push('# HELP migrec_pool_threads Worker threads of the kernel pool (0: scoring in the server thread).', '# TYPE migrec_pool_threads gauge', `migrec_pool_threads ${poolThreads}`);
+    out.push('# HELP migrec_pool_threads Scoring worker threads (0: scoring in the server thread).', '# TYPE migrec_pool_threads gauge', `migrec_pool_threads ${scoring.threads}`);
+    out.push('# HELP migrec_scoring_queue_users Users waiting to be scored.', '# TYPE migrec_scoring_queue_users gauge', `migrec_scoring_queue_users ${scoring.queued}`);
+    out.push('# HELP migrec_scoring_batches_total Scoring jobs (micro-batches) run for the served model.', '# TYPE migrec_scoring_batches_total counter', `migrec_scoring_batches_total ${scoring.batches}`);
+    out.push('# HELP migrec_scoring_users_total Distinct users scored in those jobs.', '# TYPE migrec_scoring_users_total counter', `migrec_scoring_users_total ${scoring.scored}`);
     const mem = process.memoryUsage();
     out.push('# HELP process_resident_memory_bytes Resident memory of the process.', '# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`);
     out.push('# HELP nodejs_heap_used_bytes V8 heap in use.', '# TYPE nodejs_heap_used_bytes gauge', `nodejs_heap_used_bytes ${mem.heapUsed}`);

@@ -4,9 +4,10 @@
  * object (or `{ user, error }`) per user like `migrec recommend --users`, and `GET /v1/explain`
  * the object of `migrec explain --json`.
  */
-import { bucketOf, UnknownIdError, type FoldInEvent, type Recommendation, type Recommender, type RecommendOptions } from '../../index.js';
+import { bucketOf, UnknownIdError, type FoldInEvent, type Recommender } from '../../index.js';
 import { ResultCache } from './cache.js';
 import { badRequest, checkKeys, fallbackOf, positiveInt, Query, readJsonBody } from './http.js';
+import type { JobOptions } from './scoring.js';
 import type { RouteContext } from './service.js';
 
 /** A route: its method and path, its label in metrics, whether it needs the admin token, its handler. */
@@ -30,26 +31,26 @@ function unknownUser(id: string): UnknownIdError {
   return new UnknownIdError('user', id, 'not in the training data (add fallback=popularity to recommend popular items)');
 }
 
-/** `{ user, items, scores, fallback }`, as `migrec recommend --json` prints it. */
-function resultJson(user: string, r: Recommendation): { user: string; items: string[]; scores: number[]; fallback: boolean } {
-  return { user, items: r.items, scores: Array.from(r.scores), fallback: r.fallback };
-}
-
 const recommendGet: Route = {
   method: 'GET',
   path: '/v1/recommend',
   name: '/v1/recommend',
-  handle({ query, slot }) {
+  handle({ query, slot, deadline }) {
     const q = new Query(query, ['user', 'k', 'domain', 'fallback']);
     const user = q.required('user');
-    const opts = { k: q.positiveInt('k', 10), domain: q.optional('domain'), fallback: q.fallback() };
-    const key = ResultCache.key(user, opts.k, opts.domain, opts.fallback);
-    const hit = slot.cache.get(key);
+    const opts: JobOptions = { k: q.positiveInt('k', 10), domain: q.optional('domain'), fallback: q.fallback() };
+    const cache = slot.cache;
+    const key = cache.capacity > 0 ? ResultCache.key(user, opts.k, opts.domain, opts.fallback) : '';
+    const hit = cache.capacity > 0 ? cache.get(key) : undefined;
     if (hit !== undefined) return new Json(hit);
     if (opts.fallback === 'none' && !slot.model.hasUser(user)) throw unknownUser(user);
-    const text = JSON.stringify(resultJson(user, slot.model.recommend(user, opts)));
-    slot.cache.set(key, text);
-    return new Json(text);
+    // Scored with other requests of the same options (batcher.ts); an answer computed across a
+    // fold-in is not kept (the epoch changed).
+    const epoch = cache.epoch;
+    return slot.batcher.one(user, opts, deadline).then((text) => {
+      cache.set(key, text, epoch);
+      return new Json(text);
+    });
   },
 };
 
@@ -57,7 +58,7 @@ const recommendPost: Route = {
   method: 'POST',
   path: '/v1/recommend',
   name: '/v1/recommend (batch)',
-  async handle({ req, slot, service }) {
+  async handle({ req, slot, service, deadline }) {
     const body = await readJsonBody(req, service.options.maxBody);
     checkKeys(body, ['users', 'k', 'domain', 'fallback']);
     const users = body.users;
@@ -67,19 +68,20 @@ const recommendPost: Route = {
       if (typeof u !== 'string' || u === '') throw badRequest(`users[${i}] must be a non-empty string (got ${JSON.stringify(u)?.slice(0, 60)})`);
     });
     if (body.domain !== undefined && typeof body.domain !== 'string') throw badRequest('domain must be a string');
-    const opts: RecommendOptions = {
+    const opts: JobOptions = {
       k: body.k === undefined ? 10 : positiveInt(body.k, 'k'),
       domain: body.domain as string | undefined,
       fallback: body.fallback === undefined ? 'none' : fallbackOf(body.fallback, 'fallback'),
     };
     const model = slot.model;
     const known = (users as string[]).map((u) => opts.fallback === 'popularity' || model.hasUser(u));
-    const lists = await model.recommendBatch((users as string[]).filter((_, i) => known[i]), opts);
+    const texts = await slot.batcher.many((users as string[]).filter((_, i) => known[i]), opts, deadline);
     let next = 0;
     const results = (users as string[]).map((u, i) =>
-      known[i] ? resultJson(u, lists.get(next++)) : { user: u, error: { code: 'UNKNOWN_ID', message: unknownUser(u).message } },
+      known[i] ? texts[next++] : JSON.stringify({ user: u, error: { code: 'UNKNOWN_ID', message: unknownUser(u).message } }),
     );
-    return { results };
+    // The bytes of JSON.stringify({ results }) with the answers as the workers wrote them.
+    return new Json(`{"results":[${results.join(',')}]}`);
   },
 };
 
@@ -178,6 +180,8 @@ const events: Route = {
       return { item, domain, weight, behavior } as FoldInEvent;
     });
     slot.model.foldIn(user, parsed);
+    // The scoring threads get it after the jobs already sent to them, before any sent later.
+    slot.scoring.foldIn(user, parsed);
     slot.cache.clear();
     return { user, events: parsed.length };
   },
@@ -223,7 +227,7 @@ const metrics: Route = {
     const report = slot.model.fitReport();
     const text = service.metrics.render(
       { id: slot.id, name: slot.model.name, path: slot.path, fitSeconds: report.seconds.total, fittedAt: report.fittedAt, loadedAt: slot.loadedAt },
-      service.poolThreads,
+      { threads: slot.scoring.threads, queued: slot.batcher.queued, batches: slot.batcher.batches, scored: slot.batcher.scored },
       service.requestsInFlight,
     );
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });

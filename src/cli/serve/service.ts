@@ -8,17 +8,20 @@
  *   leaves the old model serving; the failure is the reload's answer, a log line and `/healthz`.
  * - **Stop.** `shutdown()` stops accepting connections, answers requests that still arrive on open
  *   connections with 503 `SHUTTING_DOWN`, waits for the requests in flight (at most `timeoutMs`),
- *   then closes the connections, the model and the pool.
+ *   then closes the connections, the model and its scoring threads.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPool, loadModel, UsageError, type KernelPool, type Recommender } from '../../index.js';
+import { loadModel, UsageError, type Recommender } from '../../index.js';
 import { describeFailure, HttpError, sendError, sendJson } from './http.js';
+import { MicroBatcher } from './batcher.js';
 import { ResultCache } from './cache.js';
 import { Metrics } from './metrics.js';
 import { Json, ROUTES, userRoute, type Route } from './routes.js';
+import { ThreadScoring, WorkerScoring, type Scoring } from './scoring.js';
+import { fileId } from './shared.js';
 import { PageAssets } from './static.js';
 
 /** Options of `Service.start`. */
@@ -29,7 +32,7 @@ export interface ServiceOptions {
   host?: string;
   /** Port (0: any free port). @default 8080 */
   port?: number;
-  /** Worker threads of the kernel pool for batch requests; 0 scores in the server thread. @default 0 */
+  /** Scoring worker threads, each with its own copy of the model; 0 scores in the server thread. @default 0 */
   threads?: number;
   /** When set, admin routes need `Authorization: Bearer <token>`. */
   token?: string;
@@ -39,6 +42,8 @@ export interface ServiceOptions {
   timeoutMs?: number;
   /** Most users in one batch request. @default 10000 */
   maxBatch?: number;
+  /** Users waiting to be scored at most (more get 503 OVERLOADED). @default 10000 */
+  queue?: number;
   /** Answers of `GET /v1/recommend` kept per model (0: none). @default 50000 */
   cache?: number;
   /** Where log events go (one object each). @default nowhere */
@@ -59,6 +64,9 @@ export interface ModelSlot {
   retired: boolean;
   /** Answers of this model. */
   cache: ResultCache;
+  /** Where its recommendations are scored, and the queue in front. */
+  scoring: Scoring;
+  batcher: MicroBatcher;
 }
 
 /** The outcome of the last reload. */
@@ -79,6 +87,8 @@ export interface RouteContext {
   service: Service;
   /** Path parameter of `/v1/users/:user`. */
   param?: string;
+  /** When the request times out (`performance.now()` time). */
+  deadline: number;
 }
 
 /** `migrec serve`'s HTTP service. */
@@ -87,7 +97,6 @@ export class Service {
   readonly options: Required<Omit<ServiceOptions, 'token' | 'log'>> & Pick<ServiceOptions, 'token' | 'log'>;
   private slot: ModelSlot;
   private readonly server: Server;
-  private readonly pool: KernelPool | undefined;
   private readonly assets: PageAssets;
   private inFlight = 0;
   private address = '';
@@ -101,10 +110,9 @@ export class Service {
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
 
-  private constructor(options: Service['options'], slot: ModelSlot, pool: KernelPool | undefined, assets: PageAssets) {
+  private constructor(options: Service['options'], slot: ModelSlot, assets: PageAssets) {
     this.options = options;
     this.slot = slot;
-    this.pool = pool;
     this.assets = assets;
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
     this.server = createServer((req, res) => this.handle(req, res));
@@ -127,24 +135,25 @@ export class Service {
       maxBody: options.maxBody ?? 2 ** 20,
       timeoutMs: options.timeoutMs ?? 10_000,
       maxBatch: options.maxBatch ?? 10_000,
+      queue: options.queue ?? 10_000,
       cache: options.cache ?? 50_000,
       token: options.token,
       log: options.log,
     };
     if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError(`port must be an integer in 0..65535 (got ${o.port})`);
-    for (const [name, v] of [['maxBody', o.maxBody], ['timeoutMs', o.timeoutMs], ['maxBatch', o.maxBatch]] as const) {
+    if (!Number.isSafeInteger(o.threads) || o.threads < 0) throw new UsageError(`threads must be an integer >= 0 (got ${o.threads})`);
+    for (const [name, v] of [['maxBody', o.maxBody], ['timeoutMs', o.timeoutMs], ['maxBatch', o.maxBatch], ['queue', o.queue]] as const) {
       if (!Number.isSafeInteger(v) || v <= 0) throw new UsageError(`${name} must be a positive integer (got ${v})`);
     }
     if (!Number.isSafeInteger(o.cache) || o.cache < 0) throw new UsageError(`cache must be an integer >= 0 (got ${o.cache})`);
     if (o.token !== undefined && o.token.length < 8) throw new UsageError('the token must be at least 8 characters long');
     const assets = await PageAssets.load();
-    const pool = o.threads > 0 ? createPool({ threads: o.threads }) : undefined;
-    let service: Service;
+    const slot = await loadSlot(o, (event) => service.log(event));
+    const service: Service = new Service(o, slot, assets);
     try {
-      service = new Service(o, await loadSlot(o.model, pool, o.cache), pool, assets);
       await service.listen();
     } catch (e) {
-      await pool?.close();
+      await closeSlot(slot);
       throw e;
     }
     service.log({ event: 'listening', url: service.url, model: service.slot.path, id: service.slot.id, threads: o.threads });
@@ -154,7 +163,6 @@ export class Service {
   private listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       const fail = (e: NodeJS.ErrnoException) => {
-        void this.slot.model.close();
         reject(new UsageError(`cannot listen on ${this.options.host}:${this.options.port} (${e.code ?? e.message})`));
       };
       this.server.once('error', fail);
@@ -177,9 +185,9 @@ export class Service {
     return this.slot;
   }
 
-  /** Worker threads of the pool (0: none). */
+  /** Scoring threads of the current model (0: the server thread). */
   get poolThreads(): number {
-    return this.pool ? this.options.threads : 0;
+    return this.slot.scoring.threads;
   }
 
   /** Whether the service is stopping. */
@@ -190,11 +198,6 @@ export class Service {
   /** Requests being handled. */
   get requestsInFlight(): number {
     return this.inFlight;
-  }
-
-  /** The pool batch requests run on (undefined: in the server thread). */
-  get kernelPool(): KernelPool | undefined {
-    return this.pool;
   }
 
   /** Write a log event. */
@@ -214,15 +217,15 @@ export class Service {
   private async reloadNow(): Promise<ReloadStatus> {
     const at = () => new Date().toISOString();
     try {
-      const next = await loadSlot(this.options.model, this.pool, this.options.cache);
+      const next = await loadSlot(this.options, (event) => this.log(event));
       if (this.draining) {
-        await next.model.close();
+        await closeSlot(next);
         throw new HttpError(503, 'SHUTTING_DOWN', 'the service is stopping');
       }
       const old = this.slot;
       this.slot = next;
       old.retired = true;
-      if (old.active === 0) await old.model.close();
+      if (old.active === 0) await closeSlot(old);
       this.lastReload = { ok: true, at: at(), id: next.id };
       this.metrics.reloaded(true);
       this.log({ event: 'reload', ok: true, id: next.id, previous: old.id });
@@ -235,7 +238,7 @@ export class Service {
     return this.lastReload;
   }
 
-  /** Stop: drain the requests in flight (at most `timeoutMs`), then close connections, model and pool. Idempotent. */
+  /** Stop: drain the requests in flight (at most `timeoutMs`), then close connections, model and scoring threads. Idempotent. */
   shutdown(): Promise<void> {
     this.stopping ??= this.stopNow();
     return this.stopping;
@@ -250,8 +253,7 @@ export class Service {
     this.server.closeAllConnections();
     await closed;
     await this.reloading;
-    await this.slot.model.close();
-    await this.pool?.close();
+    await closeSlot(this.slot);
     this.log({ event: 'stopped', drained });
     this.markStopped();
   }
@@ -312,10 +314,10 @@ export class Service {
     const done = (status: number) => {
       finish(status);
       slot.active--;
-      if (slot.retired && slot.active === 0) void slot.model.close();
+      if (slot.retired && slot.active === 0) void closeSlot(slot);
       if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     };
-    const ctx: RouteContext = { req, res, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), slot, service: this, param };
+    const ctx: RouteContext = { req, res, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), slot, service: this, param, deadline: t0 + this.options.timeoutMs };
     let result: unknown;
     try {
       if (param === undefined && route === userRoute) throw new HttpError(400, 'BAD_REQUEST', 'the user id in the path is not valid percent-encoding');
@@ -328,7 +330,7 @@ export class Service {
       done(reply(res, result));
       return;
     }
-    // Asynchronous routes (bodies, batches on the pool) answer 503 TIMEOUT after timeoutMs.
+    // Asynchronous routes (bodies, queued scoring) answer 503 TIMEOUT after timeoutMs.
     let settled = false;
     const timer = setTimeout(() => {
       settled = true;
@@ -374,20 +376,29 @@ function safeDecode(s: string): string | undefined {
   }
 }
 
-/** Load a model file into a new slot (on `pool`). @throws what `loadModel` throws */
-async function loadSlot(path: string, pool: KernelPool | undefined, cache: number): Promise<ModelSlot> {
-  const id = await fileId(path);
-  const model = await loadModel(path, { pool });
-  return { model, id, path, bytes: statSync(path).size, loadedAt: new Date(), active: 0, retired: false, cache: new ResultCache(cache) };
+/**
+ * Load the model file into a new slot, with its scoring threads (`threads` of them, each loading
+ * the same file, checked by its id). @throws what `loadModel` throws
+ */
+async function loadSlot(o: Service['options'], log: (event: Record<string, unknown>) => void): Promise<ModelSlot> {
+  const id = await fileId(o.model);
+  const model = await loadModel(o.model);
+  let scoring: Scoring;
+  try {
+    scoring = o.threads > 0 ? await WorkerScoring.start(o.model, id, o.threads, model, log) : new ThreadScoring(model);
+  } catch (e) {
+    await model.close();
+    throw e;
+  }
+  const batcher = new MicroBatcher(scoring, { maxQueue: o.queue, jobUsers: JOB_USERS });
+  return { model, id, path: o.model, bytes: statSync(o.model).size, loadedAt: new Date(), active: 0, retired: false, cache: new ResultCache(o.cache), scoring, batcher };
 }
 
-/** First 16 hex digits of the SHA-256 of a file (a missing file is left to `loadModel` to report). */
-async function fileId(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) hash.update(chunk);
-  } catch {
-    return 'unreadable';
-  }
-  return hash.digest('hex').slice(0, 16);
+/** Users of single requests scored in one job at most (a batch's jobs take up to 4x as many). */
+const JOB_USERS = 128;
+
+/** Close a slot's scoring threads and model. */
+async function closeSlot(slot: ModelSlot): Promise<void> {
+  await slot.scoring.close();
+  await slot.model.close();
 }
