@@ -1,8 +1,10 @@
 /**
  * Loader benchmark (issue 14 item 7): `loadEvents` on the same rows as CSV, as gzip CSV and as a
  * data-lake directory of Parquet part files, each load in a fresh child process (wall time, rows/s,
- * peak RSS). With `--old DIR` (a `git worktree` of an earlier commit) the old loader reads the CSV
- * in the same run, alternating with the new one, for a side-by-side figure.
+ * peak RSS). With `--old DIR` (a `git worktree` or `git archive` copy of an earlier commit) the old
+ * loader reads the CSV and the Parquet part files in the same run, alternating with the new one, for
+ * side-by-side figures. The machine and the load average (1 minute, at the start of each load and at
+ * the end) are printed with the results: other jobs on the machine move the figures.
  *
  * Usage: npx tsx bench/loader.ts [--csv /tmp/syn10m.csv] [--runs 3] [--old /tmp/migrec-old] [--parts 10]
  * The CSV is made with `npx tsx bench/gen-two-domain.ts --events 10000000 --seed 1 --out /tmp/syn10m.csv`
@@ -11,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
@@ -97,6 +100,8 @@ interface Result {
   users: number;
   seconds: number;
   peak_rss_mb: number;
+  /** 1-minute load average when the load started. */
+  load: number;
 }
 
 function load(root: string, path: string): Result {
@@ -105,19 +110,27 @@ function load(root: string, path: string): Result {
   return JSON.parse(r.stdout) as Result;
 }
 
+const load1 = () => Number(loadavg()[0].toFixed(2));
+
 const cases: { name: string; root: string; path: string }[] = [
   { name: 'CSV', root: repo, path: csv },
   { name: 'CSV .gz', root: repo, path: gz },
   { name: `Parquet (${readdirSync(lake).filter((n) => n.endsWith('.parquet')).length} part files)`, root: repo, path: lake },
 ];
-if (values.old) cases.push({ name: 'CSV, old loader', root: resolve(values.old), path: csv });
+if (values.old) {
+  cases.push({ name: 'CSV, old loader', root: resolve(values.old), path: csv });
+  cases.push({ name: 'Parquet, old loader', root: resolve(values.old), path: lake });
+}
+const loadAtStart = loadavg().map((x) => Number(x.toFixed(2)));
+console.error(`machine: ${JSON.stringify(machine())}; load average at start (1, 5, 15 min): ${loadAtStart.join(', ')}`);
 const results = new Map<string, Result[]>(cases.map((c) => [c.name, []]));
 // Rounds alternate the cases, so a busy spell of the machine falls on all of them alike.
 for (let run = 0; run < Number(values.runs); run++) {
   for (const c of cases) {
-    const r = load(c.root, c.path);
+    const before = load1();
+    const r = { ...load(c.root, c.path), load: before };
     results.get(c.name)!.push(r);
-    console.error(`${c.name}: ${r.rows} rows in ${r.seconds.toFixed(2)} s, peak RSS ${r.peak_rss_mb} MB`);
+    console.error(`${c.name}: ${r.rows} rows in ${r.seconds.toFixed(2)} s, peak RSS ${r.peak_rss_mb} MB (load average ${before})`);
   }
 }
 const size = (p: string) => (statSync(p).isDirectory() ? readdirSync(p).reduce((s, n) => s + statSync(join(p, n)).size, 0) : statSync(p).size);
@@ -132,8 +145,13 @@ const summary = cases.map((c) => {
     seconds_all: rs.map((r) => Number(r.seconds.toFixed(2))),
     rows_per_s: Math.round(rs[0].rows / s),
     peak_rss_mb_median: median(rs.map((r) => r.peak_rss_mb)),
+    load_average: rs.map((r) => r.load),
   };
 });
-console.log(JSON.stringify({ machine: machine(), csv, runs: Number(values.runs), summary }, null, 2));
-console.log('\n| input | size | rows | wall (median) | rows/s | peak RSS |\n|---|---|---|---|---|---|');
-for (const s of summary) console.log(`| ${s.input} | ${s.mb} MB | ${s.rows.toLocaleString('en')} | ${s.seconds_median} s (${s.seconds_all.join(', ')}) | ${(s.rows_per_s / 1e6).toFixed(2)} M | ${s.peak_rss_mb_median} MB |`);
+const loadAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+console.log(JSON.stringify({ machine: machine(), load_average_start: loadAtStart, load_average_end: loadAtEnd, csv, runs: Number(values.runs), summary }, null, 2));
+console.log('\n| input | size | rows | wall (median) | rows/s | peak RSS | load average (1 min, per run) |\n|---|---|---|---|---|---|---|');
+for (const s of summary) {
+  console.log(`| ${s.input} | ${s.mb} MB | ${s.rows.toLocaleString('en')} | ${s.seconds_median.toFixed(2)} s (${s.seconds_all.map((x) => x.toFixed(2)).join(', ')}) | ${(s.rows_per_s / 1e6).toFixed(2)} M | ${s.peak_rss_mb_median} MB | ${s.load_average.join(', ')} |`);
+}
+console.log(`\nload average (1, 5, 15 min): ${loadAtStart.join(', ')} at the start, ${loadAtEnd.join(', ')} at the end`);
