@@ -5,7 +5,7 @@
  * the data, medians, ratios, the job counts (for the cost model of docs/deployment.md) and the
  * other load on the machine during each measurement.
  *
- *   npm run build && npx tsx bench/cluster.ts [--train FILE | --events 200000] [--target music]
+ *   npm run build && npx tsx bench/cluster.ts [--train FILE [--valid FILE] | --events 200000] [--target music]
  *     [--models itemknn,migrec] [--repeat 3] [--workers 1,2] [--users 1000] [--part-size 250] [--json FILE]
  *
  * Every fit runs in its own child process (`node dist/cli/main.js fit`), alternating single and
@@ -24,6 +24,7 @@ import { loadMeter, machine, median, type LoadReading } from './machine.js';
 const { values } = parseArgs({
   options: {
     train: { type: 'string' },
+    valid: { type: 'string' },
     events: { type: 'string', default: '200000' },
     target: { type: 'string', default: 'music' },
     models: { type: 'string', default: 'itemknn,migrec' },
@@ -133,7 +134,7 @@ const redis = await TestRedis.start();
 const results: Record<string, unknown>[] = [];
 try {
   for (const model of values.models!.split(',')) {
-    const fitArgs = ['fit', '--train', train, '--target', values.target!, '--models', model, '--json', '--quiet'];
+    const fitArgs = ['fit', '--train', train, ...(values.valid ? ['--valid', values.valid] : []), '--target', values.target!, '--models', model, '--json', '--quiet'];
     const localFile = join(tmp, `${model}-local.migrec`);
     const runs: Record<string, { wall: number[]; fit: number[]; load: LoadReading[]; jobs?: ReturnType<typeof jobStats> }> = { single: { wall: [], fit: [], load: [] } };
     const fitSeconds = (out: string) => {

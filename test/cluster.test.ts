@@ -164,6 +164,9 @@ describe.runIf(haveRedis())('cluster faults', () => {
         expect(existsSync(out)).toBe(false);
       }
       expect(Date.now() - started).toBeLessThan(120_000);
+      // SIGTERM stops a worker (exit 0) even with Redis gone.
+      await redis.kill();
+      expect(await w.stop(8000)).toBe(0);
     } finally {
       await w.stop();
       await redis.kill();

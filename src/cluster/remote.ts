@@ -153,10 +153,12 @@ export class QueueLink {
   }
 
   async close(): Promise<void> {
-    // The events connection sits in a blocking read (up to 10 s): cut it first, so closing is immediate.
+    // Nothing of the submitter's needs a graceful goodbye: cut the connections first (the events one
+    // sits in a blocking read; a Redis that is down would hold BullMQ's close for ever), then let
+    // the BullMQ objects finish, for at most a second.
     this.#eventsConn.disconnect();
-    await Promise.allSettled([this.flows.close(), this.queue.close(), this.events.close()]);
     this.#conn.disconnect();
+    await Promise.race([Promise.allSettled([this.flows.close(), this.queue.close(), this.events.close()]), new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 }
 
@@ -172,6 +174,8 @@ class RemoteDispatcher implements TaskDispatcher {
   readonly #onProgress: ClusterOptions['onProgress'];
   #seq = 0;
   #checking = false;
+  /** Removals of abandoned stages' jobs, awaited (briefly) on close. */
+  readonly #removals: Array<Promise<unknown>> = [];
 
   constructor(s: ClusterSettings, link: QueueLink, runId: string, onProgress: ClusterOptions['onProgress']) {
     this.#s = s;
@@ -305,8 +309,11 @@ class RemoteDispatcher implements TaskDispatcher {
     if (!flow) return;
     this.#flows.delete(parentId);
     for (const c of flow.children.keys()) this.#childOf.delete(c);
-    if (r instanceof Error) flow.reject(r);
-    else flow.resolve(r);
+    if (r instanceof Error) {
+      // The stage is abandoned: take its jobs still waiting off the queue (running ones finish and are dropped).
+      if (flow.added) this.#removals.push(this.#link.queue.remove(parentId, { removeChildren: true }).catch(() => 0));
+      flow.reject(r);
+    } else flow.resolve(r);
   }
 
   #failAll(e: ClusterError): void {
@@ -316,6 +323,7 @@ class RemoteDispatcher implements TaskDispatcher {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     this.#failAll(new ClusterError('the cluster pool was closed'));
+    await Promise.race([Promise.allSettled(this.#removals), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.#link.close();
     await rm(this.#files.dir, { recursive: true, force: true });
   }

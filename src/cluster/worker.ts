@@ -92,7 +92,8 @@ export async function startWorker(o: WorkerOptions): Promise<ClusterWorker> {
   const cache = new ArrayCache(o.cacheBytes ?? 2 ** 30);
   const log = o.log ?? (() => {});
   await checkRedis(o.redis);
-  const pool = createPool({ threads, timeoutMs: 0 });
+  // The pool's task timeout (10 min) fails a hung task: the job is retried, then fails the run.
+  const pool = createPool({ threads });
   const models = new ModelCache(pool);
 
   const processor = async (job: Job): Promise<unknown> => {
@@ -116,20 +117,33 @@ export async function startWorker(o: WorkerOptions): Promise<ClusterWorker> {
   const conn = new Redis(redisOptions(o.redis));
   conn.on('error', () => {});
   const worker = new Worker(queue, processor, { connection: conn, concurrency, lockDuration, stalledInterval, maxStalledCount });
-  worker.on('error', (e) => log(`error: ${e.message}`));
+  let lastError = '';
+  worker.on('error', (e) => {
+    // A Redis that is away repeats the same error at every reconnection attempt: say it once.
+    if (e.message !== lastError) log(`error: ${e.message}`);
+    lastError = e.message;
+  });
+  conn.on('ready', () => (lastError = ''));
   worker.on('failed', (job, e) => log(`job ${job?.id} ${job?.name} failed: ${e.message}`));
   await worker.waitUntilReady();
   log(`ready: queue ${queue} on ${redisLabel(o.redis)}, ${threads} threads, concurrency ${concurrency}`);
-  let closing: Promise<void> | undefined;
+  let graceful: Promise<void> | undefined;
+  let forced: Promise<void> | undefined;
+  const shut = async (force: boolean) => {
+    log(force ? 'closing: handing running jobs back' : 'closing: finishing running jobs');
+    // BullMQ's close waits on Redis: with Redis away (or when forced) cut the connection and give
+    // up after two seconds; the jobs still held come back to the queue when their locks expire.
+    if (force || conn.status !== 'ready') {
+      conn.disconnect();
+      await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 2000).unref())]);
+    } else await worker.close();
+    conn.disconnect();
+    await pool.close();
+  };
   return {
     close(force = false) {
-      closing ??= (async () => {
-        log(force ? 'closing: handing running jobs back' : 'closing: finishing running jobs');
-        await worker.close(force);
-        conn.disconnect();
-        await pool.close();
-      })();
-      return closing;
+      if (force) return (forced ??= shut(true));
+      return (graceful ??= shut(false));
     },
   };
 }
