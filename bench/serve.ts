@@ -4,23 +4,27 @@
  *
  * 1. Equality: `GET /v1/recommend` for 100 users against `migrec recommend --users` (and 5 users
  *    against `migrec recommend --user U --json`), the same model file.
- * 2. Single-user top-10 (users cycling through every training user) at 1, 8 and 64 connections,
- *    with the answer cache off (`--cache 0`: every request scored) and on (the default).
- * 3. 100-user batches (`POST /v1/recommend`, on the pool) at 1 and 8 connections.
- * 4. A long run at 64 connections: error responses, and the server's RSS before and after.
- * Every run prints the load average before and after: the machine is shared.
+ * 2. Single-user top-10 (users cycling through every training user, each wrk thread from its own
+ *    offset) at 1, 8 and 64 connections, with the answer cache off (`--cache 0`: every request
+ *    scored) and on (the default).
+ * 3. 100-user batches (`POST /v1/recommend`) at 1 and 8 connections.
+ * 4. Long runs at 64 connections (`--long` seconds with the cache off and on, and `--longer`
+ *    seconds with it off when given): error responses, and the server's RSS after start, after a
+ *    5-second warm-up, every 10 s and at the end.
+ * Every run prints the load average before and after (the machine is shared) and the server's
+ * scoring jobs and users (so the mean micro-batch).
  *
  *   node dist/cli/main.js fit --train ../shared/data/amazon-toys-videogames/train.csv \
  *     --valid ../shared/data/amazon-toys-videogames/valid.csv --target videogames --source toys --out /tmp/amazon.migrec
  *   npx tsx bench/serve.ts --model /tmp/amazon.migrec --train ../shared/data/amazon-toys-videogames/train.csv \
- *     [--seconds 10] [--long 60] [--threads 2] [--screenshot docs/serve-page.png --user U]
+ *     [--seconds 10] [--long 60] [--longer 180] [--threads auto] [--screenshot docs/serve-page.png --user U]
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { machine } from './machine.js';
 
 const { values } = parseArgs({
@@ -29,7 +33,8 @@ const { values } = parseArgs({
     train: { type: 'string', default: '../shared/data/amazon-toys-videogames/train.csv' },
     seconds: { type: 'string', default: '10' },
     long: { type: 'string', default: '60' },
-    threads: { type: 'string', default: '2' },
+    longer: { type: 'string', default: '0' },
+    threads: { type: 'string', default: 'auto' },
     only: { type: 'string', default: 'equal,single,batch,long' },
     screenshot: { type: 'string' },
     user: { type: 'string' },
@@ -51,6 +56,9 @@ function trainingUsers(path: string): string[] {
   return [...seen];
 }
 
+/** Scoring threads of the last server started (from its log). */
+let serverThreads = -1;
+
 /** Start `migrec serve` on a free port; resolves with its URL once it listens. */
 async function startServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--model', values.model!, '--port', '0', '--threads', values.threads!, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -58,8 +66,11 @@ async function startServer(args: string[]): Promise<{ child: ChildProcess; url: 
     let text = '';
     child.stderr!.on('data', (c) => {
       text += c;
-      const m = /"url":"([^"]+)"/.exec(text);
-      if (m) resolve(m[1]);
+      const m = /"url":"([^"]+)".*"threads":(\d+)/.exec(text);
+      if (m) {
+        serverThreads = Number(m[2]);
+        resolve(m[1]);
+      }
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${text}`)));
   });
@@ -90,6 +101,17 @@ interface WrkResult {
   socketErrors: string;
   loadBefore: string;
   loadAfter: string;
+  /** Scoring jobs and distinct users scored during the run (server metrics). */
+  jobs: number;
+  usersScored: number;
+  threads: number;
+}
+
+/** Scoring jobs and users scored so far (from /metrics). */
+async function scoringCounts(url: string): Promise<[number, number]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const pick = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return [pick('migrec_scoring_batches_total'), pick('migrec_scoring_users_total')];
 }
 
 const ms = (text: string): number => {
@@ -98,12 +120,16 @@ const ms = (text: string): number => {
   return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
 };
 
-/** One wrk run with a Lua script; its figures. */
-function wrk(label: string, url: string, script: string, connections: number, secs: number): WrkResult {
+/** One wrk run with a Lua script; its figures (and `during` called every 10 s while it runs). */
+async function wrk(label: string, url: string, script: string, connections: number, secs: number, during?: () => void): Promise<WrkResult> {
   const lua = join(work, 'script.lua');
   writeFileSync(lua, script);
   const loadBefore = load();
-  const out = execFileSync('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${secs}s`, '--timeout', '5s', '--latency', '-s', lua, url], { encoding: 'utf8' });
+  const [jobs0, users0] = await scoringCounts(url);
+  const timer = during ? setInterval(during, 10_000) : undefined;
+  const { stdout: out } = await promisify(execFile)('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${secs}s`, '--timeout', '5s', '--latency', '-s', lua, url], { encoding: 'utf8' });
+  if (timer) clearInterval(timer);
+  const [jobs1, users1] = await scoringCounts(url);
   const pick = (re: RegExp) => re.exec(out)?.[1] ?? '';
   const r: WrkResult = {
     label,
@@ -111,29 +137,41 @@ function wrk(label: string, url: string, script: string, connections: number, se
     seconds: secs,
     requests: Number(pick(/(\d+) requests in/)),
     rps: Number(pick(/Requests\/sec:\s+([\d.]+)/)),
-    p50_ms: ms(pick(/50%\s+(\S+)/)),
-    p99_ms: ms(pick(/99%\s+(\S+)/)),
+    // Anchored: the thread stats columns end in percentages such as 91.50% too.
+    p50_ms: ms(pick(/^\s+50%\s+(\S+)/m)),
+    p99_ms: ms(pick(/^\s+99%\s+(\S+)/m)),
     non2xx: Number(pick(/Non-2xx or 3xx responses: (\d+)/) || 0),
     socketErrors: pick(/Socket errors: ([^\n]+)/) || 'none',
     loadBefore,
     loadAfter: load(),
+    jobs: jobs1 - jobs0,
+    usersScored: users1 - users0,
+    threads: serverThreads,
   };
   console.log(JSON.stringify(r));
   return r;
 }
 
-/** Lua: GET /v1/recommend for users cycling through the file. */
+/** Lua: GET /v1/recommend for users cycling through the file, each wrk thread from its own offset. */
 const singleScript = (usersFile: string) => `
 local users = {}
 for line in io.lines("${usersFile}") do users[#users + 1] = line end
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
 local n = 0
+function init(args)
+  n = (id or 0) * math.floor(#users / 2)
+end
 request = function()
   n = n + 1
   return wrk.format("GET", "/v1/recommend?user=" .. users[(n % #users) + 1] .. "&k=10")
 end
 `;
 
-/** Lua: POST /v1/recommend with 100 consecutive users at a time. */
+/** Lua: POST /v1/recommend with 100 consecutive users at a time (ids as they are: JSON, not a URL). */
 const batchScript = (usersFile: string) => `
 local users = {}
 for line in io.lines("${usersFile}") do users[#users + 1] = line end
@@ -146,11 +184,14 @@ request = function()
 end
 `;
 
-console.log(JSON.stringify({ machine: machine(), model: values.model, train: values.train, threads: Number(values.threads), wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0].trim(), load: load() }));
+console.log(JSON.stringify({ machine: machine(), model: values.model, train: values.train, threads: values.threads, wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0].trim(), load: load() }));
 const users = trainingUsers(values.train!);
 // Ids are URL-safe in the Amazon files (letters, digits, ':'); others would need encoding in the Lua.
 const usersFile = join(work, 'users.txt');
 writeFileSync(usersFile, users.map(encodeURIComponent).join('\n'));
+// Raw ids for the JSON bodies of batches (ids with quotes or backslashes would need escaping).
+const rawUsersFile = join(work, 'users-raw.txt');
+writeFileSync(rawUsersFile, users.filter((u) => !/["\\]/.test(u)).join('\n'));
 console.log(JSON.stringify({ users: users.length }));
 const results: WrkResult[] = [];
 
@@ -178,23 +219,28 @@ try {
   for (const cache of ['0', '50000']) {
     if (!only.has('single')) break;
     const { child, url } = await startServer(['--cache', cache]);
-    for (const c of [1, 8, 64]) results.push(wrk(`single top-10, cache ${cache === '0' ? 'off' : 'on'}`, url, singleScript(usersFile), c, seconds));
+    for (const c of [1, 8, 64]) results.push(await wrk(`single top-10, cache ${cache === '0' ? 'off' : 'on'}`, url, singleScript(usersFile), c, seconds));
     await stopServer(child);
   }
   if (only.has('batch')) {
     const { child, url } = await startServer(['--cache', '0']);
-    for (const c of [1, 8]) results.push(wrk('batch of 100 users', url, batchScript(usersFile), c, seconds));
+    for (const c of [1, 8]) results.push(await wrk('batch of 100 users', url, batchScript(rawUsersFile), c, seconds));
     await stopServer(child);
   }
   if (only.has('long')) {
-    for (const cache of ['0', '50000']) {
+    const runs: Array<[string, number]> = [['0', Number(values.long)], ['50000', Number(values.long)]];
+    if (Number(values.longer) > 0) runs.push(['0', Number(values.longer)]);
+    for (const [cache, secs] of runs) {
       const { child, url } = await startServer(['--cache', cache]);
       await fetch(`${url}/v1/recommend?user=${encodeURIComponent(users[0])}&k=10`);
+      const started = rssMiB(child.pid!);
+      await wrk('warm-up', url, singleScript(usersFile), 64, 5);
       const before = rssMiB(child.pid!);
-      const r = wrk(`long run, cache ${cache === '0' ? 'off' : 'on'}`, url, singleScript(usersFile), 64, Number(values.long));
+      const samples: number[] = [];
+      const r = await wrk(`${secs} s, cache ${cache === '0' ? 'off' : 'on'}`, url, singleScript(usersFile), 64, secs, () => samples.push(Math.round(rssMiB(child.pid!))));
       const after = rssMiB(child.pid!);
       const code = await stopServer(child);
-      console.log(JSON.stringify({ long: r.label, rss_before_mib: before.toFixed(0), rss_after_mib: after.toFixed(0), exit: code }));
+      console.log(JSON.stringify({ long: r.label, rss_started_mib: Math.round(started), rss_before_mib: Math.round(before), rss_every_10s_mib: samples, rss_after_mib: Math.round(after), exit: code }));
       results.push(r);
     }
   }
@@ -221,6 +267,9 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-console.log('\n| run | connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors | load avg before -> after |');
-console.log('|---|---:|---:|---:|---:|---:|---|---|');
-for (const r of results) console.log(`| ${r.label} | ${r.connections} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.non2xx} | ${r.socketErrors} | ${r.loadBefore} -> ${r.loadAfter} |`);
+console.log('\n| run | threads | connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors | users per job | load avg before -> after |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---|---:|---|');
+for (const r of results) {
+  const perJob = r.jobs > 0 ? (r.usersScored / r.jobs).toFixed(1) : '-';
+  console.log(`| ${r.label} | ${r.threads} | ${r.connections} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.non2xx} | ${r.socketErrors} | ${perJob} | ${r.loadBefore} -> ${r.loadAfter} |`);
+}
