@@ -2,7 +2,7 @@
  * The `migrec serve` command: usage errors exit 2 before anything listens; the built binary serves
  * the page from dist/, reloads on SIGHUP and exits 0 on SIGTERM after draining.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,12 @@ let model: string;
 beforeAll(async () => {
   model = await fitTwoDomain(tmp.dir, 'knn.migrec', 'itemknn', ['--domain', 'tgt']);
 });
-afterAll(() => tmp.remove());
+/** Servers this file started: killed at the end even when a test timed out before its own cleanup. */
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+  tmp.remove();
+});
 
 describe('migrec serve (command)', () => {
   it('usage errors and unloadable files exit 2 with one line', async () => {
@@ -38,6 +43,7 @@ describe('migrec serve (command)', () => {
     const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
     expect(existsSync(bin), 'dist/ is missing: run `npm run build` (npm install does it)').toBe(true);
     const child = spawn(process.execPath, [bin, 'serve', '--model', model, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
     const events: Array<Record<string, unknown>> = [];
     let buffered = '';
     const waiters: Array<() => void> = [];
