@@ -123,7 +123,8 @@ describe.runIf(haveRedis())('cluster faults', () => {
       const local = join(dir, 'kill-local.migrec');
       const out = join(dir, 'kill-cluster.migrec');
       expect((await cli('fit', '--train', twoDomain, '--target', 'music', '--threads', '2', '--out', local)).code).toBe(0);
-      const run = cli('fit', '--train', twoDomain, '--target', 'music', '--redis', redis.url, '--work-dir', work, '--out', out);
+      // Many small jobs (--shards 8), so the first worker always has several in hand.
+      const run = cli('fit', '--train', twoDomain, '--target', 'music', '--redis', redis.url, '--work-dir', work, '--shards', '8', '--out', out);
       // A second into the run, at a job start of the first worker: SIGKILL.
       await new Promise((r) => setTimeout(r, 1000));
       const from = ws[0].log.length;

@@ -63,7 +63,8 @@ Options:
                         (see docs/deployment.md); needs --work-dir; the model is the same
   --work-dir DIR        with --redis: a directory the workers share (same path on every machine)
   --queue NAME          with --redis: the workers' queue (default migrec)
-  --shards N            with --redis: shards per stage (default 4; kNN stages make 8 jobs per shard)
+  --shards N            with --redis: shards per stage (kNN stages make 8 jobs per shard, ALS 4;
+                        default: half the job slots of the connected workers, at least 1)
   --items FILE          item catalog (item[,domain],category,price): enables category and price
                         filters in \`migrec recommend\` and is saved with the model
   --k N                 deprecated: the same as --neighbors

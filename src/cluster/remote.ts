@@ -42,7 +42,11 @@ export interface ClusterOptions {
   workDir: string;
   /** Queue name; workers must use the same. @default 'migrec' */
   queue?: string;
-  /** Shards to cut each stage into (the pool's `threads`: kNN stages make 8 ranges per shard, ALS 4). @default 4 */
+  /**
+   * Shards to cut each stage into (the pool's `threads`: kNN stages make 8 jobs per shard, ALS
+   * half-steps and fused scoring 4). @default half the job slots (`concurrency`) of the workers
+   * connected when the pool is made, at least 1 (2 when none is connected yet)
+   */
   shards?: number;
   /** Attempts of a job before it fails the run. @default 3 */
   attempts?: number;
@@ -72,7 +76,8 @@ export interface ClusterSettings {
   redis: string;
   workDir: string;
   queue: string;
-  shards: number;
+  /** Undefined: from the workers connected (see {@link workerSlots}). */
+  shards: number | undefined;
   attempts: number;
   backoffMs: number;
   pollMs: number;
@@ -94,7 +99,7 @@ export function clusterSettings(o: ClusterOptions): ClusterSettings {
     redis: o.redis,
     workDir: resolve(o.workDir),
     queue,
-    shards: int('shards', o.shards, 4, 1),
+    shards: o.shards === undefined ? undefined : int('shards', o.shards, 1, 1),
     attempts: int('attempts', o.attempts, 3, 1),
     backoffMs: int('backoffMs', o.backoffMs, 500, 0),
     pollMs: int('pollMs', o.pollMs, 1000, 10),
@@ -351,5 +356,18 @@ export async function createClusterPool(options: ClusterOptions): Promise<Kernel
   }
   const link = new QueueLink(s);
   await link.ready();
-  return new KernelPool(s.shards, 0, new RemoteDispatcher(s, link, runId, options.onProgress));
+  // Each job costs a few ms of files and round trips: about two jobs per worker slot per stage.
+  const shards = s.shards ?? Math.min(64, Math.max(1, Math.ceil((await workerSlots(link.queue)) / 2)));
+  return new KernelPool(shards, 0, new RemoteDispatcher(s, link, runId, options.onProgress));
+}
+
+/** Job slots of the workers connected to `queue` (from their connection names), 4 when none is known. */
+async function workerSlots(queue: Queue): Promise<number> {
+  try {
+    let slots = 0;
+    for (const w of await queue.getWorkers()) slots += Number(/migrec-slots-(\d+)/.exec(w.name ?? '')?.[1] ?? 0);
+    return slots > 0 ? slots : 4;
+  } catch {
+    return 4; // CLIENT LIST refused (some managed Redis): a middle value
+  }
 }

@@ -116,7 +116,8 @@ export async function startWorker(o: WorkerOptions): Promise<ClusterWorker> {
 
   const conn = new Redis(redisOptions(o.redis));
   conn.on('error', () => {});
-  const worker = new Worker(queue, processor, { connection: conn, concurrency, lockDuration, stalledInterval, maxStalledCount });
+  // The connection's name tells submitters how many jobs this worker runs at once (their default shard count).
+  const worker = new Worker(queue, processor, { connection: conn, concurrency, lockDuration, stalledInterval, maxStalledCount, name: `migrec-slots-${concurrency}` });
   let lastError = '';
   worker.on('error', (e) => {
     // A Redis that is away repeats the same error at every reconnection attempt: say it once.
