@@ -103,6 +103,8 @@ describe.runIf(haveRedis())('cluster mode (redis-server, two migrec worker proce
   it('a job that fails every attempt fails the run with that job\'s error', async () => {
     const pool = await createClusterPool({ redis: redis.url, workDir: work, attempts: 2, backoffMs: 10 });
     try {
+      // Shards by default: half the job slots of the connected workers (two workers of one slot each).
+      expect(pool.threads).toBe(1);
       const e = await pool.drill('throw').catch((x: unknown) => x);
       expect(e).toBeInstanceOf(ClusterError);
       expect((e as Error).message).toMatch(/^job \S+ \(drill task 1 of 1\) failed after 2 attempts on redis:\/\/127\.0\.0\.1:\d+ \(queue migrec\): .*drill: thrown in the worker/);

@@ -365,7 +365,7 @@ export async function createClusterPool(options: ClusterOptions): Promise<Kernel
 async function workerSlots(queue: Queue): Promise<number> {
   try {
     let slots = 0;
-    for (const w of await queue.getWorkers()) slots += Number(/migrec-slots-(\d+)/.exec(w.name ?? '')?.[1] ?? 0);
+    for (const w of await queue.getWorkers()) slots += Number(/migrec-slots-(\d+)/.exec(w.rawname ?? w.name ?? '')?.[1] ?? 0);
     return slots > 0 ? slots : 4;
   } catch {
     return 4; // CLIENT LIST refused (some managed Redis): a middle value
