@@ -13,7 +13,8 @@ import { cli } from './helpers/cli.js';
 import { tempFiles } from './helpers/data.js';
 import { freePort, haveRedis, TestRedis, TestWorker, waitFor } from './helpers/redis.js';
 
-const { dir, file: f } = tempFiles('migrec-cluster-');
+const { dir, file: f, remove } = tempFiles('migrec-cluster-');
+afterAll(() => remove());
 let text = 'user,item\n';
 for (let u = 0; u < 40; u++) for (let i = u % 2; i < 40; i += 2) if (i !== u && (i * 7 + u) % 5 !== 0) text += `u${u},i${i}\n`;
 const checker = f('checker.csv', text);
