@@ -2,7 +2,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createPool, DataError, loadModel, recommendationLines, scoreOnCluster, StorageError, UsageError, type KernelPool, type Recommendation, type Recommender, type RecommendOptions } from '../index.js';
-import { many, parseNumber, parseThreads, required, type CliIO, type Command, type Values } from './args.js';
+import { clearProgress, many, parseNumber, parseThreads, progressLine, required, type CliIO, type Command, type Values } from './args.js';
 import { unknownUser } from './failure.js';
 
 const RECOMMEND_OPTIONS = {
@@ -128,7 +128,10 @@ async function recommendOnCluster(model: string, v: Values, opts: RecommendOptio
     }
   }
   const partSize = v['part-size'] === undefined ? undefined : parseNumber(String(v['part-size']), '--part-size', (x) => Number.isInteger(x) && x > 0, 'a positive integer');
-  const r = await scoreOnCluster(ids(), { redis: String(v.redis), queue: v.queue as string | undefined, model, out: String(v.out), partSize, options: opts });
+  const line = progressLine(io, false);
+  const onProgress = line && ((p: { done: number; total: number }) => line({ model: 'cluster', stage: 'score jobs', done: p.done, total: p.total }));
+  const r = await scoreOnCluster(ids(), { redis: String(v.redis), queue: v.queue as string | undefined, model, out: String(v.out), partSize, options: opts, onProgress });
+  clearProgress(io, line);
   io.stdout(`${JSON.stringify(r)}\n`);
   if (r.failed > 0 && r.failed === r.users) {
     io.stderr(`migrec: none of the ${r.users} users in ${path} is known to the model (use --fallback popularity to recommend popular items)\n`);
