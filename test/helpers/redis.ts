@@ -29,6 +29,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Children still running when this process exits are killed (a test that timed out skips its afterAll). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+function track(c: ChildProcess): void {
+  running.add(c);
+  c.once('exit', () => running.delete(c));
+}
+
 /** Wait until `read()` holds `pattern`, or fail after `ms`. */
 export async function waitFor(read: () => string, pattern: RegExp, ms: number, what: string): Promise<RegExpMatchArray> {
   const end = Date.now() + ms;
@@ -60,6 +70,7 @@ export class TestRedis {
     this.#out = '';
     const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
+    track(child);
     child.stdout!.on('data', (d: Buffer) => (this.#out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (this.#out += d.toString()));
     await waitFor(() => this.#out, /Ready to accept connections/, 10_000, 'redis-server');
@@ -94,6 +105,7 @@ export class TestWorker {
       stdio: ['ignore', 'ignore', fd],
     });
     closeSync(fd);
+    track(this.child);
     this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
   }
 
