@@ -12,7 +12,7 @@ import type { Csr } from '../kernels/types.js';
 import { mapUser, type LiveChange } from '../engine/live.js';
 import { alsHalfStep, type AlsSettings } from './als.js';
 import { finishFactors, type DomainFactors, type FactorSettings } from './factors.js';
-import { pickRows } from './live-similarity.js';
+import { pickRows } from './sparse.js';
 
 /** Rounds of (touched users, touched items) half-steps per change. */
 export const LIVE_ROUNDS = 2;

@@ -18,6 +18,7 @@
 import type { BackendName, Csr, Neighbours, SparseRows } from '../kernels/types.js';
 import type { KernelPool } from '../pool/index.js';
 import { cap, cosineTopKAny } from '../engine/exec.js';
+import { pickRows } from './sparse.js';
 
 /** One cosine job: rows of `left` against columns of `right` (see `CosineJob`). */
 export interface SimJob {
@@ -61,18 +62,6 @@ export interface SimStats {
 }
 
 
-/** Rows `at` of sparse rows as a CSR (with their norms). */
-export function pickRows(m: SparseRows, at: Uint32Array): Csr {
-  const indptr = new Uint32Array(at.length + 1);
-  for (let q = 0; q < at.length; q++) indptr[q + 1] = indptr[q] + m.indptr[at[q] + 1] - m.indptr[at[q]];
-  const indices = new Uint32Array(indptr[at.length]);
-  const data = new Float32Array(indptr[at.length]);
-  for (let q = 0; q < at.length; q++) {
-    indices.set(m.indices.subarray(m.indptr[at[q]], m.indptr[at[q] + 1]), indptr[q]);
-    data.set(m.data.subarray(m.indptr[at[q]], m.indptr[at[q] + 1]), indptr[q]);
-  }
-  return { nRows: at.length, nCols: m.nCols, indptr, indices, data };
-}
 
 /** The kernel's lists of rows `at` of a job, `k` each, in chunks that keep the slot tables small. */
 export async function kernelRows(j: SimJob, at: Uint32Array, k: number, backend: BackendName | 'auto', pool: KernelPool | undefined): Promise<Neighbours> {

@@ -94,3 +94,16 @@ export function sortedHas(a: Uint32Array, x: number): boolean {
   }
   return lo < a.length && a[lo] === x;
 }
+
+/** Rows `at` of sparse rows, in that order, as a new CSR. */
+export function pickRows(m: SparseRows, at: Uint32Array): Csr {
+  const indptr = new Uint32Array(at.length + 1);
+  for (let q = 0; q < at.length; q++) indptr[q + 1] = indptr[q] + m.indptr[at[q] + 1] - m.indptr[at[q]];
+  const indices = new Uint32Array(indptr[at.length]);
+  const data = new Float32Array(indptr[at.length]);
+  for (let q = 0; q < at.length; q++) {
+    indices.set(m.indices.subarray(m.indptr[at[q]], m.indptr[at[q] + 1]), indptr[q]);
+    data.set(m.data.subarray(m.indptr[at[q]], m.indptr[at[q] + 1]), indptr[q]);
+  }
+  return { nRows: at.length, nCols: m.nCols, indptr, indices, data };
+}

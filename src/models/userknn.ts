@@ -20,7 +20,7 @@ import type { ModelData, UserBatch } from '../engine/rows.js';
 import { reserve, type FitContext, type IndexList, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
 import type { FitReport, ModelOptions } from '../engine/types.js';
 import { liveUserKnn } from './knn-live.js';
-import { normaliseRows, truncateRows, valueAt } from './sparse.js';
+import { normaliseRows, pickRows, truncateRows, valueAt } from './sparse.js';
 
 /** Options of `UserKnn` (schema: MODEL_SCHEMAS.userknn). */
 export interface UserKnnOptions extends ModelOptions {
@@ -103,7 +103,7 @@ export class UserKnnScorer implements Scorer {
     for (let b = 0; b < batch.users.length; b++) if (batch.users[b] >= table || !sameRow(x, batch.users[b], rows, b)) at.push(b);
     if (at.length === 0) return undefined;
     const pick = Uint32Array.from(at);
-    return { at: pick, rows: selectRows(rows, pick) };
+    return { at: pick, rows: pickRows(rows, pick) };
   }
 
   /** Finished neighbours of the batch users: the fit-time list of unchanged users, `searched` rows (for `changed`'s users) otherwise. */
@@ -218,18 +218,6 @@ function sameRow(x: Csr, u: number, rows: Csr, b: number): boolean {
   return true;
 }
 
-/** The rows `at` of a CSR, as a CSR. */
-function selectRows(m: Csr, at: Uint32Array): Csr {
-  const indptr = new Uint32Array(at.length + 1);
-  for (let q = 0; q < at.length; q++) indptr[q + 1] = indptr[q] + m.indptr[at[q] + 1] - m.indptr[at[q]];
-  const indices = new Uint32Array(indptr[at.length]);
-  const data = new Float32Array(indptr[at.length]);
-  for (let q = 0; q < at.length; q++) {
-    indices.set(m.indices.subarray(m.indptr[at[q]], m.indptr[at[q] + 1]), indptr[q]);
-    data.set(m.data.subarray(m.indptr[at[q]], m.indptr[at[q] + 1]), indptr[q]);
-  }
-  return { nRows: at.length, nCols: m.nCols, indptr, indices, data };
-}
 
 /** The user-kNN model type. */
 export const USERKNN: ModelDefinition<UserKnnScorer> = {

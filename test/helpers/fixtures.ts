@@ -23,6 +23,12 @@ export function checkerboard(): { data: Dataset; events: EventTable; heldOut: (u
  * that bridges through the source domain; `cold-b` should get t1.
  */
 export function twoDomains(): { data: Dataset; events: EventTable } {
+  const events = parseEvents(twoDomainCsv(), { label: 'two-domains.csv' });
+  return { data: Dataset.fromEvents(events), events };
+}
+
+/** The log of {@link twoDomains} as CSV text (user,item,domain). */
+export function twoDomainCsv(): string {
   let text = 'user,item,domain\n';
   const add = (u: string, i: string, d: string) => (text += `${u},${i},${d}\n`);
   for (let a = 0; a < 12; a++) {
@@ -39,6 +45,5 @@ export function twoDomains(): { data: Dataset; events: EventTable } {
   }
   for (const s of [0, 2, 4, 6]) add('cold-a', `s${s}`, 'src');
   for (const s of [1, 3, 5, 7]) add('cold-b', `s${s}`, 'src');
-  const events = parseEvents(text, { label: 'two-domains.csv' });
-  return { data: Dataset.fromEvents(events), events };
+  return text;
 }

@@ -5,27 +5,7 @@
  */
 import { join } from 'node:path';
 import { cli } from './cli.js';
-
-/** The two-domain log as CSV text. */
-export function twoDomainCsv(): string {
-  let text = 'user,item,domain\n';
-  const add = (u: string, i: string, d: string) => (text += `${u},${i},${d}\n`);
-  for (let a = 0; a < 12; a++) {
-    for (let s = 0; s < 10; s += 2) if ((s + a) % 3 !== 0) add(`a${a}`, `s${s}`, 'src');
-    add(`a${a}`, 't0', 'tgt');
-    if (a % 3 !== 0) add(`a${a}`, 't2', 'tgt');
-    if (a % 3 === 0) add(`a${a}`, 't4', 'tgt');
-  }
-  for (let b = 0; b < 20; b++) {
-    for (let s = 1; s < 10; s += 2) if ((s + b) % 4 !== 0) add(`b${b}`, `s${s}`, 'src');
-    add(`b${b}`, 't1', 'tgt');
-    if (b % 2 === 0) add(`b${b}`, 't3', 'tgt');
-    if (b % 2 === 1) add(`b${b}`, 't5', 'tgt');
-  }
-  for (const s of [0, 2, 4, 6]) add('cold-a', `s${s}`, 'src');
-  for (const s of [1, 3, 5, 7]) add('cold-b', `s${s}`, 'src');
-  return text;
-}
+import { twoDomainCsv } from './fixtures.js';
 
 /** Fit `models` (default the fused model, target tgt) on the two-domain log into `dir`/`name`. */
 export async function fitTwoDomain(dir: string, name: string, models = 'migrec', extra: string[] = []): Promise<string> {
