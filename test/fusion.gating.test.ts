@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CandidateScratch, fuseUser, globalScales, normalisedCandidates as withScratch, type UserCandidates } from '../src/fusion/gating.js';
-import { baggedWeights, fusedNdcg, searchWeights } from '../src/fusion/search.js';
+import { baggedSearch, baggedWeights, drawResamples, Evaluator, fusedNdcg, packCandidates, searchWeights } from '../src/fusion/search.js';
 import type { TopKRows } from '../src/kernels/types.js';
 import { Rng } from '../src/random.js';
 import { ndcg } from '../src/eval/metrics.js';
@@ -114,5 +114,46 @@ describe('fusion gating', () => {
       // Pruned rows are out of every top k only for non-negative weights.
       expect(() => fusedNdcg(cands, relevant, Array.from({ length: m }, (_, q) => (q === 0 ? -1 : 1)), k)).toThrow(RangeError);
     }
+  });
+
+  it('the weight search remembers per-user NDCG exactly: resamples with repeated users and repeated weight vectors give the sums of fresh values, in order', () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 40; trial++) {
+      const m = 1 + rng.int(4);
+      const nUsers = 1 + rng.int(30);
+      const k = 1 + rng.int(10);
+      const lists = Array.from({ length: m }, () =>
+        slots(8, Array.from({ length: nUsers }, () => Array.from({ length: rng.int(9) }, (): [number, number] => [rng.int(30), rng.int(4) / 2]))),
+      );
+      const cands = normalisedCandidates(lists, nUsers, lists.map(() => 1 + rng.int(3)));
+      const relevant = cands.map(() => new Set(Array.from({ length: rng.int(4) }, () => rng.int(35))));
+      const packed = packCandidates(cands, relevant, m, k);
+      // A small memo limit on one of them, so it also starts over during the trial.
+      const evaluators = [new Evaluator(packed), new Evaluator(packed, 2 * nUsers)];
+      const vectors = Array.from({ length: 4 }, () => Array.from({ length: m }, () => [0, 0.25, 1, 2][rng.int(4)]));
+      for (let call = 0; call < 12; call++) {
+        const weights = vectors[rng.int(vectors.length)];
+        if (!weights.some((x) => x !== 0)) weights[0] = 1;
+        const users = Uint32Array.from({ length: 1 + rng.int(2 * nUsers) }, () => rng.int(nUsers));
+        let sum = 0;
+        for (const u of users) sum += ndcg(fuseUser(cands[u], weights, k).items, relevant[u], k);
+        for (const ev of evaluators) expect(ev.meanNdcg(weights, users)).toBe(sum / users.length);
+      }
+    }
+  });
+
+  it('packCandidates with a shared map of reachable rows packs as without it', () => {
+    const rng = new Rng(12);
+    const lists = Array.from({ length: 3 }, () => slots(20, Array.from({ length: 12 }, () => Array.from({ length: rng.int(20) }, (): [number, number] => [rng.int(60), rng.int(6) / 2]))));
+    const cands = normalisedCandidates(lists, 12, [1, 2, 1]);
+    const relevant = cands.map(() => new Set([rng.int(60), rng.int(60)]));
+    const reach = new Map();
+    const all = packCandidates(cands, relevant, 3, 5, reach);
+    expect(reach.size).toBe(12);
+    const half = packCandidates(cands.slice(6), relevant.slice(6), 3, 5, reach);
+    expect(half).toEqual(packCandidates(cands.slice(6), relevant.slice(6), 3, 5));
+    expect(all).toEqual(packCandidates(cands, relevant, 3, 5));
+    const resamples = drawResamples(12, 4, new Rng(1));
+    expect(baggedSearch(all, resamples)).toEqual(baggedWeights(cands, relevant, 3, 5, 4, new Rng(1)));
   });
 });

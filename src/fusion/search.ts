@@ -32,10 +32,21 @@ export interface PackedCandidates {
   idcg: Float64Array;
 }
 
-/** Pack users' candidates, leaving out the rows that can never reach a top k (`reachable`). */
-export function packCandidates(cands: readonly UserCandidates[], relevant: readonly Set<number>[], m: number, k: number): PackedCandidates {
+/**
+ * Pack users' candidates, leaving out the rows that can never reach a top k (`reachable`).
+ * @param reach the reachable rows of candidates already packed with the same m and k, by object
+ * (read and filled in): a user packed for several searches is pruned once.
+ */
+export function packCandidates(cands: readonly UserCandidates[], relevant: readonly Set<number>[], m: number, k: number, reach?: Map<UserCandidates, Uint32Array>): PackedCandidates {
   if (m > 32) throw new RangeError(`at most 32 components can be fused (got ${m})`);
-  const keep = cands.map((c) => reachable(c, m, k));
+  const keep = cands.map((c) => {
+    let rows = reach?.get(c);
+    if (!rows) {
+      rows = reachable(c, m, k);
+      reach?.set(c, rows);
+    }
+    return rows;
+  });
   const start = new Uint32Array(cands.length + 1);
   let rows = 0;
   keep.forEach((rs, u) => {
@@ -62,13 +73,30 @@ export function packCandidates(cands: readonly UserCandidates[], relevant: reado
   return p;
 }
 
-/** Scores weight vectors on packed candidates (its buffers are reused between calls). */
-class Evaluator {
+/**
+ * Per-user NDCG values the evaluator keeps, at most (8 bytes each); past that its memo starts over.
+ * A bagged search of 1,500 users tries a few hundred distinct weight vectors (a few MB).
+ */
+const MEMO_VALUES = 1 << 23;
+
+/**
+ * Scores weight vectors on packed candidates (its buffers are reused between calls; exported for
+ * tests). A user's
+ * NDCG for a weight vector is computed once and kept: bootstrap resamples repeat users, and the
+ * searches of a bagged run (and the passes of one search) try many of the same vectors.
+ */
+export class Evaluator {
   private readonly top: Float32Array;
   private readonly topRel: Uint8Array;
   private readonly discount: Float64Array;
+  /** Weight vector (its values joined) -> NDCG@k per packed user, NaN where not computed yet. */
+  private readonly memo = new Map<string, Float64Array>();
 
-  constructor(readonly p: PackedCandidates) {
+  /** @param memoValues per-user values kept at most (tests set it low). */
+  constructor(
+    readonly p: PackedCandidates,
+    private readonly memoValues = MEMO_VALUES,
+  ) {
     this.top = new Float32Array(p.k);
     this.topRel = new Uint8Array(p.k);
     this.discount = Float64Array.from({ length: p.k }, (_, i) => 1 / Math.log2(i + 2));
@@ -77,11 +105,11 @@ class Evaluator {
   /**
    * Mean NDCG@k over `users` (indices into the packed users) with these weights: per user, items
    * listed by a component of non-zero weight, scored sum_q w_q * score_q in component order and
-   * rounded to f32, the best k kept (ties: the earlier, lower item).
+   * rounded to f32, the best k kept (ties: the earlier, lower item). The users' values are added
+   * in the order given, so a remembered value gives the same mean as a fresh one.
    */
   meanNdcg(weights: ArrayLike<number>, users: ArrayLike<number>): number {
-    const { top, topRel, discount } = this;
-    const { m, k, scores, mask, relevant, start, idcg } = this.p;
+    const { m, idcg, nUsers } = this.p;
     let on = 0;
     const nz: number[] = [];
     for (let q = 0; q < m; q++) {
@@ -92,35 +120,51 @@ class Evaluator {
         nz.push(q);
       }
     }
+    const key = Array.prototype.join.call(weights, ',');
+    let per = this.memo.get(key);
+    if (!per) {
+      if ((this.memo.size + 1) * nUsers > this.memoValues) this.memo.clear();
+      per = new Float64Array(nUsers).fill(NaN);
+      this.memo.set(key, per);
+    }
     const w = Float64Array.from(nz, (q) => weights[q]);
-    const nw = nz.length;
     const cols = Int32Array.from(nz);
     let total = 0;
     for (let x = 0; x < users.length; x++) {
       const u = users[x];
       if (idcg[u] === 0) continue;
-      let size = 0;
-      for (let r = start[u]; r < start[u + 1]; r++) {
-        if ((mask[r] & on) === 0) continue;
-        const o = r * m;
-        let s = 0;
-        for (let j = 0; j < nw; j++) s += w[j] * scores[o + cols[j]];
-        const f = Math.fround(s);
-        if (size === k && !(f > top[k - 1])) continue;
-        let pos = size < k ? size++ : k - 1;
-        while (pos > 0 && f > top[pos - 1]) {
-          top[pos] = top[pos - 1];
-          topRel[pos] = topRel[pos - 1];
-          pos--;
-        }
-        top[pos] = f;
-        topRel[pos] = relevant[r];
-      }
-      let dcg = 0;
-      for (let i = 0; i < size; i++) if (topRel[i]) dcg += discount[i];
-      total += dcg / idcg[u];
+      let v = per[u];
+      if (v !== v) v = per[u] = this.userNdcg(u, on, w, cols);
+      total += v;
     }
     return users.length > 0 ? total / users.length : 0;
+  }
+
+  /** NDCG@k of packed user u with the non-zero weights `w` of components `cols` (bit mask `on`). */
+  private userNdcg(u: number, on: number, w: Float64Array, cols: Int32Array): number {
+    const { top, topRel, discount } = this;
+    const { m, k, scores, mask, relevant, start, idcg } = this.p;
+    const nw = w.length;
+    let size = 0;
+    for (let r = start[u]; r < start[u + 1]; r++) {
+      if ((mask[r] & on) === 0) continue;
+      const o = r * m;
+      let s = 0;
+      for (let j = 0; j < nw; j++) s += w[j] * scores[o + cols[j]];
+      const f = Math.fround(s);
+      if (size === k && !(f > top[k - 1])) continue;
+      let pos = size < k ? size++ : k - 1;
+      while (pos > 0 && f > top[pos - 1]) {
+        top[pos] = top[pos - 1];
+        topRel[pos] = topRel[pos - 1];
+        pos--;
+      }
+      top[pos] = f;
+      topRel[pos] = relevant[r];
+    }
+    let dcg = 0;
+    for (let i = 0; i < size; i++) if (topRel[i]) dcg += discount[i];
+    return dcg / idcg[u];
   }
 }
 

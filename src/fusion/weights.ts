@@ -172,8 +172,10 @@ export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: 
   // side by side on the pool with the results of running them one after another.
   const overall = truth ? { cands: tunings[0].cands, relevant: tunings[0].relevant } : pooled(() => true);
   const jobs: Array<{ key: Bucket | 'all'; users: number; heldOut: number; packed: PackedCandidates; resamples?: Uint32Array[] }> = [];
+  // A user is in the overall search and in their bucket's: their rows are pruned once.
+  const reach = new Map<UserCandidates, Uint32Array>();
   const job = (key: Bucket | 'all', own: { cands: UserCandidates[]; relevant: Set<number>[] }, heldOut: number) =>
-    jobs.push({ key, users: own.cands.length, heldOut, packed: packCandidates(own.cands, own.relevant, nComp, 10), resamples: drawResamples(own.cands.length, cfg.bagging, rng) });
+    jobs.push({ key, users: own.cands.length, heldOut, packed: packCandidates(own.cands, own.relevant, nComp, 10, reach), resamples: drawResamples(own.cands.length, cfg.bagging, rng) });
   job('all', overall, 0);
   const reuse: Bucket[] = [];
   const fallback: Array<{ b: Bucket; users: number }> = [];
