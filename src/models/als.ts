@@ -29,9 +29,9 @@ export interface AlsSettings {
   cgSteps: number;
 }
 
-/** Small random factors, N(0, 1) * scale, from a seeded generator. */
-export function randomFactors(rows: number, d: number, rng: Rng, scale = 0.01): Float32Array {
-  const a = new Float32Array(rows * d);
+/** Small random factors, N(0, 1) * scale, from a seeded generator (written into `a` when given). */
+export function randomFactors(rows: number, d: number, rng: Rng, scale = 0.01, a: Float32Array = new Float32Array(rows * d)): Float32Array {
+  if (a.length !== rows * d) throw new RangeError(`randomFactors: the output holds ${a.length} values, not ${rows} x ${d}`);
   for (let t = 0; t < a.length; t++) a[t] = rng.normal() * scale;
   return a;
 }
@@ -294,8 +294,23 @@ function dot(a: Float64Array, b: Float64Array, d: number): number {
   return acc;
 }
 
-/** Whether every value is finite. */
+/**
+ * Whether every value is finite: x * 0 is (+/-)0 for a finite x and NaN for NaN or an infinity, and
+ * a NaN stays in the sums. No branch per value (it runs on every factor after each ALS iteration).
+ */
 export function allFinite(a: ArrayLike<number>): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
+  const n = a.length;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * 0;
+    s1 += a[i + 1] * 0;
+    s2 += a[i + 2] * 0;
+    s3 += a[i + 3] * 0;
+  }
+  for (; i < n; i++) s0 += a[i] * 0;
+  return s0 + s1 + s2 + s3 === 0;
 }

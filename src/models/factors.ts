@@ -68,10 +68,11 @@ export async function trainFactors(
   const d = s.factors;
   const rng = Rng.derive(seed, `als:${label}`);
   const items = sharedFactors(m.nCols * d, run);
-  items.set(randomFactors(m.nCols, d, rng));
+  randomFactors(m.nCols, d, rng, 0.01, items);
   const users = sharedFactors(m.nRows * d, run);
   const als: AlsSettings = { factors: d, regularization: s.regularization, alpha: s.alpha, cgSteps: s.cgSteps };
-  let f: DomainFactors = finishFactors(m, users, items, d, s.regularization);
+  // The factors of the last iteration that `onIteration` saw (a copy: training goes on in place).
+  let f: DomainFactors | undefined;
   for (let it = 1; it <= s.iterations; it++) {
     await alsHalfStep(users, items, m, als, undefined, run);
     await alsHalfStep(items, users, mt, als, undefined, run);
@@ -82,11 +83,15 @@ export async function trainFactors(
       if ((await onIteration(it, f)) === 'stop') break;
     }
   }
-  return onIteration ? f : finishFactors(m, users, items, d, s.regularization);
+  // Training is over: the trained arrays themselves become the factors (nothing writes them again).
+  return f ?? finishFactors(m, users, items, d, s.regularization, false);
 }
 
-/** Copy factors and derive the mean user and the Gram matrix. */
-export function finishFactors(m: Csr, users: Float32Array, items: Float32Array, d: number, reg: number): DomainFactors {
+/**
+ * Derive the mean user and the Gram matrix of factors; with `copy` (the default) the factors are
+ * copies, else the arrays given, which the caller must not change afterwards.
+ */
+export function finishFactors(m: Csr, users: Float32Array, items: Float32Array, d: number, reg: number, copy = true): DomainFactors {
   const mean = new Float32Array(d);
   const acc = new Float64Array(d);
   let n = 0;
@@ -96,8 +101,7 @@ export function finishFactors(m: Csr, users: Float32Array, items: Float32Array, 
     for (let a = 0; a < d; a++) acc[a] += users[u * d + a];
   }
   for (let a = 0; a < d; a++) mean[a] = n > 0 ? acc[a] / n : 0;
-  const it = items.slice();
-  return withGram({ d, users: users.slice(), items: it, mean }, reg);
+  return withGram({ d, users: copy ? users.slice() : users, items: copy ? items.slice() : items, mean }, reg);
 }
 
 /**
