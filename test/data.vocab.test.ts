@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { naturalCompare, Vocabulary } from '../src/index.js';
+import { naturalCompare, Vocabularies, Vocabulary } from '../src/index.js';
 import { Rng } from '../src/random.js';
 
 /** Intern `ids` (duplicates dropped), re-number them from `from` and return the ids by index. */
@@ -51,5 +51,37 @@ describe('Vocabulary.sortFrom (natural order)', () => {
     expect(v.list()).toEqual(['keep', 'u9', 'u10', 'u100']);
     expect(v.get('u100')).toBe(3);
     expect(v.sortFrom(1)).toBeUndefined(); // already in order
+  });
+});
+
+describe('Vocabulary.copy and Vocabularies.withoutUser', () => {
+  it('copies without one id, later ids one lower, and leaves the original as it was', () => {
+    const v = Vocabulary.fromList(['a', 'b', 'c', 'd']);
+    const w = v.copy(1);
+    expect(w.list()).toEqual(['a', 'c', 'd']);
+    // find scans before the lookup map is filled; get fills it; both agree.
+    expect([w.find('a'), w.find('b'), w.find('c'), w.find('d')]).toEqual([0, -1, 1, 2]);
+    expect([w.get('a'), w.get('b'), w.get('c'), w.get('d')]).toEqual([0, -1, 1, 2]);
+    expect(w.find('d')).toBe(2);
+    expect(w.intern('e')).toBe(3);
+    expect(v.list()).toEqual(['a', 'b', 'c', 'd']);
+    expect(v.get('d')).toBe(3);
+    expect(v.copy().list()).toEqual(v.list());
+  });
+
+  it('drops the user only: domains, behaviours and items are copies', () => {
+    const v = new Vocabularies();
+    ['u1', 'u2', 'u3'].forEach((u) => v.users.intern(u));
+    v.domains.intern('books');
+    v.behaviors.intern('buy');
+    v.items(0).intern('i1');
+    const w = v.withoutUser(0);
+    expect(w.users.list()).toEqual(['u2', 'u3']);
+    expect(w.domains.list()).toEqual(['books']);
+    expect(w.behaviors.list()).toEqual(['buy']);
+    expect(w.items(0).list()).toEqual(['i1']);
+    w.items(0).intern('i2');
+    expect(v.items(0).list()).toEqual(['i1']);
+    expect(v.users.list()).toEqual(['u1', 'u2', 'u3']);
   });
 });

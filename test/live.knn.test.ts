@@ -86,3 +86,32 @@ describe.each(['js', 'wasm'] as const)('live kNN models, %s kernels', (backend) 
     }
   });
 });
+
+describe('live kNN models with unit weights (many tied scores)', () => {
+  const ones = { ...full, weight: new Float32Array(full.length).fill(1) };
+  it.each([
+    ['itemknn', { neighbors: 10 }],
+    ['userknn', { neighbors: 15 }],
+    ['bridge', { variant: 'item', neighbors: 20 }],
+  ] as Array<[string, AnyModelOptions]>)('%s %j: update then forget equal refits, ties broken alike', async (name, options) => {
+    const { keep, held } = splitRows(ones.length, 0.05, 12);
+    const model = createModel(name, options);
+    await model.fit(Dataset.fromEvents(parseEvents(tableCsv(ones, keep), { label: 'base.csv' })));
+    await model.update(parseEvents(tableCsv(ones, held), { label: 'new.csv' }));
+    const base2 = parseEvents(tableCsv(ones, keep), { label: 'base.csv' });
+    const union = concatTables([base2, parseEvents(tableCsv(ones, held), { label: 'new.csv', vocab: base2.vocab })], 'union');
+    const gone = union.vocab.users.list().filter((_, q) => q % 89 === 3).slice(0, 3);
+    for (const id of gone) await model.forget(id);
+    const left = Array.from({ length: union.length }, (_, r) => r).filter((r) => !gone.includes(union.vocab.users.id(union.user[r])));
+    // The refit numbers ids as the model does: the base's, then the added ones, without the forgotten.
+    let vocab = union.vocab;
+    for (const id of gone) vocab = vocab.withoutUser(vocab.users.find(id));
+    const refit = createModel(name, options);
+    await refit.fit(Dataset.fromEvents(parseEvents(tableCsv(union, left), { label: 'left.csv', vocab })));
+    const users = union.vocab.users.list().filter((id) => !gone.includes(id));
+    for (const domain of ['books', 'music']) {
+      const r = await compareLists(model, refit, users, domain);
+      expect(r.differ, `${domain}: ${r.first}`).toBe(0);
+    }
+  });
+});

@@ -30,6 +30,11 @@ export class Vocabulary {
     return i === undefined ? -1 : i;
   }
 
+  /** `get` without filling a pending lookup map: a scan of the ids when the map is not filled. */
+  find(id: string): number {
+    return this.indexed === this.ids.length ? this.get(id) : this.ids.indexOf(id);
+  }
+
   /** The index of `id`, adding it when new. */
   intern(id: string): number {
     if (this.indexed < this.ids.length) this.indexPending();
@@ -115,6 +120,17 @@ export class Vocabulary {
     }
     if (inMap && this.indexed < this.ids.length) this.indexPending(); // indexed and pending ids are now interleaved
     return perm;
+  }
+
+  /**
+   * A copy, optionally without the id at index `drop` (later ids move down by one). Its lookup map
+   * is filled on the first `get` or `intern` (`find` does without), as after `appendNew`.
+   */
+  copy(drop = -1): Vocabulary {
+    const v = new Vocabulary();
+    const ids = v.ids;
+    for (let i = 0; i < this.ids.length; i++) if (i !== drop) ids.push(this.ids[i]);
+    return v;
   }
 
   /** Build from a list of ids in index order (used by model files). @throws {RangeError} on duplicates. */
@@ -262,6 +278,17 @@ export class Vocabularies {
   /** Behaviour names seen in the data. */
   readonly behaviors = new Vocabulary();
   private readonly itemVocabs: Vocabulary[] = [];
+
+  /** A copy without the user at index `user` (later users move down by one). */
+  withoutUser(user: number): Vocabularies {
+    const v = new Vocabularies();
+    const to = v as unknown as { users: Vocabulary; domains: Vocabulary; behaviors: Vocabulary; itemVocabs: Vocabulary[] };
+    to.users = this.users.copy(user);
+    to.domains = this.domains.copy();
+    to.behaviors = this.behaviors.copy();
+    to.itemVocabs = this.itemVocabs.map((x) => x.copy());
+    return v;
+  }
 
   /** The item vocabulary of domain index `d` (created on first use). */
   items(d: number): Vocabulary {

@@ -206,17 +206,11 @@ export interface ForgottenData {
  */
 export function removeUser(data: ModelData, overlay: Overlay, userId: string): ForgottenData {
   if (typeof userId !== 'string') throw new TypeError(`user id must be a string (got ${typeof userId})`);
-  const w = data.vocab.users.get(userId);
+  const w = data.vocab.users.find(userId);
   if (w < 0 || (w >= data.nUsers && !overlay.has(w))) throw new UnknownIdError('user', userId, 'not in the model (nothing to forget)');
   const old = data.vocab;
   // A new vocabulary without the id: users after it move down by one.
-  const vocab = new Vocabularies();
-  const ids = old.users.list();
-  ids.splice(w, 1);
-  copyInto(vocab.users, ids);
-  copyInto(vocab.domains, old.domains.list());
-  copyInto(vocab.behaviors, old.behaviors.list());
-  for (let d = 0; d < old.domains.size; d++) copyInto(vocab.items(d), old.items(d).list());
+  const vocab = old.withoutUser(w);
   const nUsers = w < data.nUsers ? data.nUsers - 1 : data.nUsers;
   const items: Uint32Array[] = [];
   let rows = 0;
@@ -258,9 +252,6 @@ export function removeUser(data: ModelData, overlay: Overlay, userId: string): F
   };
 }
 
-function copyInto(v: Vocabulary, ids: readonly string[]): void {
-  for (const id of ids) v.intern(id);
-}
 
 /** A catalog grown to new item counts (new items: no category, no price). */
 export function growCatalog(c: ItemCatalog | undefined, nItems: readonly number[]): ItemCatalog | undefined {

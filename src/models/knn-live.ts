@@ -73,6 +73,7 @@ export async function liveUserKnn(
     }
     const job: SimJob = { left: x, right: xt, normsLeft: norms, normsRight: norms, shrink: o.shrink as number };
     let raw: Neighbours;
+    let done: Uint8Array | undefined;
     if (kept(c.before) !== k) {
       raw = truncateRows(await allRows(job, k + 1, c.backend, c.pool), k, (r) => r);
       stats.push({ recomputed: after.nUsers, patched: 0 });
@@ -94,9 +95,11 @@ export async function liveUserKnn(
         pool: c.pool,
       });
       raw = { ...r.table, nRows: after.nUsers };
+      done = r.copied;
       stats.push(r.stats);
     }
-    out.push({ ...normaliseRows(raw), k });
+    // Copied rows hold normalised weights already.
+    out.push({ ...normaliseRows(raw, done, true), k });
   }
   return { known: out, index };
 }

@@ -102,6 +102,95 @@ function before(s: number, c: number, s2: number, c2: number): boolean {
   return s > s2 || (s === s2 && c < c2);
 }
 
+/** Row states of a recomputation. */
+const COPY = 1;
+const PATCH = 2;
+const REDO = 3;
+
+/** An old -> new index function as a lookup table (undefined: identity). */
+function lookup(n: number, map: ((x: number) => number) | undefined): Int32Array | undefined {
+  if (!map) return undefined;
+  const t = new Int32Array(n);
+  for (let x = 0; x < n; x++) t[x] = map(x);
+  return t;
+}
+
+/** Growable (column, score) lists, one slice per row. */
+class RowBuffer {
+  idx = new Uint32Array(4096);
+  val = new Float32Array(4096);
+  n = 0;
+  reserve(extra: number): void {
+    if (this.n + extra <= this.idx.length) return;
+    const size = Math.max(this.idx.length * 2, this.n + extra);
+    const idx = new Uint32Array(size);
+    idx.set(this.idx.subarray(0, this.n));
+    const val = new Float32Array(size);
+    val.set(this.val.subarray(0, this.n));
+    this.idx = idx;
+    this.val = val;
+  }
+}
+
+/**
+ * The best `keep` of the (column, score) pairs `cols[from..to)`, `scores[from..to)` (column `skip`
+ * left out), appended to `out` best first; returns how many. A bounded heap whose root is the
+ * worst entry kept, so a long row costs n log keep.
+ */
+function selectBest(cols: Uint32Array, scores: Float32Array, from: number, to: number, keep: number, skip: number, out: RowBuffer): number {
+  out.reserve(keep);
+  const hi = out.idx;
+  const hv = out.val;
+  const base = out.n;
+  let size = 0;
+  for (let t = from; t < to; t++) {
+    const c = cols[t];
+    if (c === skip) continue;
+    const s = scores[t];
+    if (size < keep) {
+      // Sift up: parents rank before children.
+      let i = size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!before(hv[base + p], hi[base + p], s, c)) break;
+        hi[base + i] = hi[base + p];
+        hv[base + i] = hv[base + p];
+        i = p;
+      }
+      hi[base + i] = c;
+      hv[base + i] = s;
+    } else if (before(s, c, hv[base], hi[base])) {
+      siftDown(hi, hv, base, size, c, s);
+    }
+  }
+  // Pop the worst to the end: the slice ends up best first.
+  for (let end = size - 1; end > 0; end--) {
+    const c = hi[base + end];
+    const s = hv[base + end];
+    hi[base + end] = hi[base];
+    hv[base + end] = hv[base];
+    siftDown(hi, hv, base, end, c, s);
+  }
+  out.n += size;
+  return size;
+}
+
+/** Put (c, s) at the root of a heap of `size` entries at `base` (worst at the root) and sift it down. */
+function siftDown(hi: Uint32Array, hv: Float32Array, base: number, size: number, c: number, s: number): void {
+  let i = 0;
+  for (;;) {
+    let w = 2 * i + 1;
+    if (w >= size) break;
+    if (w + 1 < size && before(hv[base + w], hi[base + w], hv[base + w + 1], hi[base + w + 1])) w++;
+    if (!before(s, c, hv[base + w], hi[base + w])) break;
+    hi[base + i] = hi[base + w];
+    hv[base + i] = hv[base + w];
+    i = w;
+  }
+  hi[base + i] = c;
+  hv[base + i] = s;
+}
+
 /**
  * The table after the change (rows sorted best first, at most `k` each, `self` left out), found by
  * the kernel only for changed rows and rows whose merge cannot be trusted.
@@ -112,10 +201,15 @@ export async function liveTable(c: SimChange): Promise<{ table: Neighbours; stat
   const nCols = job.right.nCols;
   const k = cap(c.k, nCols);
   const keep = c.self ? k - 1 : k;
-  const mapRow = c.mapRow ?? ((r: number) => r);
-  const mapCol = c.mapCol ?? ((x: number) => x);
+  const colOf = lookup(old.nCols, c.mapCol);
   const changedCol = new Uint8Array(nCols);
   for (const x of c.cols) changedCol[x] = 1;
+  // Old columns that leave their rows' lists: removed, or changed (their new scores are candidates).
+  const gone = new Uint8Array(old.nCols);
+  for (let x = 0; x < old.nCols; x++) {
+    const y = colOf ? colOf[x] : x;
+    gone[x] = y < 0 || y >= nCols || changedCol[y] ? 1 : 0;
+  }
   const changedRow = new Uint8Array(nRows);
   for (const r of c.rows) changedRow[r] = 1;
   // 1. The changed columns' full lists of rows: every new score of a changed column.
@@ -123,30 +217,41 @@ export async function liveTable(c: SimChange): Promise<{ table: Neighbours; stat
   const full = c.cols.length > 0 ? fullRows(tj, c.cols) : undefined;
   // 2. Old rows in the new numbering, and each full old row's bound (its k-th entry): a changed
   // column's new score below the bound cannot enter the row (if the merge comes up short, the row
-  // is found again by the kernel), so only scores above it are kept as candidates.
+  // is found again), so only scores above it are kept as candidates.
   const oldAt = new Int32Array(nRows).fill(-1);
   for (let r = 0; r < old.nRows; r++) {
-    const a = mapRow(r);
+    const a = c.mapRow ? c.mapRow(r) : r;
     if (a >= 0 && a < nRows) oldAt[a] = r;
   }
-  const boundScore = new Float32Array(nRows).fill(-Infinity);
+  // Bounds are found on first use (NaN: not yet): a raw score recomputed by `oldScore` costs a pass over two rows.
+  const boundScore = new Float32Array(nRows).fill(NaN);
   const boundCol = new Int32Array(nRows).fill(-1);
-  for (let a = 0; a < nRows; a++) {
+  const bound = (a: number): number => {
+    if (boundScore[a] === boundScore[a]) return boundScore[a];
     const r = oldAt[a];
-    if (r < 0 || changedRow[a]) continue;
-    const e = old.indptr[r + 1];
-    if (e - old.indptr[r] < keep) continue;
-    const bc = mapCol(old.indices[e - 1]);
+    const e = r < 0 ? 0 : old.indptr[r + 1];
+    if (r < 0 || changedRow[a] || e - old.indptr[r] < keep) return (boundScore[a] = -Infinity);
+    const bc = colOf ? colOf[old.indices[e - 1]] : old.indices[e - 1];
     boundCol[a] = bc < 0 ? -1 : bc;
     // Recomputed raw scores are new ones: a changed bound's old score is unknown (the row is found again).
-    boundScore[a] = !c.oldScore ? old.data[e - 1] : bc < 0 || changedCol[bc] ? Infinity : c.oldScore(a, bc, e - 1);
-  }
-  const above = (a: number, s: number, col: number) => boundScore[a] === -Infinity || !before(boundScore[a], boundCol[a], s, col);
+    return (boundScore[a] = !c.oldScore ? old.data[e - 1] : bc < 0 || changedCol[bc] ? Infinity : c.oldScore(a, bc, e - 1));
+  };
+  if (!c.oldScore) for (let a = 0; a < nRows; a++) bound(a);
   // Candidates per row: (changed column, new score) above the row's bound, from the full lists.
   const candCount = new Uint32Array(nRows + 1);
+  const isCand = new Uint8Array(full ? full.indices.length : 0);
   if (full) {
     for (let q = 0; q < c.cols.length; q++) {
-      for (let t = full.indptr[q]; t < full.indptr[q + 1]; t++) if (above(full.indices[t], full.data[t], c.cols[q])) candCount[full.indices[t] + 1]++;
+      const col = c.cols[q];
+      for (let t = full.indptr[q]; t < full.indptr[q + 1]; t++) {
+        const r = full.indices[t];
+        if (changedRow[r]) continue;
+        let b = boundScore[r];
+        if (b !== b) b = bound(r);
+        if (b !== -Infinity && before(b, boundCol[r], full.data[t], col)) continue;
+        isCand[t] = 1;
+        candCount[r + 1]++;
+      }
     }
   }
   for (let r = 0; r < nRows; r++) candCount[r + 1] += candCount[r];
@@ -156,77 +261,117 @@ export async function liveTable(c: SimChange): Promise<{ table: Neighbours; stat
     const fill = candCount.slice(0, nRows);
     for (let q = 0; q < c.cols.length; q++) {
       for (let t = full.indptr[q]; t < full.indptr[q + 1]; t++) {
+        if (!isCand[t]) continue;
         const r = full.indices[t];
-        if (!above(r, full.data[t], c.cols[q])) continue;
         candCol[fill[r]] = c.cols[q];
         candScore[fill[r]++] = full.data[t];
       }
     }
   }
-  // 3. Per row: keep, patch, or recompute.
-  const rowsOut: Array<{ idx: Uint32Array; val: Float32Array } | undefined> = new Array(nRows);
+  // 3. Per row: copy, patch (merge), or find again.
+  const state = new Uint8Array(nRows);
+  const at = new Uint32Array(nRows);
+  const len = new Uint32Array(nRows);
+  const buf = new RowBuffer();
   const redo: number[] = [];
-  const copied = new Uint8Array(nRows);
   let patched = 0;
-  const ci: number[] = [];
-  const cs: number[] = [];
+  let mi = new Uint32Array(256);
+  let ms = new Float32Array(256);
   for (let a = 0; a < nRows; a++) {
     const r = oldAt[a];
     if (changedRow[a] || r < 0) {
+      // The kernel selects from a long row faster than `selectBest` does from the full list.
+      state[a] = REDO;
       redo.push(a);
       continue;
     }
     const s = old.indptr[r];
     const e = old.indptr[r + 1];
-    let touched = candCount[a + 1] > candCount[a];
-    for (let t = s; t < e && !touched; t++) {
-      const x = mapCol(old.indices[t]);
-      if (x < 0 || changedCol[x]) touched = true;
-    }
-    if (!touched) {
-      if (c.mapCol) {
-        rowsOut[a] = { idx: Uint32Array.from(old.indices.subarray(s, e), mapCol), val: old.data.slice(s, e) };
-      } else rowsOut[a] = { idx: old.indices.subarray(s, e), val: old.data.subarray(s, e) };
-      copied[a] = 1;
+    const oldLen = e - s;
+    let dropped = 0;
+    for (let t = s; t < e; t++) dropped += gone[old.indices[t]];
+    let nCand = candCount[a + 1] - candCount[a];
+    if (c.self) for (let q = candCount[a]; q < candCount[a + 1]; q++) if (candCol[q] === a) nCand--;
+    if (dropped === 0 && nCand === 0) {
+      state[a] = COPY;
+      at[a] = s;
+      len[a] = oldLen;
       continue;
     }
-    // Merge: unchanged old entries (raw scores) and the changed columns' new scores.
-    ci.length = 0;
-    cs.length = 0;
-    for (let t = s; t < e; t++) {
-      const x = mapCol(old.indices[t]);
-      if (x < 0 || changedCol[x]) continue;
-      ci.push(x);
-      cs.push(c.oldScore ? c.oldScore(a, x, t) : old.data[t]);
-    }
-    for (let q = candCount[a]; q < candCount[a + 1]; q++) {
-      if (c.self && candCol[q] === a) continue;
-      ci.push(candCol[q]);
-      cs.push(candScore[q]);
-    }
-    const order = Array.from(ci.keys()).sort((p, q) => (before(cs[p], ci[p], cs[q], ci[q]) ? -1 : before(cs[q], ci[q], cs[p], ci[p]) ? 1 : 0));
-    const n = Math.min(keep, order.length);
-    const oldLen = e - s;
-    let ok = oldLen < keep;
-    if (!ok && n === keep) {
-      const last = order[n - 1];
-      // A removed column (bound column -1) ranked at the old bound: anything below it is still below.
-      ok = !before(boundScore[a], boundCol[a], cs[last], ci[last]);
-    }
-    if (!ok) {
+    const n = oldLen - dropped + nCand;
+    if (oldLen >= keep && n < keep) {
+      // The merge comes up short of a full row: what follows the old k-th is unknown.
+      state[a] = REDO;
       redo.push(a);
       continue;
     }
+    // Merge: unchanged old entries (already best first) and the candidates, sorted.
+    if (mi.length < n) {
+      mi = new Uint32Array(n * 2);
+      ms = new Float32Array(n * 2);
+    }
+    let m = 0;
+    for (let t = s; t < e; t++) {
+      if (gone[old.indices[t]]) continue;
+      const x = colOf ? colOf[old.indices[t]] : old.indices[t];
+      mi[m] = x;
+      ms[m++] = c.oldScore ? c.oldScore(a, x, t) : old.data[t];
+    }
+    for (let q = candCount[a]; q < candCount[a + 1]; q++) {
+      if (c.self && candCol[q] === a) continue;
+      mi[m] = candCol[q];
+      ms[m++] = candScore[q];
+    }
+    at[a] = buf.n;
+    const got = selectBest(mi, ms, 0, m, keep, -1, buf);
+    // A full old row is trusted when its new k-th still ranks at or above the old k-th (a removed
+    // bound column, -1, ranks at the old bound: anything below it is still below).
+    const last = at[a] + got - 1;
+    if (oldLen >= keep && got === keep && before(bound(a), boundCol[a], buf.val[last], buf.idx[last])) {
+      buf.n = at[a];
+      state[a] = REDO;
+      redo.push(a);
+      continue;
+    }
+    len[a] = got;
+    state[a] = PATCH;
     patched++;
-    rowsOut[a] = { idx: Uint32Array.from(order.slice(0, n), (p) => ci[p]), val: Float32Array.from(order.slice(0, n), (p) => cs[p]) };
   }
-  // 4. The kernel for changed rows and untrusted merges.
+  // 4. The kernel for the rows left.
   if (redo.length > 0) {
-    const at = Uint32Array.from(redo);
-    const got = await kernelRows(job, at, k, backend, pool);
-    for (let q = 0; q < at.length; q++) rowsOut[at[q]] = firstOf(got, q, keep, c.self ? at[q] : -1);
+    const rows = Uint32Array.from(redo);
+    const got = await kernelRows(job, rows, k, backend, pool);
+    for (let q = 0; q < rows.length; q++) {
+      const a = rows[q];
+      at[a] = buf.n;
+      len[a] = selectBest(got.indices, got.data, got.indptr[q], got.indptr[q + 1], keep, c.self ? a : -1, buf);
+    }
   }
-  return { table: assemble(rowsOut, nCols, keep), stats: { recomputed: redo.length, patched }, copied };
+  // 5. One table.
+  const indptr = new Uint32Array(nRows + 1);
+  for (let a = 0; a < nRows; a++) indptr[a + 1] = indptr[a] + len[a];
+  const indices = new Uint32Array(indptr[nRows]);
+  const data = new Float32Array(indptr[nRows]);
+  const copied = new Uint8Array(nRows);
+  for (let a = 0; a < nRows; ) {
+    const o = indptr[a];
+    if (state[a] !== COPY) {
+      indices.set(buf.idx.subarray(at[a], at[a] + len[a]), o);
+      data.set(buf.val.subarray(at[a], at[a] + len[a]), o);
+      a++;
+      continue;
+    }
+    // A run of copied rows whose old rows follow each other is one slice of the old table.
+    const s = at[a];
+    let b = a;
+    while (b < nRows && state[b] === COPY && at[b] === s + (indptr[b] - o)) copied[b++] = 1;
+    const n = indptr[b] - o;
+    if (colOf) for (let t = 0; t < n; t++) indices[o + t] = colOf[old.indices[s + t]];
+    else indices.set(old.indices.subarray(s, s + n), o);
+    data.set(old.data.subarray(s, s + n), o);
+    a = b;
+  }
+  return { table: { nRows, nCols, k: keep, indptr, indices, data }, stats: { recomputed: redo.length, patched }, copied };
 }
 
 /**
@@ -285,32 +430,7 @@ export function fullRows(j: SimJob, at: Uint32Array): { indptr: Uint32Array; ind
   return { indptr, indices: indices.subarray(0, n), data: data.subarray(0, n) };
 }
 
-/** The first `keep` entries of row q of a kernel result, column `self` left out. */
-function firstOf(m: Neighbours, q: number, keep: number, self: number): { idx: Uint32Array; val: Float32Array } {
-  const idx: number[] = [];
-  const val: number[] = [];
-  for (let t = m.indptr[q]; t < m.indptr[q + 1] && idx.length < keep; t++) {
-    if (m.indices[t] === self) continue;
-    idx.push(m.indices[t]);
-    val.push(m.data[t]);
-  }
-  return { idx: Uint32Array.from(idx), val: Float32Array.from(val) };
-}
 
-function assemble(rows: Array<{ idx: Uint32Array; val: Float32Array } | undefined>, nCols: number, k: number): Neighbours {
-  const n = rows.length;
-  const indptr = new Uint32Array(n + 1);
-  for (let a = 0; a < n; a++) indptr[a + 1] = indptr[a] + (rows[a]?.idx.length ?? 0);
-  const indices = new Uint32Array(indptr[n]);
-  const data = new Float32Array(indptr[n]);
-  for (let a = 0; a < n; a++) {
-    const row = rows[a];
-    if (!row) continue;
-    indices.set(row.idx, indptr[a]);
-    data.set(row.val, indptr[a]);
-  }
-  return { nRows: n, nCols, k, indptr, indices, data };
-}
 
 /**
  * The raw cosine of row `a` of `left` and column `c` of `right` given as row `c` of `rightT`, as

@@ -25,10 +25,11 @@ export function truncateRows(m: Neighbours, k: number, drop?: (row: number) => n
   return { nRows: m.nRows, nCols: m.nCols, k, indptr, indices: indices.slice(0, q), data: data.slice(0, q) };
 }
 
-/** Divide each row by the sum of its values (rows summing to 0 are left as they are). */
-export function normaliseRows<T extends SparseRows>(m: T): T {
-  const data = new Float32Array(m.data.length);
+/** Divide each row by the sum of its values (rows summing to 0, and rows marked in `done`, are left as they are), into a new array or (`inPlace`) `m.data`. */
+export function normaliseRows<T extends SparseRows>(m: T, done?: Uint8Array, inPlace = false): T {
+  const data = inPlace ? m.data : done ? m.data.slice() : new Float32Array(m.data.length);
   for (let r = 0; r < m.nRows; r++) {
+    if (done?.[r]) continue;
     let s = 0;
     for (let t = m.indptr[r]; t < m.indptr[r + 1]; t++) s += m.data[t];
     for (let t = m.indptr[r]; t < m.indptr[r + 1]; t++) data[t] = s > 0 ? m.data[t] / s : m.data[t];
