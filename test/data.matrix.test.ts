@@ -103,4 +103,28 @@ describe('splits', () => {
     expect([sub.matrix(0).nRows, sub.matrix(0).nCols]).toEqual([2, 2]);
     expect(sub.matrix(0).indices.length).toBe(2);
   });
+
+  it('Dataset.without drops whole (user, item) pairs: the matrices and rows subset builds from the rest; untouched domains keep their matrix', () => {
+    // Duplicates of one pair (summed), two domains, a user with every row of a domain dropped.
+    const tr = parseEvents('user,item,domain,weight\na,1,x,1\nb,2,x,2\na,2,x,3\na,1,x,4\nc,1,x,5\nb,9,y,6\nc,2,x,7\na,9,y,8\n');
+    const d = Dataset.fromEvents(tr);
+    const x = tr.vocab.domains.get('x');
+    const y = tr.vocab.domains.get('y');
+    const [a, b, c] = ['a', 'b', 'c'].map((u) => tr.vocab.users.get(u));
+    const item = (id: string) => tr.vocab.items(x).get(id);
+    const held = new Map([[x, new Map([[a, new Set([item('1')])], [c, new Set([item('1'), item('2')])]])]]);
+    const keep = [...Array(tr.length).keys()].filter((r) => !(tr.domain[r] === x && held.get(x)!.get(tr.user[r])?.has(tr.item[r])));
+    const ref = d.subset(keep);
+    const w = d.without(held);
+    for (const dom of [x, y]) expect(w.matrix(dom)).toEqual(ref.matrix(dom));
+    expect(w.matrix(y)).toBe(d.matrix(y));
+    expect(w.matrix(x)).not.toBe(d.matrix(x));
+    expect([w.nUsers, w.nItems(x), w.nItems(y), w.vocab]).toEqual([d.nUsers, d.nItems(x), d.nItems(y), d.vocab]);
+    expect(Array.from(w.matrix(x).indptr)).toEqual([0, 1, 2, 2]); // a keeps item 2, b item 2, c nothing
+    expect(w.events).toEqual(ref.events);
+    expect(w.events.length).toBe(keep.length);
+    expect([b, w.userRowCount(b, x)]).toEqual([b, 1]);
+    // Nothing held: the same matrices.
+    expect(d.without(new Map()).matrix(x)).toBe(d.matrix(x));
+  });
 });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { coldStartSplit, Dataset, generateTwoDomain, MigrationRecommender } from '../src/index.js';
 import { gatherRows } from '../src/engine/rows.js';
-import { holdoutSet, keptRows, MAX_HELD_SHARE } from '../src/fusion/holdout.js';
+import { heldPairs, holdoutSet, keptRows, MAX_HELD_SHARE } from '../src/fusion/holdout.js';
 import { Rng } from '../src/random.js';
 
 const { events } = generateTwoDomain({ events: 40_000, users: 3000, items: 800, seed: 3 });
@@ -109,6 +109,9 @@ describe('rows kept for the tuning fit', () => {
     expect(dropped).toBeGreaterThanOrEqual(80);
     // The reduced data set: same sizes, the held-out users' target rows as in their batches.
     const reduced = train.subset([...keep].sort((a, b) => a - b));
+    // What the fit builds instead (no rows read): the same matrices.
+    const without = train.without(heldPairs([{ t, set: warm }, { t, set: cold }]));
+    for (let d = 0; d < train.nDomains; d++) expect(without.matrix(d)).toEqual(reduced.matrix(d));
     expect(reduced.nUsers).toBe(train.nUsers);
     expect(reduced.nItems(t)).toBe(train.nItems(t));
     const m = reduced.matrix(t);

@@ -4,8 +4,8 @@
  */
 import { DataError } from '../errors.js';
 import type { Csr } from '../kernels/types.js';
-import { selectRows, type EventTable } from './events.js';
-import { buildMatrix, type DuplicatePolicy } from './matrix.js';
+import { keptRows, selectRows, type EventTable } from './events.js';
+import { buildMatrix, withoutEntries, type DuplicatePolicy } from './matrix.js';
 import type { Vocabularies } from './vocab.js';
 
 /** Options of `Dataset.fromEvents`. */
@@ -18,14 +18,20 @@ export interface DatasetOptions {
 export class Dataset {
   /** Number of users known at creation (matrix rows). */
   readonly nUsers: number;
+  /** The vocabularies (shared with any table loaded against them). */
+  readonly vocab: Vocabularies;
   private readonly itemCounts: number[];
   private readonly matrices = new Map<number, Csr>();
+  /** The rows, or how to select them on first read (`without`). */
+  #events: EventTable | (() => EventTable);
 
   private constructor(
-    readonly events: EventTable,
+    events: EventTable | { vocab: Vocabularies; select: () => EventTable },
     private readonly options: DatasetOptions,
     sizes?: { nUsers: number; itemCounts: readonly number[] },
   ) {
+    this.vocab = events.vocab;
+    this.#events = 'select' in events ? events.select : events;
     if (sizes) {
       this.nUsers = sizes.nUsers;
       this.itemCounts = [...sizes.itemCounts];
@@ -54,9 +60,27 @@ export class Dataset {
     return new Dataset(selectRows(this.events, rows), this.options, { nUsers: this.nUsers, itemCounts: this.itemCounts });
   }
 
-  /** The vocabularies (shared with any table loaded against them). */
-  get vocab(): Vocabularies {
-    return this.events.vocab;
+  /** The training rows. */
+  get events(): EventTable {
+    if (typeof this.#events === 'function') this.#events = this.#events();
+    return this.#events;
+  }
+
+  /**
+   * This data set without the rows of some (user, item) pairs: `held` maps a domain to users and
+   * the items of theirs to drop there. Its matrices are this one's with those entries dropped
+   * (what `subset` of the remaining rows would build: all rows of a pair go, so no other entry's
+   * merged weight changes), and a domain without dropped pairs keeps this one's matrix object, so
+   * results memoised by matrix (FitCache) carry over. Its rows are selected when first read.
+   */
+  without(held: ReadonlyMap<number, ReadonlyMap<number, ReadonlySet<number>>>): Dataset {
+    const out = new Dataset({ vocab: this.vocab, select: () => selectRows(this.events, keptRows(this.events, held)) }, this.options, { nUsers: this.nUsers, itemCounts: this.itemCounts });
+    for (let d = 0; d < this.nDomains; d++) {
+      const m = this.matrix(d);
+      const byUser = held.get(d);
+      out.matrices.set(d, byUser && byUser.size > 0 ? withoutEntries(m, byUser) : m);
+    }
+    return out;
   }
 
   /** Number of domains known at creation. */

@@ -147,6 +147,17 @@ export function selectRows(t: EventTable, rows: ArrayLike<number>, source = t.so
   };
 }
 
+/** Indices of the rows of `t` whose (domain, user, item) is not in `held` (domain -> user -> items), in order. */
+export function keptRows(t: EventTable, held: ReadonlyMap<number, ReadonlyMap<number, ReadonlySet<number>>>): Uint32Array {
+  const keep = new Uint32Array(t.length);
+  let n = 0;
+  for (let r = 0; r < t.length; r++) {
+    const items = held.get(t.domain[r])?.get(t.user[r]);
+    if (!items || !items.has(t.item[r])) keep[n++] = r;
+  }
+  return keep.slice(0, n);
+}
+
 /** Row indices where `keep(row)` is true. */
 export function filterRows(t: EventTable, keep: (row: number) => boolean): Uint32Array {
   const out = new Uint32Array(t.length);

@@ -121,6 +121,35 @@ function countingSort(rows: Uint32Array, key: Uint32Array, nKeys: number): Uint3
   return out;
 }
 
+/** `m` without the entries of some users' items (`byUser`: row -> columns to drop), as a new matrix. */
+export function withoutEntries(m: Csr, byUser: ReadonlyMap<number, ReadonlySet<number>>): Csr {
+  const drop = (u: number, e: number) => byUser.get(u)?.has(m.indices[e]) === true;
+  let removed = 0;
+  for (const [u] of byUser) if (u < m.nRows) for (let e = m.indptr[u]; e < m.indptr[u + 1]; e++) if (drop(u, e)) removed++;
+  const nnz = m.indices.length - removed;
+  const indptr = new Uint32Array(m.nRows + 1);
+  const indices = new Uint32Array(nnz);
+  const data = new Float32Array(nnz);
+  let o = 0;
+  for (let u = 0; u < m.nRows; u++) {
+    const e0 = m.indptr[u];
+    const e1 = m.indptr[u + 1];
+    if (!byUser.has(u)) {
+      indices.set(m.indices.subarray(e0, e1), o);
+      data.set(m.data.subarray(e0, e1), o);
+      o += e1 - e0;
+    } else {
+      for (let e = e0; e < e1; e++) {
+        if (drop(u, e)) continue;
+        indices[o] = m.indices[e];
+        data[o++] = m.data[e];
+      }
+    }
+    indptr[u + 1] = o;
+  }
+  return { nRows: m.nRows, nCols: m.nCols, indptr, indices, data };
+}
+
 /** Number of stored entries in row `u`. */
 export function rowLength(m: Csr, u: number): number {
   return m.indptr[u + 1] - m.indptr[u];

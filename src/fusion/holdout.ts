@@ -17,7 +17,7 @@
  * re-solve such a user's factors from the remaining rows, but their item factors saw the held-out
  * rows, a small leak (one user's rows among the thousands behind each item factor).
  */
-import type { EventTable } from '../data/events.js';
+import { keptRows as keptEventRows, type EventTable } from '../data/events.js';
 import type { Csr } from '../kernels/types.js';
 import type { Rng } from '../random.js';
 import { gatherRows, UserBatch, type ModelData } from '../engine/rows.js';
@@ -136,20 +136,18 @@ function withoutItems(m: Csr, users: Uint32Array, hidden: readonly Set<number>[]
   return { nRows: users.length, nCols: m.nCols, indptr, indices, data };
 }
 
-/** Rows of `events` outside the held-out sets (each set with its target domain). */
-export function keptRows(events: EventTable, sets: ReadonlyArray<{ t: number; set: HoldoutSet }>): Uint32Array {
-  // (domain, user) -> the user's held-out items there.
+/** The held-out (user, item) pairs of the sets, by target domain: domain -> user -> items. */
+export function heldPairs(sets: ReadonlyArray<{ t: number; set: HoldoutSet }>): Map<number, Map<number, Set<number>>> {
   const held = new Map<number, Map<number, Set<number>>>();
   for (const { t, set } of sets) {
     let byUser = held.get(t);
     if (!byUser) held.set(t, (byUser = new Map()));
     set.users.forEach((u, b) => byUser!.set(u, set.relevant[b]));
   }
-  const keep = new Uint32Array(events.length);
-  let n = 0;
-  for (let r = 0; r < events.length; r++) {
-    const items = held.get(events.domain[r])?.get(events.user[r]);
-    if (!items || !items.has(events.item[r])) keep[n++] = r;
-  }
-  return keep.slice(0, n);
+  return held;
+}
+
+/** Rows of `events` outside the held-out sets (each set with its target domain). */
+export function keptRows(events: EventTable, sets: ReadonlyArray<{ t: number; set: HoldoutSet }>): Uint32Array {
+  return keptEventRows(events, heldPairs(sets));
 }

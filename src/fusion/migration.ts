@@ -21,9 +21,8 @@ import { componentOptions, componentSpecs, savedComponentOptions, type Component
 import { BUCKETS } from './gating.js';
 import { FusedRunner } from './fused-batch.js';
 import { liveComponents, liveFusion } from './fused-live.js';
-import { keptRows } from './holdout.js';
+import { heldPairs } from './holdout.js';
 import { bucketsOf, fitTarget, longTailBoost, planTarget, type Component, type FusionConfig, type TargetFusion, type TargetPlan } from './weights.js';
-import { FitCache } from '../engine/cache.js';
 
 /** Options of `MigrationRecommender` (schema: MODEL_SCHEMAS.migrec). */
 export interface MigrationOptions extends ModelOptions {
@@ -194,15 +193,17 @@ const REFIT_FOR_TUNING: ReadonlySet<string> = new Set(['popularity', 'itemknn', 
  * The components that score the held-out users: the similarity ones (cheap to fit) fitted again on
  * the training rows without the held-out ones, so a held-out item is not found through its own
  * user's rows; the transfer models as fitted (they re-solve a user whose rows changed, but their
- * item factors saw the held-out rows: a smaller leak, documented in holdout.ts).
+ * item factors saw the held-out rows: a smaller leak, documented in holdout.ts). The refits share
+ * the fit's cache: a domain without held-out rows keeps its matrix object, so what a component
+ * memoised for it (item kNN's neighbours) is not computed again.
  */
 async function tuningComponents(ctx: FitContext, components: readonly Component[], plans: readonly TargetPlan[]): Promise<readonly Component[]> {
   const sets = plans.flatMap((p) => p.held.map((set) => ({ t: p.t, set })));
   if (sets.length === 0) return components;
-  const dataset = ctx.dataset.subset(keptRows(ctx.dataset.events, sets));
+  const dataset = ctx.dataset.without(heldPairs(sets));
   const nItems = ctx.data.nItems;
   const data = { vocab: dataset.vocab, nUsers: dataset.nUsers, nItems, matrices: nItems.map((_, d) => dataset.matrix(d)) };
-  const reduced: FitContext = { ...ctx, data, dataset, cache: new FitCache(), progress: () => undefined };
+  const reduced: FitContext = { ...ctx, data, dataset, progress: () => undefined };
   const out: Component[] = [];
   for (const c of components) {
     const spec = REFIT_FOR_TUNING.has(c.name) ? componentSpecs([c.name]).find((s) => s.name === c.name) : undefined;

@@ -95,24 +95,33 @@ export const ITEMKNN: ModelDefinition<ItemKnnScorer> = {
     const weighting = options.weighting as Weighting;
     const data = ctx.dataset;
     // Neighbour lists (u32 index + f32 score per slot; an item has at most every item of its domain
-    // as neighbours) plus each domain's transpose.
+    // as neighbours) plus each domain's transpose (an index and a value per matrix entry).
     let items = 0;
     let slots = 0;
+    let entries = 0;
     for (let d = 0; d < data.nDomains; d++) {
       items += data.nItems(d);
       slots += data.nItems(d) * Math.min(neighbors, data.nItems(d));
+      entries += data.matrix(d).indices.length;
     }
     const kept = Math.min(neighbors, Math.max(0, ...Array.from({ length: data.nDomains }, (_, d) => data.nItems(d))));
-    reserve(ctx, slots * 8 + data.events.length * 8, `the neighbour table (${items} items x ${kept} neighbours)`);
+    reserve(ctx, slots * 8 + entries * 8, `the neighbour table (${items} items x ${kept} neighbours)`);
+    // A domain's lists depend on its matrix and these settings only: memoised per matrix, so the
+    // fused model's refit for tuning (fusion/migration.ts) reuses the lists of domains it left as they were.
+    const key = JSON.stringify(['itemknn', neighbors, shrink, weighting, weighting === 'bm25' ? [options.bm25K1, options.bm25B] : null, ctx.backend]);
     const out: Neighbours[] = [];
     for (let d = 0; d < data.nDomains; d++) {
-      let x = data.matrix(d);
-      if (weighting === 'tfidf') x = tfidfWeight(x);
-      else if (weighting === 'bm25') x = bm25Weight(x, { K1: options.bm25K1 as number, B: options.bm25B as number });
-      const xt = transposeCsr(x);
-      // BM25 is a plain dot product (as in implicit); the others are cosine.
-      const norms = weighting === 'bm25' ? new Float32Array(xt.nRows).fill(1) : rowNorms(xt);
-      out.push(await cosineTopKAny(ctx.pool, ctx.backend, xt, x, norms, norms, neighbors, shrink));
+      out.push(
+        await ctx.cache.memo(data.matrix(d), key, async () => {
+          let x = data.matrix(d);
+          if (weighting === 'tfidf') x = tfidfWeight(x);
+          else if (weighting === 'bm25') x = bm25Weight(x, { K1: options.bm25K1 as number, B: options.bm25B as number });
+          const xt = transposeCsr(x);
+          // BM25 is a plain dot product (as in implicit); the others are cosine.
+          const norms = weighting === 'bm25' ? new Float32Array(xt.nRows).fill(1) : rowNorms(xt);
+          return cosineTopKAny(ctx.pool, ctx.backend, xt, x, norms, norms, neighbors, shrink);
+        }),
+      );
       ctx.progress('similarity', d + 1, data.nDomains);
     }
     return new ItemKnnScorer(out, ctx.backend, ctx.data);
