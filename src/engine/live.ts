@@ -135,23 +135,30 @@ function internAll(to: Vocabulary, from: Vocabulary, col: Uint32Array, n: number
  */
 export function mergeRows(m: Csr, nRows: number, nCols: number, u: Uint32Array, i: Uint32Array, w: Float32Array, onOverflow: (q: number) => Error): Csr {
   // New entries grouped by (user, item), row order kept within a pair.
-  const order = Array.from(u.keys()).sort((a, b) => u[a] - u[b] || i[a] - i[b] || a - b);
+  const order = Uint32Array.from(u.keys()).sort((a, b) => u[a] - u[b] || i[a] - i[b] || a - b);
   const indptr = new Uint32Array(nRows + 1);
   const indices = new Uint32Array(m.indices.length + u.length);
   const data = new Float32Array(indices.length);
+  const oldEnd = (r: number) => (r < m.nRows ? m.indptr[r + 1] : m.indices.length);
   let q = 0;
-  let o = 0;
-  for (let r = 0; r < nRows; r++) {
-    const s = r < m.nRows ? m.indptr[r] : m.indices.length;
-    const e = r < m.nRows ? m.indptr[r + 1] : s;
-    if (o >= order.length || u[order[o]] !== r) {
+  let r = 0;
+  for (let o = 0; o <= order.length; ) {
+    // Rows up to the next changed one (all of them after the last): one copy, indptr shifted.
+    const next = o < order.length ? u[order[o]] : nRows;
+    if (next > r) {
+      const s = r < m.nRows ? m.indptr[r] : m.indices.length;
+      const e = oldEnd(next - 1);
       indices.set(m.indices.subarray(s, e), q);
       data.set(m.data.subarray(s, e), q);
+      const shift = q - s;
+      for (let x = r; x < next; x++) indptr[x + 1] = oldEnd(x) + shift;
       q += e - s;
-      indptr[r + 1] = q;
-      continue;
+      r = next;
     }
-    let t = s;
+    if (o === order.length) break;
+    // Row r: its stored entries merged with the new ones in item order.
+    let t = r < m.nRows ? m.indptr[r] : m.indices.length;
+    const e = oldEnd(r);
     while (t < e || (o < order.length && u[order[o]] === r)) {
       const nextNew = o < order.length && u[order[o]] === r ? i[order[o]] : Infinity;
       if (t < e && m.indices[t] < nextNew) {
@@ -172,7 +179,7 @@ export function mergeRows(m: Csr, nRows: number, nCols: number, u: Uint32Array, 
       indices[q] = item;
       data[q++] = acc;
     }
-    indptr[r + 1] = q;
+    indptr[++r] = q;
   }
   return { nRows, nCols, indptr, indices: indices.slice(0, q), data: data.slice(0, q) };
 }
