@@ -107,3 +107,53 @@ describe('loadModel on damaged files of a real model', () => {
     }
   });
 });
+
+describe('model file: streamed save', () => {
+  it('CRC-32 continues across pieces, native and table-driven alike', () => {
+    const rng = new Rng(5);
+    const a = Uint8Array.from({ length: 1000 }, () => rng.int(256));
+    const b = Uint8Array.from({ length: 777 }, () => rng.int(256));
+    const ab = new Uint8Array(1777);
+    ab.set(a);
+    ab.set(b, 1000);
+    expect(crc32(b, crc32(a))).toBe(crc32(ab));
+    expect(crc32Table(b, crc32Table(a))).toBe(crc32Table(ab));
+    expect(crc32(new Uint8Array(0), 12345)).toBe(12345);
+  });
+
+  it('writes the bytes encodeModelFile makes, for a file larger than its write buffer, sections in shared memory too', async () => {
+    const rng = new Rng(6);
+    const shared = new Float32Array(new SharedArrayBuffer(4 * 3_000_001));
+    for (let i = 0; i < shared.length; i++) shared[i] = rng.next();
+    const odd = Uint8Array.from({ length: 13 }, (_, i) => i);
+    const big = { model: 'mf', meta: { note: 'big' }, sections: { odd, shared, tail: Float64Array.of(1.5, -2) } };
+    const p = join(dir, 'big.migrec');
+    await writeModelFile(p, big);
+    const bytes = new Uint8Array(readFileSync(p));
+    expect(bytes.length).toBeGreaterThan(8 * 1024 * 1024);
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeModelFile(big)))).toBe(true);
+    const back = await readModelFile(p, 'mf');
+    expect(Buffer.from((back.sections.shared as Float32Array).buffer, (back.sections.shared as Float32Array).byteOffset, 4 * shared.length).equals(Buffer.from(new Uint8Array(shared.buffer)))).toBe(true);
+    expect(Array.from(back.sections.tail)).toEqual([1.5, -2]);
+  });
+
+  it('runs the check on the sections themselves, and fails the save when the check changes one', async () => {
+    const p = join(dir, 'changed.migrec');
+    const sections = { data: Float32Array.of(1, 2, 3) };
+    let seen: unknown;
+    await writeModelFile(p, { model: 'x', meta: { a: [1, { b: 'ü' }] }, sections }, { verify: (d) => void (seen = d) });
+    const d = seen as { meta: unknown; sections: Record<string, unknown> };
+    expect(d.meta).toEqual({ a: [1, { b: 'ü' }] });
+    expect(d.sections.data).toBe(sections.data);
+    const before = readFileSync(p);
+    await expect(writeModelFile(p, { model: 'x', meta: {}, sections }, { verify: (x) => void ((x.sections.data as Float32Array)[0] = 9) })).rejects.toThrow(/changed while it was being saved/);
+    expect(readFileSync(p).equals(before)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('refuses an array that is no section type before anything is written', async () => {
+    const p = join(dir, 'int16.migrec');
+    await expect(writeModelFile(p, { model: 'x', meta: {}, sections: { bad: Int16Array.of(1) as unknown as Uint16Array } })).rejects.toThrow(TypeError);
+    expect(readdirSync(dir).includes('int16.migrec')).toBe(false);
+  });
+});

@@ -16,12 +16,14 @@
  * bounds before any model is built, so a truncated, corrupted or newer file fails with
  * `ModelFormatError` and never yields a half-built model.
  *
- * Saving refuses a target that exists and is not a regular file, verifies the encoded bytes
- * (decode plus the caller's checks) before anything is written, writes a temporary file created
- * exclusively under a random name in the target's directory (a planted file or symlink is never
- * followed), fsyncs it, renames it over the target and fsyncs the directory; a failed save never
- * destroys an existing model file. Temporary files a killed save left behind for the same target
- * are removed by the next save to it.
+ * Saving refuses a target that exists and is not a regular file, runs the caller's checks on what
+ * a load would see (the header, the manifest parsed from its bytes, the sections) before anything
+ * is written, streams the file from the sections through one 8 MiB buffer (a model never needs a
+ * second copy of itself in memory to be saved) into a temporary file created exclusively under a
+ * random name in the target's directory (a planted file or symlink is never followed), fsyncs it,
+ * renames it over the target and fsyncs the directory; a failed save never destroys an existing
+ * model file. Temporary files a killed save left behind for the same target are removed by the
+ * next save to it (src/io/files.ts).
  */
 import { crc32 } from './crc32.js';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +31,9 @@ import { constants as fsc, promises as fs, type Stats } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { basename, dirname, join } from 'node:path';
 import { ModelFormatError, StorageError } from '../errors.js';
+import { checkTarget, inProgress, kindOf, reason, removeStaleTemps, syncDir } from './files.js';
+
+export { STALE_TEMP_MS } from './files.js';
 
 /** Magic bytes at the start of every model file. */
 export const MAGIC = Uint8Array.from([0x4d, 0x49, 0x47, 0x52, 0x45, 0x43, 0x0d, 0x0a]);
@@ -36,8 +41,6 @@ export const MAGIC = Uint8Array.from([0x4d, 0x49, 0x47, 0x52, 0x45, 0x43, 0x0d, 
 export const FORMAT_VERSION = 1;
 /** Largest manifest a model file may declare (64 MiB); a larger declared length is refused unread. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
-/** Temporary files of a save older than this (ms) are stale even when their process still runs. */
-export const STALE_TEMP_MS = 10 * 60 * 1000;
 
 /** Typed arrays a section may hold. */
 export type SectionArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
@@ -78,29 +81,73 @@ interface SectionEntry {
   length: number;
 }
 
-/** Encode a model into the file layout. */
-export function encodeModelFile(content: ModelFileContent): Uint8Array {
+/** Where everything of a model file goes: the section table, the manifest bytes and the sizes. */
+interface FilePlan {
+  entries: SectionEntry[];
+  manifest: Uint8Array;
+  payloadStart: number;
+  /** Bytes of the file, the CRC included. */
+  total: number;
+}
+
+function planFile(content: ModelFileContent): FilePlan {
   const entries: SectionEntry[] = [];
   let offset = 0;
   for (const [name, arr] of Object.entries(content.sections)) {
-    entries.push({ name, type: typeOf(arr), offset, length: arr.length });
+    const type = typeOf(arr);
+    if (type === 'f64' && !(arr instanceof Float64Array)) throw new TypeError(`section ${name}: ${Object.prototype.toString.call(arr)} is not a section type (u8, u16, u32, i32, f32, f64)`);
+    entries.push({ name, type, offset, length: arr.length });
     offset = align8(offset + arr.byteLength);
   }
   const manifest = new TextEncoder().encode(JSON.stringify({ model: content.model, meta: content.meta, sections: entries }));
   const payloadStart = align8(16 + manifest.length);
-  const total = payloadStart + offset + 4;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  out.set(MAGIC, 0);
+  return { entries, manifest, payloadStart, total: payloadStart + offset + 4 };
+}
+
+/** The header: magic, version and manifest length. */
+function header(plan: FilePlan): Uint8Array {
+  const head = new Uint8Array(16);
+  head.set(MAGIC, 0);
+  const view = new DataView(head.buffer);
   view.setUint32(8, FORMAT_VERSION, true);
-  view.setUint32(12, manifest.length, true);
-  out.set(manifest, 16);
-  for (const e of entries) {
+  view.setUint32(12, plan.manifest.length, true);
+  return head;
+}
+
+/**
+ * Every byte of the file before its CRC, in order, as a sequence of pieces: the header, the
+ * manifest, zero padding and each section's bytes (views on the sections, not copies).
+ */
+function* pieces(plan: FilePlan, content: ModelFileContent): Generator<Uint8Array> {
+  const zeros = new Uint8Array(8);
+  yield header(plan);
+  yield plan.manifest;
+  yield zeros.subarray(0, plan.payloadStart - 16 - plan.manifest.length);
+  for (const e of plan.entries) {
     const arr = content.sections[e.name];
-    out.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), payloadStart + e.offset);
+    yield new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+    yield zeros.subarray(0, align8(arr.byteLength) - arr.byteLength);
   }
-  view.setUint32(total - 4, crc32(out.subarray(0, total - 4)), true);
+}
+
+/** Encode a model into the file layout (one buffer; `writeModelFile` streams instead). */
+export function encodeModelFile(content: ModelFileContent): Uint8Array {
+  const plan = planFile(content);
+  const out = new Uint8Array(plan.total);
+  let at = 0;
+  for (const p of pieces(plan, content)) {
+    out.set(p, at);
+    at += p.length;
+  }
+  new DataView(out.buffer).setUint32(plan.total - 4, crc32(out.subarray(0, plan.total - 4)), true);
   return out;
+}
+
+/** CRC-32 of the file's bytes before the CRC, read from the sections where they are. */
+function fileCrc(plan: FilePlan, content: ModelFileContent): number {
+  let crc = 0;
+  for (const p of pieces(plan, content)) if (p.length > 0) crc = crc32(p, crc);
+  return crc;
 }
 
 /**
@@ -181,22 +228,6 @@ function checkHeader(head: Uint8Array, size: number, label: string): number {
   return mlen;
 }
 
-/** What a file that is not a regular file is, for messages. */
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return st.isBlockDevice() ? 'a block device' : 'a character device';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  return st.isSocket() ? 'a socket' : st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
-}
-
-const REASONS: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'it is a directory', ENOSPC: 'no space left on the device', EROFS: 'read-only file system' };
-
-/** A short reason for a failed file operation. */
-function reason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  return (err.code !== undefined ? REASONS[err.code] : undefined) ?? err.message;
-}
-
 /** Options of `writeModelFile`. */
 export interface WriteOptions {
   /**
@@ -207,97 +238,27 @@ export interface WriteOptions {
   verify?: (decoded: ModelFileContent) => void | Promise<void>;
 }
 
-/** Temporary files of saves in progress in this process (never removed as stale). */
-const inProgress = new Set<string>();
-
-/** Name pattern of the temporary files of saves to `base`: `.<base>.<pid>.<16 hex>.tmp`. */
-function tempPattern(base: string): RegExp {
-  return new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{16}\\.tmp$`);
-}
-
-/** Whether process `pid` exists (on this host). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Bytes written per call while streaming a model file. */
+const WRITE_CHUNK = 8 * 1024 * 1024;
 
 /**
- * Remove temporary files a killed save to `path` left behind: regular files of this module's
- * pattern for that target whose process is gone or that are older than STALE_TEMP_MS. Best effort.
- */
-async function removeStaleTemps(path: string): Promise<void> {
-  const dir = dirname(path);
-  const pattern = tempPattern(basename(path));
-  const names = await fs.readdir(dir).catch((): string[] => []);
-  const now = Date.now();
-  for (const name of names) {
-    const m = pattern.exec(name);
-    if (!m) continue;
-    const file = join(dir, name);
-    if (inProgress.has(file)) continue;
-    try {
-      const st = await fs.lstat(file);
-      if (!st.isFile()) continue; // only files a save created: a planted link or directory is left alone
-      const pid = Number(m[1]);
-      if (now - st.mtimeMs > STALE_TEMP_MS || (pid !== process.pid && !alive(pid))) await fs.unlink(file);
-    } catch {} // gone already, or not ours to remove
-  }
-}
-
-/**
- * Refuse a target that exists and is not a regular file (a symlink is judged by what it points to;
- * a dangling one is replaced). @throws {StorageError}
- */
-async function checkTarget(path: string): Promise<void> {
-  let st: Stats;
-  try {
-    st = await fs.lstat(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new StorageError(`cannot write model file ${path}: ${reason(e)}`);
-  }
-  if (st.isFile()) return;
-  if (st.isSymbolicLink()) {
-    let target: Stats;
-    try {
-      target = await fs.stat(path);
-    } catch {
-      return; // dangling: the rename replaces the link itself
-    }
-    if (!target.isFile()) throw new StorageError(`cannot write model file ${path}: it is a symbolic link to ${kindOf(target)}, not a regular file`);
-    return;
-  }
-  throw new StorageError(`cannot write model file ${path}: it is ${kindOf(st)}, not a regular file`);
-}
-
-/** fsync a directory (where the platform allows it). */
-async function syncDir(dir: string): Promise<void> {
-  let h: fs.FileHandle | undefined;
-  try {
-    h = await fs.open(dir, fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0));
-    await h.sync();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EACCES') throw e;
-  } finally {
-    await h?.close().catch(() => undefined);
-  }
-}
-
-/**
- * Write a model file atomically: verify, exclusive temporary file, fsync, rename, fsync of the directory.
+ * Write a model file atomically: verify, exclusive temporary file, fsync, rename, fsync of the
+ * directory. The file is streamed from the sections in pieces (no buffer of the whole file), and
+ * the check runs on what a load would see: the manifest decoded from its bytes and the sections
+ * themselves, which the check must not change (their CRC is taken before it and compared with
+ * the CRC of the bytes written; a difference fails the save).
  * @throws {StorageError} when the path cannot be written or is not a regular file; whatever
  * `options.verify` throws when the content does not pass it. The existing file is unchanged on any error.
  */
 export async function writeModelFile(path: string, content: ModelFileContent, options: WriteOptions = {}): Promise<void> {
-  const bytes = encodeModelFile(content);
-  // What load would see: the same bytes decoded, then the caller's checks.
-  const decoded = decodeModelFile(bytes, path, content.model, { checksum: false });
-  await options.verify?.(decoded);
+  const plan = planFile(content);
+  // What load would see: the header check, the manifest as parsed from its bytes, the sections.
+  checkHeader(header(plan), plan.total, path);
+  const meta = (JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plan.manifest)) as { meta: Record<string, unknown> }).meta;
+  const sections: Record<string, SectionArray> = Object.create(null) as Record<string, SectionArray>;
+  for (const e of plan.entries) sections[e.name] = content.sections[e.name];
+  const crcBefore = fileCrc(plan, content);
+  await options.verify?.({ model: content.model, meta, sections });
   await checkTarget(path);
   await removeStaleTemps(path);
   const dir = dirname(path);
@@ -317,7 +278,11 @@ export async function writeModelFile(path: string, content: ModelFileContent, op
       }
     }
     inProgress.add(tmp);
-    await handle.writeFile(bytes);
+    const crc = await streamPieces(handle, plan, content);
+    if (crc !== crcBefore) throw new StorageError(`cannot write model file ${path}: the model changed while it was being saved`);
+    const tail = new Uint8Array(4);
+    new DataView(tail.buffer).setUint32(0, crc, true);
+    await writeAll(handle, tail, tail.length);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -336,6 +301,37 @@ export async function writeModelFile(path: string, content: ModelFileContent, op
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'the directory does not exist' : reason(e);
     throw new StorageError(`cannot write model file ${path}: ${why}`);
+  }
+}
+
+/** Write the file's pieces through one reusable buffer (sections may live in shared memory); returns their CRC-32. */
+async function streamPieces(h: fs.FileHandle, plan: FilePlan, content: ModelFileContent): Promise<number> {
+  const buf = new Uint8Array(Math.min(WRITE_CHUNK, plan.total));
+  let fill = 0;
+  let crc = 0;
+  const flush = async () => {
+    crc = crc32(buf.subarray(0, fill), crc);
+    await writeAll(h, buf, fill);
+    fill = 0;
+  };
+  for (const p of pieces(plan, content)) {
+    for (let at = 0; at < p.length; ) {
+      const n = Math.min(p.length - at, buf.length - fill);
+      buf.set(p.subarray(at, at + n), fill);
+      fill += n;
+      at += n;
+      if (fill === buf.length) await flush();
+    }
+  }
+  if (fill > 0) await flush();
+  return crc;
+}
+
+/** Write the first `n` bytes of `buf`, however many calls it takes. */
+async function writeAll(h: fs.FileHandle, buf: Uint8Array, n: number): Promise<void> {
+  for (let at = 0; at < n; ) {
+    const { bytesWritten } = await h.write(buf, at, n - at);
+    at += bytesWritten;
   }
 }
 
