@@ -11,7 +11,7 @@ import { UserBatch, type ModelData } from '../engine/rows.js';
 import type { FitContext, Scorer } from '../engine/scorer.js';
 import { validationTruth, type ValidationTruth } from '../engine/tuning.js';
 import { BUCKETS, bucketOf, CandidateScratch, globalScales, normalisedCandidates, type Bucket, type UserCandidates } from './gating.js';
-import { baggedSearch, drawResamples, packCandidates, type PackedCandidates } from './search.js';
+import { baggedSearch, drawResamples, packCandidates } from './search.js';
 import { HOLDOUT_BUCKETS, holdoutSet, type HoldoutSet } from './holdout.js';
 
 /** Per target domain: the fusion weights of each bucket (one weight per component). */
@@ -171,11 +171,8 @@ export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: 
   // with enough users of its own. Resamples are drawn here, in this order, so the searches can run
   // side by side on the pool with the results of running them one after another.
   const overall = truth ? { cands: tunings[0].cands, relevant: tunings[0].relevant } : pooled(() => true);
-  const jobs: Array<{ key: Bucket | 'all'; users: number; heldOut: number; packed: PackedCandidates; resamples?: Uint32Array[] }> = [];
-  // A user is in the overall search and in their bucket's: their rows are pruned once.
-  const reach = new Map<UserCandidates, Uint32Array>();
-  const job = (key: Bucket | 'all', own: { cands: UserCandidates[]; relevant: Set<number>[] }, heldOut: number) =>
-    jobs.push({ key, users: own.cands.length, heldOut, packed: packCandidates(own.cands, own.relevant, nComp, 10, reach), resamples: drawResamples(own.cands.length, cfg.bagging, rng) });
+  const jobs: Array<{ key: Bucket | 'all'; own: { cands: UserCandidates[]; relevant: Set<number>[] }; heldOut: number; resamples?: Uint32Array[] }> = [];
+  const job = (key: Bucket | 'all', own: { cands: UserCandidates[]; relevant: Set<number>[] }, heldOut: number) => jobs.push({ key, own, heldOut, resamples: drawResamples(own.cands.length, cfg.bagging, rng) });
   job('all', overall, 0);
   const reuse: Bucket[] = [];
   const fallback: Array<{ b: Bucket; users: number }> = [];
@@ -186,14 +183,27 @@ export async function fitTarget(ctx: FitContext, cfg: FusionConfig, components: 
     else if (own.cands.length >= cfg.minBucketUsers) job(b, own, heldOut);
     else fallback.push({ b, users: own.cands.length });
   }
+  // Each search goes to the pool as soon as its users are packed, so the workers search while this
+  // thread packs the next. A user is in the overall search and in their bucket's: their rows are
+  // pruned once, for whichever is packed first; the buckets go first (smaller, so the first
+  // search starts sooner), the overall one last (its users then mostly pruned already).
+  const reach = new Map<UserCandidates, Uint32Array>();
   const pool = ctx.pool;
-  const results = await Promise.all(jobs.map((j) => (pool ? pool.run<{ weights: number[]; ndcg: number }>('weightSearch', { packed: j.packed, resamples: j.resamples }) : baggedSearch(j.packed, j.resamples))));
+  const order = jobs.map((_, q) => q).sort((a, b) => Number(jobs[a].key === 'all') - Number(jobs[b].key === 'all') || a - b);
+  const running: Array<Promise<{ weights: number[]; ndcg: number }> | { weights: number[]; ndcg: number }> = new Array(jobs.length);
+  for (const q of order) {
+    const { own, resamples } = jobs[q];
+    const packed = packCandidates(own.cands, own.relevant, nComp, 10, reach);
+    running[q] = pool ? pool.run<{ weights: number[]; ndcg: number }>('weightSearch', { packed, resamples }) : baggedSearch(packed, resamples);
+  }
+  const results = await Promise.all(running);
   const all = results[0];
   fusion.validation.all = { users: overall.cands.length, ndcg: all.ndcg };
   jobs.forEach((j, q) => {
     if (j.key === 'all') return;
     fusion.weights[j.key] = results[q].weights;
-    fusion.validation[j.key] = j.heldOut > 0 ? { users: j.users, ndcg: results[q].ndcg, heldOut: j.heldOut } : { users: j.users, ndcg: results[q].ndcg };
+    const users = j.own.cands.length;
+    fusion.validation[j.key] = j.heldOut > 0 ? { users, ndcg: results[q].ndcg, heldOut: j.heldOut } : { users, ndcg: results[q].ndcg };
   });
   for (const b of reuse) {
     fusion.weights[b] = all.weights.slice();
