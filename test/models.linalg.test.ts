@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allFinite, randomFactors } from '../src/models/als.js';
-import { normalEquations, ridge } from '../src/models/linalg.js';
+import { interceptNormalEquations, normalEquations, ridge, ridgeSolve } from '../src/models/linalg.js';
 import { Rng } from '../src/random.js';
 
 /** X^T X (upper triangle) and X^T Y one row at a time, skipping zero x_ri: the reference of `normalEquations`. */
@@ -43,6 +43,30 @@ describe('linalg and ALS helpers', () => {
     expect(w[0]).toBeCloseTo(2, 4);
     expect(w[1]).toBeCloseTo(-1, 4);
     expect(w[2]).toBeCloseTo(0.5, 4);
+  });
+
+  it('interceptNormalEquations reads rows of factor matrices in place with the bits of normalEquations on the copied rows; ridgeSolve serves several strengths', () => {
+    const rng = new Rng(8);
+    const [users, xd, yd] = [23, 5, 4];
+    const xs = Float32Array.from({ length: users * xd }, () => (rng.int(6) === 0 ? 0 : rng.normal()));
+    const ys = Float32Array.from({ length: users * yd }, () => rng.normal());
+    for (const rows of [Uint32Array.of(), Uint32Array.of(4), Uint32Array.of(0, 3, 4, 9, 10, 17, 22), Uint32Array.from({ length: users }, (_, u) => u)]) {
+      const n = rows.length;
+      const x1 = new Float64Array(n * (xd + 1));
+      const y64 = new Float64Array(n * yd);
+      rows.forEach((u, r) => {
+        for (let a = 0; a < xd; a++) x1[r * (xd + 1) + a] = xs[u * xd + a];
+        x1[r * (xd + 1) + xd] = 1;
+        for (let a = 0; a < yd; a++) y64[r * yd + a] = ys[u * yd + a];
+      });
+      const eq = interceptNormalEquations(xs, xd, ys, yd, rows);
+      const ref = normalEquations(x1, y64, n, xd + 1, yd);
+      expect(Array.from(eq.a)).toEqual(Array.from(ref.a));
+      expect(Array.from(eq.b)).toEqual(Array.from(ref.b));
+      const before = eq.a.slice();
+      for (const mu of [1000, 10, 0.1]) expect(Array.from(ridgeSolve(eq, xd + 1, yd, mu, true))).toEqual(Array.from(ridge(x1, y64, n, xd + 1, yd, mu, true)));
+      expect(eq.a).toEqual(before);
+    }
   });
 
   it('allFinite: false for NaN and infinities anywhere, true otherwise (also -0 and empty)', () => {

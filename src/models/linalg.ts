@@ -6,7 +6,16 @@
  * @returns W, row-major `p x q`, as f32.
  */
 export function ridge(x: Float64Array, y: Float64Array, n: number, p: number, q: number, mu: number, lastUnpenalised: boolean): Float32Array {
-  const { a, b } = normalEquations(x, y, n, p, q);
+  return ridgeSolve(normalEquations(x, y, n, p, q), p, q, mu, lastUnpenalised);
+}
+
+/**
+ * `ridge` from its normal equations (`normalEquations`, left unchanged: one set serves several
+ * strengths): solve (A + mu I) W = B, the last row and column unpenalised when `lastUnpenalised`.
+ */
+export function ridgeSolve(eq: { a: Float64Array; b: Float64Array }, p: number, q: number, mu: number, lastUnpenalised: boolean): Float32Array {
+  const a = eq.a.slice();
+  const b = eq.b;
   for (let i = 0; i < p; i++) {
     for (let j = 0; j < i; j++) a[i * p + j] = a[j * p + i];
     if (!(lastUnpenalised && i === p - 1)) a[i * p + i] += mu;
@@ -23,35 +32,66 @@ export function ridge(x: Float64Array, y: Float64Array, n: number, p: number, q:
   return w;
 }
 
+/** Copies row r of X (p values) to `xs` at `xo` and row r of Y (q values) to `ys` at `yo`. */
+type RowFetch = (r: number, xs: Float64Array, xo: number, ys: Float64Array, yo: number) => void;
+
 /**
  * The normal equations of a least-squares fit: X^T X (upper triangle only) and X^T Y, X `n x p`,
- * Y `n x q`, row-major f64. Four rows at a time, so each cell is loaded and stored once per four
- * rows; each cell still adds its row products in ascending row order, and a zero x_ri adds a zero
- * product (finite inputs), which leaves a sum that starts at +0 unchanged: the same bits as one row
- * at a time skipping zeros.
+ * Y `n x q`, row-major f64 (see `normalEquationsOf`).
  */
 export function normalEquations(x: Float64Array, y: Float64Array, n: number, p: number, q: number): { a: Float64Array; b: Float64Array } {
+  return normalEquationsOf(n, p, q, (r, xs, xo, ys, yo) => {
+    for (let i = 0; i < p; i++) xs[xo + i] = x[r * p + i];
+    for (let j = 0; j < q; j++) ys[yo + j] = y[r * q + j];
+  });
+}
+
+/**
+ * The normal equations of rows `rows` of `x` (`xd` values each) with a 1 appended (an intercept
+ * column, last), against the same rows of `y` (`yd` values each): what `normalEquations` gives for
+ * those rows copied out to f64, to the bit, without the copies (factor matrices are read in place).
+ */
+export function interceptNormalEquations(x: Float32Array, xd: number, y: Float32Array, yd: number, rows: ArrayLike<number>): { a: Float64Array; b: Float64Array } {
+  return normalEquationsOf(rows.length, xd + 1, yd, (r, xs, xo, ys, yo) => {
+    const u = rows[r];
+    for (let i = 0; i < xd; i++) xs[xo + i] = x[u * xd + i];
+    xs[xo + xd] = 1;
+    for (let j = 0; j < yd; j++) ys[yo + j] = y[u * yd + j];
+  });
+}
+
+/**
+ * X^T X (upper triangle only) and X^T Y of `n` rows given by `fetch`. Four rows at a time, so each
+ * cell is loaded and stored once per four rows; each cell still adds its row products in ascending
+ * row order, and a zero x_ri adds a zero product (finite inputs), which leaves a sum that starts at
+ * +0 unchanged: the same bits as one row at a time skipping zeros.
+ */
+function normalEquationsOf(n: number, p: number, q: number, fetch: RowFetch): { a: Float64Array; b: Float64Array } {
   const a = new Float64Array(p * p);
   const b = new Float64Array(p * q);
+  const x = new Float64Array(4 * p);
+  const y = new Float64Array(4 * q);
+  const x1 = p;
+  const x2 = 2 * p;
+  const x3 = 3 * p;
+  const y1 = q;
+  const y2 = 2 * q;
+  const y3 = 3 * q;
   let r = 0;
   for (; r + 4 <= n; r += 4) {
-    const x0 = r * p;
-    const x1 = x0 + p;
-    const x2 = x1 + p;
-    const x3 = x2 + p;
-    const y0 = r * q;
-    const y1 = y0 + q;
-    const y2 = y1 + q;
-    const y3 = y2 + q;
+    fetch(r, x, 0, y, 0);
+    fetch(r + 1, x, x1, y, y1);
+    fetch(r + 2, x, x2, y, y2);
+    fetch(r + 3, x, x3, y, y3);
     for (let i = 0; i < p; i++) {
-      const a0 = x[x0 + i];
+      const a0 = x[i];
       const a1 = x[x1 + i];
       const a2 = x[x2 + i];
       const a3 = x[x3 + i];
       const ai = i * p;
       for (let j = i; j < p; j++) {
         let acc = a[ai + j];
-        acc += a0 * x[x0 + j];
+        acc += a0 * x[j];
         acc += a1 * x[x1 + j];
         acc += a2 * x[x2 + j];
         acc += a3 * x[x3 + j];
@@ -60,7 +100,7 @@ export function normalEquations(x: Float64Array, y: Float64Array, n: number, p: 
       const bi = i * q;
       for (let j = 0; j < q; j++) {
         let acc = b[bi + j];
-        acc += a0 * y[y0 + j];
+        acc += a0 * y[j];
         acc += a1 * y[y1 + j];
         acc += a2 * y[y2 + j];
         acc += a3 * y[y3 + j];
@@ -69,13 +109,12 @@ export function normalEquations(x: Float64Array, y: Float64Array, n: number, p: 
     }
   }
   for (; r < n; r++) {
-    const xo = r * p;
-    const yo = r * q;
+    fetch(r, x, 0, y, 0);
     for (let i = 0; i < p; i++) {
-      const xi = x[xo + i];
+      const xi = x[i];
       if (xi === 0) continue;
-      for (let j = i; j < p; j++) a[i * p + j] += xi * x[xo + j];
-      for (let j = 0; j < q; j++) b[i * q + j] += xi * y[yo + j];
+      for (let j = i; j < p; j++) a[i * p + j] += xi * x[j];
+      for (let j = 0; j < q; j++) b[i * q + j] += xi * y[j];
     }
   }
   return { a, b };

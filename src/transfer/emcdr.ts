@@ -12,7 +12,7 @@ import { MODEL_SCHEMAS } from '../options/index.js';
 import { BestOnValidation } from '../engine/tuning.js';
 import type { ModelOptions } from '../engine/types.js';
 import { asFitError, f32Section, validNdcg, type FactorOptions } from '../models/factors.js';
-import { ridge } from '../models/linalg.js';
+import { interceptNormalEquations, ridgeSolve } from '../models/linalg.js';
 import { mlpForward, trainMlp, type Mlp } from '../models/nn.js';
 import { crossDefinition, TransferRecommender, type PairContext, type PairMapping, type TransferKind } from './cross.js';
 
@@ -81,19 +81,23 @@ async function fitPair(ctx: PairContext, options: Readonly<Record<string, unknow
   const ds = fs.d;
   const dt = ft.d;
   const n = overlap.length;
-  const x = new Float32Array(n * ds);
-  const y = new Float32Array(n * dt);
-  overlap.forEach((u, r) => {
-    x.set(fs.users.subarray(u * ds, (u + 1) * ds), r * ds);
-    y.set(ft.users.subarray(u * dt, (u + 1) * dt), r * dt);
-  });
-  const x1 = new Float64Array(n * (ds + 1));
-  const y64 = Float64Array.from(y);
-  for (let r = 0; r < n; r++) {
-    for (let a = 0; a < ds; a++) x1[r * (ds + 1) + a] = x[r * ds + a];
-    x1[r * (ds + 1) + ds] = 1;
-  }
-  const linear = (mu: number): PairMapping => linearMapping(ridge(x1, y64, n, ds + 1, dt, mu, true), ds, dt, mu);
+  // The overlapping users' factors, copied out for the MLP only.
+  const pairs = (): { x: Float32Array; y: Float32Array } => {
+    const x = new Float32Array(n * ds);
+    const y = new Float32Array(n * dt);
+    overlap.forEach((u, r) => {
+      x.set(fs.users.subarray(u * ds, (u + 1) * ds), r * ds);
+      y.set(ft.users.subarray(u * dt, (u + 1) * dt), r * dt);
+    });
+    return { x, y };
+  };
+  // Linear maps: [x_s, 1] W ~ x_t by ridge; the normal equations are formed once, read straight
+  // from the factor matrices, and serve every ridge strength tried.
+  let eq: { a: Float64Array; b: Float64Array } | undefined;
+  const linear = (mu: number): PairMapping => {
+    eq ??= interceptNormalEquations(fs.users, ds, ft.users, dt, overlap);
+    return linearMapping(ridgeSolve(eq, ds + 1, dt, mu, true), ds, dt, mu);
+  };
   const v = ctx.valid;
   // Validation users' source factors (training users: stored factors).
   const score = (m: PairMapping): number => {
@@ -104,7 +108,7 @@ async function fitPair(ctx: PairContext, options: Readonly<Record<string, unknow
     return validNdcg(ctx.backend, vec, ft.items, dt, seen, v.relevant);
   };
   if (!v) {
-    const m = o.mapping === 'mlp' ? trainMap(ctx, o, x, y, n, undefined).mapping : linear(o.ridge);
+    const m = o.mapping === 'mlp' ? trainMap(ctx, o, pairs(), n, undefined).mapping : linear(o.ridge);
     m.report = { kind: o.mapping === 'mlp' ? 'mlp' : 'linear', overlap: n };
     return m;
   }
@@ -125,7 +129,7 @@ async function fitPair(ctx: PairContext, options: Readonly<Record<string, unknow
   }
   let curve: Array<{ epoch: number; score: number }> | undefined;
   if (o.mapping !== 'linear') {
-    const r = trainMap(ctx, o, x, y, n, score);
+    const r = trainMap(ctx, o, pairs(), n, score);
     curve = r.curve;
     validation[`mlp@epochs=${r.bestEpoch}`] = r.bestScore;
     best.offer(r.bestScore, { name: `mlp@epochs=${r.bestEpoch}`, m: r.mapping });
@@ -135,7 +139,7 @@ async function fitPair(ctx: PairContext, options: Readonly<Record<string, unknow
   return m;
 }
 
-function trainMap(ctx: PairContext, o: EmcdrConfig, x: Float32Array, y: Float32Array, n: number, score: ((m: PairMapping) => number) | undefined): { mapping: PairMapping; curve: Array<{ epoch: number; score: number }>; bestEpoch: number; bestScore: number } {
+function trainMap(ctx: PairContext, o: EmcdrConfig, { x, y }: { x: Float32Array; y: Float32Array }, n: number, score: ((m: PairMapping) => number) | undefined): { mapping: PairMapping; curve: Array<{ epoch: number; score: number }>; bestEpoch: number; bestScore: number } {
   const ds = ctx.fs.d;
   const dt = ctx.ft.d;
   try {
