@@ -271,23 +271,21 @@ function isDigit(c: number): boolean {
 
 /** The vocabularies of one data set: users (global), domains, and items per domain. */
 export class Vocabularies {
-  /** Users, shared by every domain. */
-  readonly users = new Vocabulary();
-  /** Domain names. */
-  readonly domains = new Vocabulary();
-  /** Behaviour names seen in the data. */
-  readonly behaviors = new Vocabulary();
-  private readonly itemVocabs: Vocabulary[] = [];
+  /**
+   * @param users Users, shared by every domain.
+   * @param domains Domain names.
+   * @param behaviors Behaviour names seen in the data.
+   */
+  constructor(
+    readonly users = new Vocabulary(),
+    readonly domains = new Vocabulary(),
+    readonly behaviors = new Vocabulary(),
+    private readonly itemVocabs: Vocabulary[] = [],
+  ) {}
 
   /** A copy without the user at index `user` (later users move down by one). */
   withoutUser(user: number): Vocabularies {
-    const v = new Vocabularies();
-    const to = v as unknown as { users: Vocabulary; domains: Vocabulary; behaviors: Vocabulary; itemVocabs: Vocabulary[] };
-    to.users = this.users.copy(user);
-    to.domains = this.domains.copy();
-    to.behaviors = this.behaviors.copy();
-    to.itemVocabs = this.itemVocabs.map((x) => x.copy());
-    return v;
+    return new Vocabularies(this.users.copy(user), this.domains.copy(), this.behaviors.copy(), this.itemVocabs.map((x) => x.copy()));
   }
 
   /** The item vocabulary of domain index `d` (created on first use). */

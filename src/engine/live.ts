@@ -259,7 +259,6 @@ export function removeUser(data: ModelData, overlay: Overlay, userId: string): F
   };
 }
 
-
 /** A catalog grown to new item counts (new items: no category, no price). */
 export function growCatalog(c: ItemCatalog | undefined, nItems: readonly number[]): ItemCatalog | undefined {
   if (!c || c.category.every((a, d) => a.length === nItems[d])) return c;
