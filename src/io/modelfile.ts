@@ -374,12 +374,15 @@ export async function readModelFile(path: string, expectedModel?: string): Promi
   }
 }
 
+/** Bytes asked for per read: Node's fs.read takes a 32-bit signed length (a 2 GiB file in one read aborts the process). */
+const READ_CHUNK = 1 << 30;
+
 /** Read into `buf` from `from` until full or end of file; returns the bytes filled. @throws {StorageError} */
 async function readFully(h: fs.FileHandle, buf: Uint8Array, from: number, path: string): Promise<number> {
   let at = from;
   try {
     while (at < buf.length) {
-      const { bytesRead } = await h.read(buf, at, buf.length - at, at);
+      const { bytesRead } = await h.read(buf, at, Math.min(buf.length - at, READ_CHUNK), at);
       if (bytesRead === 0) break;
       at += bytesRead;
     }
