@@ -2,7 +2,7 @@
 // Each file documents its algorithm and cost in its header (W = sum over users of n_u^2).
 
 export { alloc, reset, used, mark, release } from './memory';
-export { topk } from './topk';
+export { topk, topkScratchBytes } from './topk';
 export { cosineTopK } from './cosine';
 export { scoreSparse } from './score';
 export { scoreDense } from './dense';

@@ -1,15 +1,25 @@
 // Top-k selection over a dense score vector.
 //
-// Algorithm: a bounded binary min-heap of size k whose root is the current worst kept entry
-// (lowest score; among equal scores the highest index). Indices are visited in increasing
-// order, so a later entry can only displace the root with a strictly greater score; this keeps
-// the contract "ties break by the lower index" without comparing indices in the scan. Once the
-// heap is full, a SIMD pre-filter compares four scores at a time against the root's score and
-// skips blocks where no lane can enter. Entries that are NaN or -Infinity are never selected
-// (callers mask filtered items with -Infinity).
+// Algorithm, for long vectors (n >= 32k): a threshold first, then a heap over the few scores
+// that reach it. The first n - n % (32k) scores split into 2k blocks of equal length; each block
+// contributes its maximum (SIMD pseudo-max, NaN and -Infinity ignored), and T = the k-th largest
+// of those maxima (a min-heap of k packed keys). The k blocks whose maxima reach T hold k distinct
+// scores >= T, so the k-th best score is >= T and every entry of the top k is among the scores
+// >= T: a SIMD pass keeps those, in increasing index order, in a packed-key min-heap of size k
+// (see below). On scores in no particular order about 1.4k entries reach T, against about
+// k ln(n/k) heap updates for the scan below.
 //
-// Cost: O(n) scan + O(m log k) heap updates, m = entries that beat the running threshold
-// (small on skewed data), + O(k log k) for the final sort.
+// Otherwise (short vectors, or fewer than k blocks with a selectable score): a bounded binary min-heap of size k whose root is the current
+// worst kept entry (lowest score; among equal scores the highest index). Indices are visited in
+// increasing order, so a later entry can only displace the root with a strictly greater score;
+// this keeps the contract "ties break by the lower index" without comparing indices in the scan.
+// Once the heap is full, a SIMD pre-filter compares four scores at a time against the root's
+// score and skips blocks where no lane can enter. Entries that are NaN or -Infinity are never
+// selected (callers mask filtered items with -Infinity).
+//
+// Cost: threshold path two O(n) SIMD passes + O(k log k) for T + O(c log k) heap updates for the
+// c >= k entries >= T; heap path O(n) scan + O(m log k) heap updates, m = entries that beat
+// the running threshold (about k ln(n/k) in random order); both + O(k log k) for the final sort.
 
 /** Is (sa, ia) worse than (sb, ib)? Lower score is worse; equal scores: higher index is worse. */
 @inline function worse(sa: f32, ia: u32, sb: f32, ib: u32): bool {
@@ -94,12 +104,93 @@ export function heapSortDescending(hs: usize, hi: usize, size: i32): void {
   }
 }
 
+/** Scratch bytes `topk` needs for `k` outputs (a heap of 2k + 1 packed keys). */
+export function topkScratchBytes(k: i32): usize {
+  return (<usize>(2 * max(k, 0)) + 1) << 3;
+}
+
 /**
  * Select the k best of `n` f32 scores at `scores` into `outIdx` (u32) / `outScore` (f32), best
  * first, ties by lower index. NaN and -Infinity are skipped. Returns the number written (<= k).
+ * `scratch`: `topkScratchBytes(k)` bytes, 8-aligned (0: the heap path only).
  */
-export function topk(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usize): i32 {
+export function topk(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usize, scratch: usize): i32 {
   if (k <= 0 || n <= 0) return 0;
+  if (scratch != 0 && n >= 32 * k) {
+    const m = topkByThreshold(scores, n, k, outIdx, outScore, scratch);
+    if (m >= 0) return m;
+  }
+  return topkByHeap(scores, n, k, outIdx, outScore);
+}
+
+/** The maximum of `len` (a multiple of 16) scores at `p`, NaN and -Infinity counting as -Infinity. */
+@inline function blockMax(p: usize, len: i32): f32 {
+  // pmax(a, b) = a < b ? b : a: a NaN in b leaves a, and a never holds NaN.
+  let a = f32x4.splat(-Infinity);
+  let b = a;
+  let c = a;
+  let d = a;
+  const end = p + (<usize>len << 2);
+  for (let q = p; q < end; q += 64) {
+    a = f32x4.pmax(a, v128.load(q));
+    b = f32x4.pmax(b, v128.load(q, 16));
+    c = f32x4.pmax(c, v128.load(q, 32));
+    d = f32x4.pmax(d, v128.load(q, 48));
+  }
+  a = f32x4.pmax(f32x4.pmax(a, b), f32x4.pmax(c, d));
+  a = f32x4.pmax(a, v128.shuffle<f32>(a, a, 2, 3, 0, 1));
+  a = f32x4.pmax(a, v128.shuffle<f32>(a, a, 1, 0, 3, 2));
+  return f32x4.extract_lane(a, 0);
+}
+
+/** Push `key` into the min-heap of capacity k at `heap` (size entries); returns the new size. */
+@inline function keyPush(heap: usize, size: i32, k: i32, key: u64): i32 {
+  if (size < k) {
+    store<u64>(heap + (<usize>size << 3), key);
+    size++;
+    if (size == k) keyHeapify(heap, k);
+    return size;
+  }
+  if (key > load<u64>(heap)) keySiftDown(heap, k, 0, key);
+  return size;
+}
+
+/** The threshold path of `topk` (see the header); -1 when fewer than k blocks have a selectable score. */
+function topkByThreshold(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usize, heap: usize): i32 {
+  const nb = 2 * k;
+  const len = (n / nb) & ~15;
+  let size = 0;
+  for (let b = 0; b < nb; b++) size = keyPush(heap, size, k, packKey(blockMax(scores + (<usize>(b * len) << 2), len) + 0, <u32>b));
+  const t = keyScore(load<u64>(heap));
+  if (!(t > -Infinity)) return -1;
+  size = 0;
+  const tv = f32x4.splat(t);
+  const n4 = n & ~3;
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const p = scores + (<usize>j << 2);
+    if (!v128.any_true(f32x4.ge(v128.load(p), tv))) continue;
+    for (let q = 0; q < 4; q++) {
+      const s = load<f32>(p + (<usize>q << 2));
+      if (s >= t) size = keyPush(heap, size, k, packKey(s + 0, <u32>(j + q)));
+    }
+  }
+  for (; j < n; j++) {
+    const s = load<f32>(scores + (<usize>j << 2));
+    if (s >= t) size = keyPush(heap, size, k, packKey(s + 0, <u32>j));
+  }
+  if (size < k) keyHeapify(heap, size); // cannot happen (k blocks reach t); kept for safety
+  keyHeapDrain(heap, size, outIdx, outScore);
+  // The scores as given (a key holds -0 as +0).
+  for (let r = 0; r < size; r++) {
+    const i = load<u32>(outIdx + (<usize>r << 2));
+    store<f32>(outScore + (<usize>r << 2), load<f32>(scores + (<usize>i << 2)));
+  }
+  return size;
+}
+
+/** The heap path of `topk` (see the header). */
+function topkByHeap(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usize): i32 {
   let size = 0;
   let j = 0;
   // Phase 1: fill the heap with the first k selectable entries.

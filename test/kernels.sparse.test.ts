@@ -204,6 +204,24 @@ describe('scoreDense: wasm vs reference', () => {
     }
   });
 
+  it('matches on catalogues long enough for the threshold top-k (ties, seen items, masks)', () => {
+    const rng = new Rng(14);
+    for (let t = 0; t < 12; t++) {
+      const dim = [3, 8, 16][t % 3];
+      const nItems = 3200 + rng.int(3000);
+      const nUsers = 1 + rng.int(9);
+      const ties = t % 2 === 0;
+      const val = () => (ties ? rng.int(3) - 1 : rng.normal());
+      const items = Float32Array.from({ length: nItems * dim }, val);
+      const vecs = Float32Array.from({ length: nUsers * dim }, val);
+      const seen = randomCsr(rng, 12, nItems, 0.05, 'ones');
+      const users = Uint32Array.from({ length: nUsers }, () => rng.int(12));
+      const allowed = t % 4 === 1 ? Uint8Array.from({ length: nItems }, () => (rng.int(10) === 0 ? 1 : 0)) : undefined;
+      const job = { items, dim, seen: t % 3 === 2 ? undefined : seen, allowed, n: [10, 100][t % 2] };
+      expectRowsEqual(wasm.scoreDense(job, users, vecs), scoreDenseReference(job, users, vecs), `dense long ${t} d=${dim} items=${nItems}`);
+    }
+  });
+
   it('dotF32x4Order is an ordinary dot product up to rounding', () => {
     const a = Float32Array.from([1, 2, 3, 4, 5, 6, 7]);
     const b = Float32Array.from([7, 6, 5, 4, 3, 2, 1]);

@@ -38,4 +38,25 @@ describe('topk kernel: wasm vs reference', () => {
       expect(Array.from(a.scores)).toEqual(Array.from(b.scores));
     }
   });
+
+  it('matches the reference on long vectors, where the block-maximum threshold path runs', () => {
+    const rng = new Rng(43);
+    const orders = ['random', 'ascending', 'descending', 'constant', 'few-selectable', 'zeros'] as const;
+    for (let t = 0; t < 240; t++) {
+      const order = orders[t % orders.length];
+      const k = [1, 2, 10, 100, 150][rng.int(5)];
+      const n = 32 * k + rng.int(6000);
+      let s = randomScores(rng, n);
+      if (order === 'ascending') s = Float32Array.from(s).sort();
+      if (order === 'descending') s = Float32Array.from(s).sort().reverse();
+      if (order === 'constant') s.fill(rng.int(2) === 0 ? 0.25 : -0);
+      if (order === 'few-selectable') for (let i = 0; i < n; i++) if (rng.int(n) >= 3 * k) s[i] = rng.int(2) === 0 ? -Infinity : NaN;
+      if (order === 'zeros') for (let i = 0; i < n; i++) s[i] = rng.int(2) === 0 ? 0 : -0;
+      const a = wasm.topk(s, k);
+      const b = topkReference(s, k);
+      expect(Array.from(a.indices), `${order} n=${n} k=${k}`).toEqual(Array.from(b.indices));
+      // Bit patterns: a -0 stays -0.
+      expect(Array.from(new Uint32Array(a.scores.buffer, a.scores.byteOffset, a.scores.length))).toEqual(Array.from(new Uint32Array(b.scores.buffer, b.scores.byteOffset, b.scores.length)));
+    }
+  });
 });

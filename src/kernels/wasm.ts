@@ -20,7 +20,8 @@ export interface KernelExports {
   used(): number;
   mark(): number;
   release(to: number): void;
-  topk(scores: number, n: number, k: number, outIdx: number, outScore: number): number;
+  topk(scores: number, n: number, k: number, outIdx: number, outScore: number, scratch: number): number;
+  topkScratchBytes(k: number): number;
   cosineTopK(
     lIndptr: number, lIndices: number, lData: number,
     rIndptr: number, rIndices: number, rData: number, nCols: number,
@@ -40,7 +41,7 @@ export interface KernelExports {
   scoreDense(
     uVec: number, users: number, nUsers: number, items: number, nItems: number, dim: number,
     seenIndptr: number, seenIndices: number, mask: number, n: number,
-    scores: number, outCounts: number, outIdx: number, outScore: number,
+    scores: number, top: number, outCounts: number, outIdx: number, outScore: number,
   ): void;
 }
 
@@ -253,7 +254,8 @@ export class WasmKernels implements Kernels {
     const ps = this.scratchCopy(scores);
     const pi = allocOrThrow(x, kk * 4);
     const po = allocOrThrow(x, kk * 4);
-    const m = x.topk(ps, n, kk, pi, po);
+    const top = allocOrThrow(x, x.topkScratchBytes(kk));
+    const m = x.topk(ps, n, kk, pi, po, top);
     const indices = new Uint32Array(x.memory.buffer, pi, m).slice();
     const out = new Float32Array(x.memory.buffer, po, m).slice();
     x.release(this.residentTop);
@@ -341,10 +343,11 @@ export class WasmKernels implements Kernels {
     }
     const rows = users.length;
     const sc = allocOrThrow(x, 4 * nItems * 4);
+    const top = allocOrThrow(x, x.topkScratchBytes(n));
     const pc = allocOrThrow(x, rows * 4);
     const pi = allocOrThrow(x, rows * n * 4);
     const ps = allocOrThrow(x, rows * n * 4);
-    x.scoreDense(pv, pu, rows, r[0].ptr, nItems, dim, seen ? r[1].ptr : 0, seen ? r[2].ptr : 0, pm, n, sc, pc, pi, ps);
+    x.scoreDense(pv, pu, rows, r[0].ptr, nItems, dim, seen ? r[1].ptr : 0, seen ? r[2].ptr : 0, pm, n, sc, top, pc, pi, ps);
     return this.takeRows(rows, n, pc, pi, ps);
   }
 }
