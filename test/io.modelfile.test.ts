@@ -36,7 +36,8 @@ describe('model file', () => {
     expect(crc32Table(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
     // The native and the table-driven CRC agree on random bytes of any length.
     let x = 12345;
-    for (const n of [0, 1, 7, 4096, 100_003]) {
+    // Lengths past one native piece (1 MiB) check the piecewise continuation.
+    for (const n of [0, 1, 7, 4096, 100_003, (1 << 20) + 5, 3 << 20]) {
       const b = Uint8Array.from({ length: n }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
       expect(crc32(b)).toBe(crc32Table(b));
     }
