@@ -7,7 +7,8 @@
 // (lane l sums components t with t % 4 == l, multiply then add, no fused multiply-add), the lanes
 // are summed as (l0 + l1) + (l2 + l3), and the remaining dim % 4 components are added in order.
 // Then disallowed items (a u32 mask per item, all ones = disallowed) and the user's seen items
-// are set to -Infinity, and `topk` (block-maximum threshold, then a heap of the entries that reach it) picks the best n.
+// are set to -Infinity, and `topk` (a block-maximum threshold, then a heap of the scores that
+// reach it) picks the best n.
 //
 // Cost: nUsers * nItems * dim multiply-adds (4 per SIMD op), nItems * dim * 4 bytes read per
 // group of four users, plus top-k: O(nItems) SIMD scan + O(m log n) heap updates per user.
@@ -44,7 +45,8 @@ import { topk } from './topk';
  * Top-n items for `nUsers` user vectors at `uVec` (row-major nUsers x dim, f32) against `nItems`
  * item vectors at `items` (row-major nItems x dim). `users` (u32) names each vector's row of the
  * seen matrix (`seenIndices` = 0: none); `mask` = 0: no filter, else u32 per item.
- * Scratch: scores (4 * nItems f32), `top` (`topkScratchBytes(n)` bytes). User b writes counts[b] entries to slots [b*n, b*n + counts[b]).
+ * Scratch: scores (4 * nItems f32) and `top` (`topkScratchBytes(n)` bytes). User b writes
+ * counts[b] entries to slots [b*n, b*n + counts[b]).
  */
 export function scoreDense(
   uVec: usize, users: usize, nUsers: i32, items: usize, nItems: i32, dim: i32,

@@ -1,21 +1,22 @@
 // Top-k selection over a dense score vector.
 //
 // Algorithm, for long vectors (n >= 32k): a threshold first, then a heap over the few scores
-// that reach it. The first n - n % (32k) scores split into 2k blocks of equal length; each block
-// contributes its maximum (SIMD pseudo-max, NaN and -Infinity ignored), and T = the k-th largest
-// of those maxima (a min-heap of k packed keys). The k blocks whose maxima reach T hold k distinct
-// scores >= T, so the k-th best score is >= T and every entry of the top k is among the scores
-// >= T: a SIMD pass keeps those, in increasing index order, in a packed-key min-heap of size k
-// (see below). On scores in no particular order about 1.4k entries reach T, against about
-// k ln(n/k) heap updates for the scan below.
+// that reach it. The first 2k * L scores (L = n / 2k rounded down to a multiple of 16) split into
+// 2k blocks of L; each block contributes its maximum (SIMD pseudo-max, NaN and -Infinity
+// ignored), and T = the k-th largest of those maxima (a min-heap of k packed keys). The k blocks
+// whose maxima reach T hold k distinct scores >= T, so the k-th best score is >= T and every
+// entry of the top k is among the scores >= T: a SIMD pass over all n scores keeps those, in a
+// packed-key min-heap of size k (see below). For independent scores about 1.4k entries (estimate)
+// reach T, against about k ln(n/k) heap updates for the scan below.
 //
-// Otherwise (short vectors, or fewer than k blocks with a selectable score): a bounded binary min-heap of size k whose root is the current
-// worst kept entry (lowest score; among equal scores the highest index). Indices are visited in
-// increasing order, so a later entry can only displace the root with a strictly greater score;
-// this keeps the contract "ties break by the lower index" without comparing indices in the scan.
-// Once the heap is full, a SIMD pre-filter compares four scores at a time against the root's
-// score and skips blocks where no lane can enter. Entries that are NaN or -Infinity are never
-// selected (callers mask filtered items with -Infinity).
+// Otherwise (short vectors, or fewer than k blocks with a selectable score): a bounded binary
+// min-heap of size k whose root is the current worst kept entry (lowest score; among equal
+// scores the highest index). Indices are visited in increasing order, so a later entry can only
+// displace the root with a strictly greater score; this keeps the contract "ties break by the
+// lower index" without comparing indices in the scan. Once the heap is full, a SIMD pre-filter
+// compares four scores at a time against the root's score and skips blocks where no lane can
+// enter. Entries that are NaN or -Infinity are never selected (callers mask filtered items with
+// -Infinity).
 //
 // Cost: threshold path two O(n) SIMD passes + O(k log k) for T + O(c log k) heap updates for the
 // c >= k entries >= T; heap path O(n) scan + O(m log k) heap updates, m = entries that beat
