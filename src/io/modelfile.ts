@@ -364,7 +364,9 @@ export async function readModelFile(path: string, expectedModel?: string): Promi
     const head = new Uint8Array(Math.min(16, st.size));
     await readFully(h, head, 0, path);
     checkHeader(head, st.size, path);
-    const bytes = new Uint8Array(st.size);
+    // On shared memory: the section arrays are views on these bytes, so a worker pool shares
+    // them as they are instead of copying each one into a SharedArrayBuffer of its own.
+    const bytes = new Uint8Array(new SharedArrayBuffer(st.size));
     bytes.set(head, 0);
     const n = await readFully(h, bytes, head.length, path);
     // A file that shrank while being read is decoded as what was read (the checksum refuses it).
