@@ -14,6 +14,9 @@
 // group of four users, plus top-k: O(nItems) SIMD scan + O(m log n) heap updates per user.
 
 import { topk } from './topk';
+import {
+  finishQuantUser, integerScores, paddedDim, quantUser, quantWorkBytes, rowErr, rowNorm,
+} from './dense-quant';
 
 /**
  * Finish one item's four dot products: lanes summed as (l0 + l1) + (l2 + l3), then the last
@@ -42,20 +45,119 @@ import { topk } from './topk';
 }
 
 /**
+ * Exact f32 scores of four user rows (u0..u3; a short group repeats its last row) against every
+ * item, into the four score rows at `scores` (nItems f32 each).
+ */
+function exactScores(u0: usize, u1: usize, u2: usize, u3: usize, items: usize, nItems: i32, dim: i32, scores: usize): void {
+  const d4 = dim & ~3;
+  const rowBytes = <usize>dim << 2;
+  const sc0 = scores;
+  const sc1 = scores + (<usize>nItems << 2);
+  const sc2 = scores + (<usize>nItems << 3);
+  const sc3 = scores + <usize>nItems * 12;
+  // Two items per pass (8 accumulators: each user row load serves both); an odd last item alone.
+  const n2 = nItems & ~1;
+  let v = items;
+  for (let i = 0; i < n2; i += 2) {
+    const w = v + rowBytes;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0);
+    let b1 = f32x4.splat(0);
+    let b2 = f32x4.splat(0);
+    let b3 = f32x4.splat(0);
+    for (let t = 0; t < d4; t += 4) {
+      const off = <usize>t << 2;
+      const x = v128.load(v + off);
+      const y = v128.load(w + off);
+      const p0 = v128.load(u0 + off);
+      const p1 = v128.load(u1 + off);
+      const p2 = v128.load(u2 + off);
+      const p3 = v128.load(u3 + off);
+      a0 = f32x4.add(a0, f32x4.mul(p0, x));
+      b0 = f32x4.add(b0, f32x4.mul(p0, y));
+      a1 = f32x4.add(a1, f32x4.mul(p1, x));
+      b1 = f32x4.add(b1, f32x4.mul(p1, y));
+      a2 = f32x4.add(a2, f32x4.mul(p2, x));
+      b2 = f32x4.add(b2, f32x4.mul(p2, y));
+      a3 = f32x4.add(a3, f32x4.mul(p3, x));
+      b3 = f32x4.add(b3, f32x4.mul(p3, y));
+    }
+    finishItem(a0, a1, a2, a3, v, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>i << 2);
+    finishItem(b0, b1, b2, b3, w, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>(i + 1) << 2);
+    v += rowBytes << 1;
+  }
+  if (n2 < nItems) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    for (let t = 0; t < d4; t += 4) {
+      const off = <usize>t << 2;
+      const x = v128.load(v + off);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(u0 + off), x));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(u1 + off), x));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(u2 + off), x));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(u3 + off), x));
+    }
+    finishItem(a0, a1, a2, a3, v, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>n2 << 2);
+  }
+}
+
+/** Scratch bytes `scoreDense` needs in `work` for the integer path. */
+export function scoreDenseWorkBytes(nItems: i32, dim: i32, n: i32): usize {
+  return quantWorkBytes(nItems, dim, n);
+}
+
+// Per user of a group: scale, |u - u~|, |u| (globals: nothing here may allocate, see memory.ts).
+let scale0: f64 = 0, scale1: f64 = 0, scale2: f64 = 0, scale3: f64 = 0;
+let err0: f64 = 0, err1: f64 = 0, err2: f64 = 0, err3: f64 = 0;
+let norm0: f64 = 0, norm1: f64 = 0, norm2: f64 = 0, norm3: f64 = 0;
+
+/** Round user q of the group; false when it cannot take the integer path. */
+function quantGroupUser(q: i32, u: usize, dim: i32, dst: usize): bool {
+  const s = quantUser(u, dim, dst);
+  if (q == 0) { scale0 = s; err0 = rowErr; norm0 = rowNorm; }
+  else if (q == 1) { scale1 = s; err1 = rowErr; norm1 = rowNorm; }
+  else if (q == 2) { scale2 = s; err2 = rowErr; norm2 = rowNorm; }
+  else { scale3 = s; err3 = rowErr; norm3 = rowNorm; }
+  return s != 0;
+}
+
+/**
  * Top-n items for `nUsers` user vectors at `uVec` (row-major nUsers x dim, f32) against `nItems`
  * item vectors at `items` (row-major nItems x dim). `users` (u32) names each vector's row of the
  * seen matrix (`seenIndices` = 0: none); `mask` = 0: no filter, else u32 per item.
- * Scratch: scores (4 * nItems f32) and `top` (`topkScratchBytes(n)` bytes). User b writes
- * counts[b] entries to slots [b*n, b*n + counts[b]).
+ * Scratch: scores (4 * nItems f32), `top` (`topkScratchBytes(n)` bytes) and `work`
+ * (`scoreDenseWorkBytes(nItems, dim, n)` bytes, 16-aligned). `qItems` / `qStats`: the items as
+ * `quantItems` rounded them (0: every score is computed in f32, see dense-quant.ts).
+ * User b writes counts[b] entries to slots [b*n, b*n + counts[b]), best first, or in no particular
+ * order when `unordered` is 1 (the same entries).
  */
 export function scoreDense(
   uVec: usize, users: usize, nUsers: i32, items: usize, nItems: i32, dim: i32,
   seenIndptr: usize, seenIndices: usize, mask: usize, n: i32,
-  scores: usize, top: usize, outCounts: usize, outIdx: usize, outScore: usize,
+  scores: usize, top: usize, work: usize, qItems: usize, qStats: usize, outCounts: usize, outIdx: usize, outScore: usize,
+  unordered: i32,
 ): void {
-  const d4 = dim & ~3;
   const rowBytes = <usize>dim << 2;
   const negInf = f32x4.splat(-Infinity);
+  const dimP = paddedDim(dim);
+  // The integer path pays for the user rounding and the exact rescoring when the catalogue is
+  // large against n. `work` holds four rounded user rows, then the candidate buffers.
+  const quant = qItems != 0 && work != 0 && n > 0 && nItems >= 4 * n;
+  const qUsers = work;
+  const candIdx = qUsers + (<usize>(4 * dimP) << 1);
+  const candSc = candIdx + (<usize>nItems << 2);
+  const tmpIdx = candSc + (<usize>nItems << 2);
+  const tmpSc = tmpIdx + (<usize>max(n, 0) << 2);
+  const itemScale = quant ? load<f64>(qStats) : 0;
+  const itemMaxErr = quant ? load<f64>(qStats, 8) : 0;
+  const itemMaxNormQ = quant ? load<f64>(qStats, 16) : 0;
+  const itemMaxNorm = quant ? load<f64>(qStats, 24) : 0;
+  const gamma: f64 = (<f64>dim + 8) * 5.9604644775390625e-8 * 1.01; // (dim + 8) 2^-24, with room
   for (let b0 = 0; b0 < nUsers; b0 += 4) {
     const g = min(4, nUsers - b0);
     // Rows of the group; a short group repeats its last row (computed, never used).
@@ -63,58 +165,19 @@ export function scoreDense(
     const u1 = g > 1 ? u0 + rowBytes : u0;
     const u2 = g > 2 ? u0 + 2 * rowBytes : u1;
     const u3 = g > 3 ? u0 + 3 * rowBytes : u2;
-    const sc0 = scores;
-    const sc1 = scores + (<usize>nItems << 2);
-    const sc2 = scores + (<usize>nItems << 3);
-    const sc3 = scores + <usize>nItems * 12;
-    // Two items per pass (8 accumulators: each user row load serves both); an odd last item alone.
-    const n2 = nItems & ~1;
-    let v = items;
-    for (let i = 0; i < n2; i += 2) {
-      const w = v + rowBytes;
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      let b0 = f32x4.splat(0);
-      let b1 = f32x4.splat(0);
-      let b2 = f32x4.splat(0);
-      let b3 = f32x4.splat(0);
-      for (let t = 0; t < d4; t += 4) {
-        const off = <usize>t << 2;
-        const x = v128.load(v + off);
-        const y = v128.load(w + off);
-        const p0 = v128.load(u0 + off);
-        const p1 = v128.load(u1 + off);
-        const p2 = v128.load(u2 + off);
-        const p3 = v128.load(u3 + off);
-        a0 = f32x4.add(a0, f32x4.mul(p0, x));
-        b0 = f32x4.add(b0, f32x4.mul(p0, y));
-        a1 = f32x4.add(a1, f32x4.mul(p1, x));
-        b1 = f32x4.add(b1, f32x4.mul(p1, y));
-        a2 = f32x4.add(a2, f32x4.mul(p2, x));
-        b2 = f32x4.add(b2, f32x4.mul(p2, y));
-        a3 = f32x4.add(a3, f32x4.mul(p3, x));
-        b3 = f32x4.add(b3, f32x4.mul(p3, y));
-      }
-      finishItem(a0, a1, a2, a3, v, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>i << 2);
-      finishItem(b0, b1, b2, b3, w, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>(i + 1) << 2);
-      v += rowBytes << 1;
+    let groupQuant = quant;
+    for (let q = 0; q < g && groupQuant; q++) {
+      groupQuant = quantGroupUser(q, u0 + <usize>q * rowBytes, dim, qUsers + (<usize>(q * dimP) << 1));
     }
-    if (n2 < nItems) {
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      for (let t = 0; t < d4; t += 4) {
-        const off = <usize>t << 2;
-        const x = v128.load(v + off);
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(u0 + off), x));
-        a1 = f32x4.add(a1, f32x4.mul(v128.load(u1 + off), x));
-        a2 = f32x4.add(a2, f32x4.mul(v128.load(u2 + off), x));
-        a3 = f32x4.add(a3, f32x4.mul(v128.load(u3 + off), x));
-      }
-      finishItem(a0, a1, a2, a3, v, u0, u1, u2, u3, d4, dim, sc0, sc1, sc2, sc3, <usize>n2 << 2);
+    if (groupQuant) {
+      const last = qUsers + (<usize>((g - 1) * dimP) << 1);
+      const q0 = qUsers;
+      const q1 = g > 1 ? q0 + (<usize>dimP << 1) : last;
+      const q2 = g > 2 ? q0 + (<usize>(2 * dimP) << 1) : last;
+      const q3 = g > 3 ? q0 + (<usize>(3 * dimP) << 1) : last;
+      integerScores(q0, q1, q2, q3, qItems, nItems, dimP, scores);
+    } else {
+      exactScores(u0, u1, u2, u3, items, nItems, dim, scores);
     }
     for (let q = 0; q < g; q++) {
       const sc = scores + <usize>q * (<usize>nItems << 2);
@@ -139,7 +202,21 @@ export function scoreDense(
           store<f32>(sc + (<usize>load<u32>(seenIndices + (<usize>e << 2)) << 2), -Infinity);
         }
       }
-      const m = topk(sc, nItems, n, outIdx + (<usize>(b * n) << 2), outScore + (<usize>(b * n) << 2), top);
+      const oi = outIdx + (<usize>(b * n) << 2);
+      const os = outScore + (<usize>(b * n) << 2);
+      let m: i32;
+      if (groupQuant) {
+        const uNorm = q == 0 ? norm0 : q == 1 ? norm1 : q == 2 ? norm2 : norm3;
+        const uErr = q == 0 ? err0 : q == 1 ? err1 : q == 2 ? err2 : err3;
+        const uScale = q == 0 ? scale0 : q == 1 ? scale1 : q == 2 ? scale2 : scale3;
+        const margin = (gamma * uNorm * itemMaxNorm + uNorm * itemMaxErr + uErr * itemMaxNormQ) * (1 + 1e-6);
+        m = finishQuantUser(
+          sc, nItems, n, u0 + <usize>q * rowBytes, items, dim, uScale * itemScale, margin,
+          candIdx, candSc, tmpIdx, tmpSc, top, oi, os, unordered != 0,
+        );
+      } else {
+        m = topk(sc, nItems, n, oi, os, top);
+      }
       store<u32>(outCounts + (<usize>b << 2), m);
     }
   }

@@ -5,5 +5,6 @@ export { alloc, reset, used, mark, release } from './memory';
 export { topk, topkScratchBytes } from './topk';
 export { cosineTopK } from './cosine';
 export { scoreSparse } from './score';
-export { scoreDense } from './dense';
+export { scoreDense, scoreDenseWorkBytes } from './dense';
+export { quantItems, quantItemsBytes } from './dense-quant';
 export { alsGram, alsSolve } from './als';

@@ -12,13 +12,14 @@
 // Cost per user: sum over the user's items of the similarity row length (<= n_u * k updates),
 // plus O(T log n) heap work over the T touched items and O(n_u) for the seen mask.
 
-import { keyHeapDrain, keyHeapify, keySiftDown, packKey } from './topk';
+import { keyHeapDrain, keyHeapDump, keyHeapify, keySiftDown, packKey } from './topk';
 
 /**
  * Top-n items for `nUsers` users (u32 row ids at `users`). `xData` = 0: binary user rows.
  * `seenIndices` = 0: nothing excluded; `allowed` = 0: every item allowed (else u8 per item).
  * Scratch: acc (nTarget f32), flags (nTarget u8), touched (nTarget + 1 u32), heap (n + 1 u64).
- * User b writes counts[b] entries to outIdx/outScore slots [b*n, b*n + counts[b]).
+ * User b writes counts[b] entries to outIdx/outScore slots [b*n, b*n + counts[b]), best first, or
+ * in no particular order when `unordered` is 1 (the same entries; saves the final sort).
  */
 export function scoreSparse(
   xIndptr: usize, xIndices: usize, xData: usize,
@@ -26,7 +27,7 @@ export function scoreSparse(
   users: usize, nUsers: i32,
   seenIndptr: usize, seenIndices: usize, allowed: usize, n: i32,
   acc: usize, flags: usize, touched: usize, heap: usize,
-  outCounts: usize, outIdx: usize, outScore: usize,
+  outCounts: usize, outIdx: usize, outScore: usize, unordered: i32,
 ): void {
   memory.fill(acc, 0, <usize>nTarget << 2);
   memory.fill(flags, 0, <usize>nTarget);
@@ -103,8 +104,11 @@ export function scoreSparse(
         root = load<u64>(heap);
       }
     }
-    if (size < n) keyHeapify(heap, size);
-    keyHeapDrain(heap, size, outIdx + (<usize>(b * n) << 2), outScore + (<usize>(b * n) << 2));
+    if (unordered != 0) keyHeapDump(heap, size, outIdx + (<usize>(b * n) << 2), outScore + (<usize>(b * n) << 2));
+    else {
+      if (size < n) keyHeapify(heap, size);
+      keyHeapDrain(heap, size, outIdx + (<usize>(b * n) << 2), outScore + (<usize>(b * n) << 2));
+    }
     store<u32>(outCounts + (<usize>b << 2), size);
   }
 }

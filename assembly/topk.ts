@@ -145,7 +145,7 @@ export function topk(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usi
 }
 
 /** Push `key` into the min-heap of capacity k at `heap` (size entries); returns the new size. */
-@inline function keyPush(heap: usize, size: i32, k: i32, key: u64): i32 {
+@inline export function keyPush(heap: usize, size: i32, k: i32, key: u64): i32 {
   if (size < k) {
     store<u64>(heap + (<usize>size << 3), key);
     size++;
@@ -156,15 +156,24 @@ export function topk(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usi
   return size;
 }
 
-/** The threshold path of `topk` (see the header); -1 when fewer than k blocks have a selectable score. */
-function topkByThreshold(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usize, heap: usize): i32 {
+/**
+ * T of the threshold path: the k-th largest maximum of 2k blocks of L = (n / 2k) & ~15 scores
+ * (needs n >= 32k; `heap`: `topkScratchBytes(k)` bytes). At least k scores reach T, so T is a
+ * lower bound of the k-th best score. -Infinity when fewer than k blocks have a selectable score.
+ */
+export function blockThreshold(scores: usize, n: i32, k: i32, heap: usize): f32 {
   const nb = 2 * k;
   const len = (n / nb) & ~15;
   let size = 0;
   for (let b = 0; b < nb; b++) size = keyPush(heap, size, k, packKey(blockMax(scores + (<usize>(b * len) << 2), len) + 0, <u32>b));
-  const t = keyScore(load<u64>(heap));
+  return keyScore(load<u64>(heap));
+}
+
+/** The threshold path of `topk` (see the header); -1 when fewer than k blocks have a selectable score. */
+function topkByThreshold(scores: usize, n: i32, k: i32, outIdx: usize, outScore: usize, heap: usize): i32 {
+  const t = blockThreshold(scores, n, k, heap);
   if (!(t > -Infinity)) return -1;
-  size = 0;
+  let size = 0;
   const tv = f32x4.splat(t);
   const n4 = n & ~3;
   let j = 0;
@@ -300,6 +309,19 @@ export function keyHeapDrain(h: usize, size: i32, outIdx: usize, outScore: usize
     if (n > 0) keySiftDown(h, n, 0, last);
     store<u32>(outIdx + (<usize>n << 2), keyIndex(worst));
     store<f32>(outScore + (<usize>n << 2), keyScore(worst));
+  }
+  return size;
+}
+
+/**
+ * Write the `size` keys of a key heap to indices / scores as they lie (heap order, not sorted):
+ * for callers that only need the set. Returns `size`.
+ */
+export function keyHeapDump(h: usize, size: i32, outIdx: usize, outScore: usize): i32 {
+  for (let r = 0; r < size; r++) {
+    const key = load<u64>(h + (<usize>r << 3));
+    store<u32>(outIdx + (<usize>r << 2), keyIndex(key));
+    store<f32>(outScore + (<usize>r << 2), keyScore(key));
   }
   return size;
 }

@@ -161,11 +161,14 @@ export class FusedRunner {
     return out;
   }
 
-  /** Kernels of component c in this thread: its own wasm instance, so its inputs stay resident. */
+  /**
+   * Kernels of component c in this thread: its own wasm instance, so its inputs stay resident, and
+   * its results are read (in fuseRange) before its next call, so they come as views.
+   */
   private kernelsOf(c: number, backend: BackendName | 'auto'): Kernels {
     const k = getKernels(backend);
     if (!(k instanceof WasmKernels)) return k;
-    return (this.kernels[c] ??= new WasmKernels());
+    return (this.kernels[c] ??= new WasmKernels(undefined, { viewOutputs: true }));
   }
 
   /** `score` on the pool: the lists other scorers make first (in parallel), then one `fused` task per range of users. */

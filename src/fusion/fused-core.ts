@@ -166,7 +166,8 @@ export function fuseRange(fb: FusedBatch, start: number, end: number, run: { spa
   if (rows <= 0) return;
   let present = 0;
   for (let b = start; b < end; b++) present |= 1 << fb.buckets[b];
-  // 1. Candidates of every component some user of the range weighs.
+  // 1. Candidates of every component some user of the range weighs. Their order within a row does
+  //    not matter below (sums per item, max and min), so the kernels skip their final sort.
   const lists: Array<RangeLists | undefined> = new Array(m);
   let candidates = 0;
   scratch.ensure(nItems, 0, fb.n);
@@ -176,9 +177,12 @@ export function fuseRange(fb: FusedBatch, start: number, end: number, run: { spa
     if (g.kind === 'lists') lists[c] = { lists: g.lists, base: 0 };
     else if (g.kind === 'popular') lists[c] = { lists: popularLists(g, fb, start, end), base: start };
     else if (g.kind === 'dense') {
-      const job = { items: g.items, dim: g.dim, seen: fb.seen, allowed: fb.allowed, n: g.k };
+      const job = { items: g.items, dim: g.dim, seen: fb.seen, allowed: fb.allowed, n: g.k, unordered: true };
       lists[c] = { lists: run.dense(c, job, fb.rowOf.subarray(start, end), g.vectors.subarray(start * g.dim, end * g.dim)), base: start };
-    } else lists[c] = { lists: run.sparse(c, { userRows: g.userRows, sim: g.sim, seen: fb.seen, allowed: fb.allowed, n: g.k }, fb.rowOf.subarray(start, end)), base: start };
+    } else {
+      const job = { userRows: g.userRows, sim: g.sim, seen: fb.seen, allowed: fb.allowed, n: g.k, unordered: true };
+      lists[c] = { lists: run.sparse(c, job, fb.rowOf.subarray(start, end)), base: start };
+    }
     candidates += lists[c]!.lists.k;
   }
   scratch.ensure(nItems, candidates, fb.n);

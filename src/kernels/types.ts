@@ -109,6 +109,11 @@ export interface SparseScoreJob {
   allowed?: Uint8Array | undefined;
   /** Items returned per user (positive integer). */
   n: number;
+  /**
+   * Each row's entries may come in any order (the same entries as the sorted rows); saves the
+   * final sort where only the set matters, as in the fused model. @default false
+   */
+  unordered?: boolean;
 }
 
 /**
@@ -126,6 +131,11 @@ export interface DenseScoreJob {
   allowed?: Uint8Array | undefined;
   /** Items returned per user (positive integer). */
   n: number;
+  /**
+   * Each row's entries may come in any order (the same entries as the sorted rows); saves the
+   * final sort where only the set matters, as in the fused model. @default false
+   */
+  unordered?: boolean;
 }
 
 /** Which implementation runs the kernels. */

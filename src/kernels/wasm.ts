@@ -36,13 +36,17 @@ export interface KernelExports {
     users: number, nUsers: number,
     seenIndptr: number, seenIndices: number, allowed: number, n: number,
     acc: number, flags: number, touched: number, heap: number,
-    outCounts: number, outIdx: number, outScore: number,
+    outCounts: number, outIdx: number, outScore: number, unordered: number,
   ): void;
   scoreDense(
     uVec: number, users: number, nUsers: number, items: number, nItems: number, dim: number,
     seenIndptr: number, seenIndices: number, mask: number, n: number,
-    scores: number, top: number, outCounts: number, outIdx: number, outScore: number,
+    scores: number, top: number, work: number, qItems: number, qStats: number,
+    outCounts: number, outIdx: number, outScore: number, unordered: number,
   ): void;
+  scoreDenseWorkBytes(nItems: number, dim: number, n: number): number;
+  quantItems(items: number, nItems: number, dim: number, qItems: number, stats: number): number;
+  quantItemsBytes(nItems: number, dim: number): number;
 }
 
 /** Path of the compiled kernel module (next to `dist/` and `src/` alike). */
@@ -92,7 +96,7 @@ export function allocOrThrow(x: KernelExports, bytes: number): number {
   return p;
 }
 
-type Typed = Uint32Array | Float32Array | Uint8Array;
+type Typed = Uint32Array | Float32Array | Uint8Array | Int16Array | Float64Array;
 
 /** Resident inputs may always grow to this many bytes before older ones are dropped. */
 const RESIDENT_FLOOR = 64 * 1024 * 1024;
@@ -115,6 +119,16 @@ interface Resident {
   ones: boolean;
   positive: boolean;
 }
+
+/** An item matrix rounded to 16-bit integers for dense scoring (see assembly/dense-quant.ts). */
+interface RoundedItems {
+  items: Int16Array;
+  /** Scale, max |v - v~|, max |v~|, max |v|. */
+  stats: Float64Array;
+}
+
+/** Rounded item matrices kept per instance (most recent first out). */
+const ROUNDED_KEPT = 4;
 
 /** Maps an input array to the key its resident copy is found under (identity by default). */
 export type KeyOf = (array: Typed) => unknown;
@@ -146,16 +160,27 @@ export class WasmKernels implements Kernels {
   /** The raw exports, for kernels that manage their own buffers. */
   readonly raw: KernelExports;
   private resident: Resident[] = [];
+  /** Rounded item matrices by the key of their f32 matrix (null: it cannot be rounded). */
+  private rounded = new Map<unknown, RoundedItems | null>();
   private residentBytes = 0;
   private residentTop = 0;
 
-  constructor(raw: KernelExports = instantiateKernels()) {
+  /**
+   * Results of the scoring kernels as views on this instance's memory instead of copies: they stay
+   * valid until the next call on this instance. For callers that own the instance and read each
+   * result before the next call (the fused model's per-component instances).
+   */
+  readonly viewOutputs: boolean;
+
+  constructor(raw: KernelExports = instantiateKernels(), options: { viewOutputs?: boolean } = {}) {
     this.raw = raw;
+    this.viewOutputs = options.viewOutputs ?? false;
   }
 
   /** Drop the resident inputs (call after mutating an array that was passed to a kernel). */
   forget(): void {
     this.resident = [];
+    this.rounded.clear();
     this.residentBytes = 0;
     this.raw.reset();
     this.residentTop = this.raw.mark();
@@ -226,15 +251,13 @@ export class WasmKernels implements Kernels {
     return p;
   }
 
-  /** Copy the output slots out of wasm memory and release the scratch. */
+  /** Copy the output slots out of wasm memory (or view them, see `viewOutputs`) and release the scratch. */
   private takeRows(rows: number, k: number, pc: number, pi: number, ps: number): TopKRows {
     const buf = this.raw.memory.buffer;
-    const out: TopKRows = {
-      k,
-      counts: new Uint32Array(buf, pc, rows).slice(),
-      indices: new Uint32Array(buf, pi, rows * k).slice(),
-      scores: new Float32Array(buf, ps, rows * k).slice(),
-    };
+    const counts = new Uint32Array(buf, pc, rows);
+    const indices = new Uint32Array(buf, pi, rows * k);
+    const scores = new Float32Array(buf, ps, rows * k);
+    const out: TopKRows = this.viewOutputs ? { k, counts, indices, scores } : { k, counts: counts.slice(), indices: indices.slice(), scores: scores.slice() };
     // Slots past each row's count hold stale scratch: clear them so the output is canonical.
     for (let r = 0; r < rows; r++) {
       for (let t = r * k + out.counts[r]; t < (r + 1) * k; t++) {
@@ -321,17 +344,41 @@ export class WasmKernels implements Kernels {
     const ps = allocOrThrow(x, rows * n * 4);
     x.scoreSparse(
       r[0].ptr, r[1].ptr, r[2].ptr, r[3].ptr, r[4].ptr, r[5].ptr, nTarget, pu, rows,
-      seen ? r[6].ptr : 0, seen ? r[7].ptr : 0, pa, n, acc, flags, touched, heap, pc, pi, ps,
+      seen ? r[6].ptr : 0, seen ? r[7].ptr : 0, pa, n, acc, flags, touched, heap, pc, pi, ps, job.unordered ? 1 : 0,
     );
     return this.takeRows(rows, n, pc, pi, ps);
+  }
+
+  /**
+   * The item matrix under `key` rounded to 16-bit integers (made once, then resident like an
+   * input); null when it cannot be (all zero, non-finite, huge values).
+   */
+  private roundedItems(items: Float32Array, dim: number, key: unknown): RoundedItems | null {
+    const hit = this.rounded.get(key);
+    if (hit !== undefined) return hit;
+    const x = this.raw;
+    const nItems = items.length / dim;
+    const [r] = this.place([{ key, array: items }]);
+    const q = allocOrThrow(x, x.quantItemsBytes(nItems, dim));
+    const st = allocOrThrow(x, 32);
+    const ok = x.quantItems(r.ptr, nItems, dim, q, st) !== 0;
+    const buf = x.memory.buffer;
+    const out = ok ? { items: new Int16Array(buf, q, x.quantItemsBytes(nItems, dim) / 2).slice(), stats: new Float64Array(buf, st, 4).slice() } : null;
+    x.release(this.residentTop);
+    if (this.rounded.size >= ROUNDED_KEPT) this.rounded.delete(this.rounded.keys().next().value);
+    this.rounded.set(key, out);
+    return out;
   }
 
   scoreDense(job: DenseScoreJob, users: Uint32Array, userVectors: Float32Array, keyOf: KeyOf = identity): TopKRows {
     const { items, dim, seen, allowed, n } = job;
     const x = this.raw;
-    const nItems = items.length / dim;
+    const nItems = dim === 0 ? 0 : items.length / dim;
+    // The 16-bit path (same results, fewer instructions) where the catalogue is long against n.
+    const rounded = n > 0 && nItems >= 4 * n ? this.roundedItems(items, dim, keyOf(items)) : null;
     const placements: Placement[] = [{ key: keyOf(items), array: items }];
     if (seen) placements.push({ key: keyOf(seen.indptr), array: seen.indptr }, { key: keyOf(seen.indices), array: seen.indices });
+    if (rounded) placements.push({ key: rounded.items, array: rounded.items });
     const r = this.place(placements);
     const pu = this.scratchCopy(users);
     const pv = this.scratchCopy(userVectors);
@@ -341,13 +388,16 @@ export class WasmKernels implements Kernels {
       for (let i = 0; i < nItems; i++) mask[i] = allowed[i] ? 0 : 0xffffffff;
       pm = this.scratchCopy(mask);
     }
+    const pq = rounded ? r[r.length - 1].ptr : 0;
+    const pst = rounded ? this.scratchCopy(rounded.stats) : 0;
     const rows = users.length;
     const sc = allocOrThrow(x, 4 * nItems * 4);
     const top = allocOrThrow(x, x.topkScratchBytes(n));
+    const work = allocOrThrow(x, x.scoreDenseWorkBytes(nItems, dim, n));
     const pc = allocOrThrow(x, rows * 4);
     const pi = allocOrThrow(x, rows * n * 4);
     const ps = allocOrThrow(x, rows * n * 4);
-    x.scoreDense(pv, pu, rows, r[0].ptr, nItems, dim, seen ? r[1].ptr : 0, seen ? r[2].ptr : 0, pm, n, sc, top, pc, pi, ps);
+    x.scoreDense(pv, pu, rows, r[0].ptr, nItems, dim, seen ? r[1].ptr : 0, seen ? r[2].ptr : 0, pm, n, sc, top, work, pq, pst, pc, pi, ps, job.unordered ? 1 : 0);
     return this.takeRows(rows, n, pc, pi, ps);
   }
 }

@@ -47,7 +47,7 @@ const ones = new Map<string, Float32Array>();
 function instance(c: number): WasmKernels | undefined {
   if (wasmFailed) return undefined;
   try {
-    return (instances[c] ??= new WasmKernels(module ? instantiateKernels(module) : undefined));
+    return (instances[c] ??= new WasmKernels(module ? instantiateKernels(module) : undefined, { viewOutputs: true }));
   } catch (e) {
     wasmFailed = e as Error;
     return undefined;
