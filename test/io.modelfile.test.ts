@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ModelFormatError, StorageError } from '../src/errors.js';
 import { crc32, crc32Table, decodeModelFile, encodeModelFile, packStrings, readModelFile, unpackStrings, writeModelFile } from '../src/io/modelfile.js';
 import { Rng } from '../src/random.js';
+import { readChecked } from '../src/io/read-checked.js';
+import { open } from 'node:fs/promises';
 
 const dir = mkdtempSync(join(tmpdir(), 'migrec-mf-'));
 const ids = packStrings(['a', 'ü,x', '', 'i10']);
@@ -36,7 +38,7 @@ describe('model file', () => {
     expect(crc32Table(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
     // The native and the table-driven CRC agree on random bytes of any length.
     let x = 12345;
-    // Lengths past one native piece (1 MiB) check the piecewise continuation.
+    // Lengths of a few MiB as well as short ones.
     for (const n of [0, 1, 7, 4096, 100_003, (1 << 20) + 5, 3 << 20]) {
       const b = Uint8Array.from({ length: n }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
       expect(crc32(b)).toBe(crc32Table(b));
@@ -106,6 +108,55 @@ describe('loadModel on damaged files of a real model', () => {
       }
       await expect(loadModel(bad)).rejects.toThrow(ModelFormatError);
     }
+  });
+});
+
+describe('model file: checked read', () => {
+  const rng = new Rng(6);
+  const bytes = Uint8Array.from({ length: 9 * (1 << 20) + 13 }, () => rng.int(256));
+  const p = join(dir, 'pieces.bin');
+  writeFileSync(p, bytes);
+
+  it('reads a file of several pieces and gives the CRC of the asked prefix', async () => {
+    for (const [from, crcEnd] of [[0, bytes.length], [16, bytes.length - 4], [16, 5 << 20], [3, 10]]) {
+      const buf = new Uint8Array(bytes.length);
+      buf.set(bytes.subarray(0, from));
+      const h = await open(p, 'r');
+      try {
+        const r = await readChecked(h, buf, from, crcEnd, p);
+        expect(r.filled).toBe(bytes.length);
+        expect(r.crc).toBe(crc32Table(bytes.subarray(0, crcEnd)));
+        expect(Buffer.compare(buf, bytes)).toBe(0);
+      } finally {
+        await h.close();
+      }
+    }
+  });
+
+  it('says where a file that is shorter than expected ends, with no CRC', async () => {
+    for (const extra of [1, 5 << 20]) {
+      const buf = new Uint8Array(bytes.length + extra);
+      const h = await open(p, 'r');
+      try {
+        const r = await readChecked(h, buf, 0, buf.length - 4, p);
+        expect(r).toEqual({ filled: bytes.length, crc: undefined });
+        expect(Buffer.compare(buf.subarray(0, bytes.length), bytes)).toBe(0);
+      } finally {
+        await h.close();
+      }
+    }
+  });
+
+  it('refuses a large model file with one flipped byte in its middle', async () => {
+    const big = { model: 'itemknn', meta: {}, sections: { data: Float32Array.from({ length: 3 << 20 }, (_, i) => i) } };
+    const good = join(dir, 'big.migrec');
+    await writeModelFile(good, big);
+    expect((await readModelFile(good)).sections.data.length).toBe(3 << 20);
+    const b = readFileSync(good);
+    b[b.length >> 1] ^= 0x10;
+    const bad = join(dir, 'big-bad.migrec');
+    writeFileSync(bad, b);
+    await expect(readModelFile(bad)).rejects.toThrow(/checksum mismatch/);
   });
 });
 

@@ -26,6 +26,7 @@
  * next save to it (src/io/files.ts).
  */
 import { crc32 } from './crc32.js';
+import { readChecked } from './read-checked.js';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs, type Stats } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
@@ -34,6 +35,9 @@ import { ModelFormatError, StorageError } from '../errors.js';
 import { checkTarget, inProgress, kindOf, reason, removeStaleTemps, syncDir } from './files.js';
 
 export { STALE_TEMP_MS } from './files.js';
+
+/** The reason a damaged file is refused with. */
+const CHECKSUM_MISMATCH = 'checksum mismatch (the file is truncated or corrupted)';
 
 /** Magic bytes at the start of every model file. */
 export const MAGIC = Uint8Array.from([0x4d, 0x49, 0x47, 0x52, 0x45, 0x43, 0x0d, 0x0a]);
@@ -164,7 +168,7 @@ export function decodeModelFile(bytes: Uint8Array, label: string, expectedModel?
   const mlen = checkHeader(bytes, bytes.length, label);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stored = view.getUint32(bytes.length - 4, true);
-  if (options.checksum !== false && crc32(bytes.subarray(0, bytes.length - 4)) !== stored) fail('checksum mismatch (the file is truncated or corrupted)');
+  if (options.checksum !== false && crc32(bytes.subarray(0, bytes.length - 4)) !== stored) fail(CHECKSUM_MISMATCH);
   let manifest: { model?: unknown; meta?: unknown; sections?: unknown };
   try {
     manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(16, 16 + mlen)));
@@ -368,9 +372,14 @@ export async function readModelFile(path: string, expectedModel?: string): Promi
     // them as they are instead of copying each one into a SharedArrayBuffer of its own.
     const bytes = new Uint8Array(new SharedArrayBuffer(st.size));
     bytes.set(head, 0);
-    const n = await readFully(h, bytes, head.length, path);
-    // A file that shrank while being read is decoded as what was read (the checksum refuses it).
-    return decodeModelFile(n === bytes.length ? bytes : bytes.subarray(0, n), path, expectedModel);
+    // The CRC is taken while the file is read (read-checked.ts); a file that shrank while being
+    // read is decoded as what was read, and the checksum check refuses it.
+    const { filled, crc } = await readChecked(h, bytes, head.length, bytes.length - 4, path);
+    if (crc === undefined) return decodeModelFile(bytes.subarray(0, filled), path, expectedModel);
+    if (crc !== new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true)) {
+      throw new ModelFormatError(`${path}: ${CHECKSUM_MISMATCH}`);
+    }
+    return decodeModelFile(bytes, path, expectedModel, { checksum: false });
   } finally {
     await h?.close().catch(() => undefined);
   }
