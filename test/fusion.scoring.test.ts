@@ -46,10 +46,23 @@ interface Internals {
   state: { scorer: FusedScorer; data: ModelData; overlay: Overlay };
 }
 
-describe('fused scoring', () => {
+// The user bridge (its search and scoring run inside the fused task, see fused-core.ts) as
+// chosen on validation data, and with neighbours and exponent pinned.
+const BRIDGES = [
+  { label: 'user bridge chosen on validation', bridge: {} },
+  { label: 'user bridge with 15 neighbours, exponent 2', bridge: { neighbors: 15, exponent: 2 } },
+] as const;
+
+describe.each(BRIDGES)('fused scoring ($label)', ({ bridge }) => {
   const { events } = generateTwoDomain({ events: 6000, seed: 3 });
   const data = Dataset.fromEvents(events);
-  const model = new MigrationRecommender({ target: 'music', sources: ['books'], seed: 1, candidatesPerComponent: 20, components: { emcdr: { factors: 8, iterations: 3 }, ptupcdr: false } });
+  const model = new MigrationRecommender({
+    target: 'music',
+    sources: ['books'],
+    seed: 1,
+    candidatesPerComponent: 20,
+    components: { emcdr: { factors: 8, iterations: 3 }, ptupcdr: false, 'bridge-user': bridge },
+  });
   const pools: KernelPool[] = [];
   let t = 0;
 
@@ -57,6 +70,13 @@ describe('fused scoring', () => {
     await model.fit(data);
     t = data.vocab.domains.get('music');
     pools.push(createPool({ threads: 1 }), createPool({ threads: 2 }));
+    // The user bridge takes part, with the plan asked for.
+    const s = (model as unknown as Internals).state.scorer;
+    const c = s.components.findIndex((x) => x.name === 'bridge-user');
+    const plan = (s.components[c].scorer as unknown as { plans: Array<{ variant: string; neighbors: number; exponent: number } | undefined> }).plans[t];
+    expect(plan?.variant).toBe('user');
+    if ('exponent' in bridge) expect([plan?.neighbors, plan?.exponent]).toEqual([15, 2]);
+    expect(Object.values(s.fusion[t]!.weights).some((w) => w[c] > 0)).toBe(true);
   }, 120_000);
   afterAll(async () => {
     await Promise.all(pools.map((p) => p.close()));

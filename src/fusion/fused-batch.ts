@@ -1,8 +1,8 @@
 /**
  * How the fused model scores a batch: per component, where its candidates come from (a sparse
  * kernel job over the model's matrices for item kNN, user kNN and the item bridge, a dense job on
- * the transfer models' user vectors, the popularity order, or the lists the component's own
- * scorer makes for the others, i.e. the user bridge), then the fusion of
+ * the transfer models' user vectors, the popularity order, the user bridge's search and scoring,
+ * or the lists the component's own scorer makes for the others), then the fusion of
  * fused-core.ts, in this thread (`score`, used by `recommend`) or in the pool's `fused` task, one
  * task per range of users (`scorePooled`). A component whose weight is 0 in every bucket of the
  * batch is not scored at all.
@@ -15,7 +15,7 @@
 import { cap, iota, type ScoreFilter } from '../engine/exec.js';
 import type { ModelData, UserBatch } from '../engine/rows.js';
 import { getKernels, WasmKernels } from '../kernels/index.js';
-import type { BackendName, Csr, DenseScoreJob, Kernels, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
+import type { BackendName, CosineJob, Csr, DenseScoreJob, Kernels, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
 import { BridgeScorer } from '../models/bridge.js';
 import { ItemKnnScorer } from '../models/itemknn.js';
 import { PopularityScorer } from '../models/popularity.js';
@@ -25,12 +25,19 @@ import { CrossScorer } from '../transfer/cross.js';
 import type { FusedTask, SharedSource } from '../pool/fused-task.js';
 import type { KernelPool } from '../pool/index.js';
 import type { SharedSlots } from '../pool/protocol.js';
-import { FusionScratch, fuseRange, type CandidateSource, type FusedBatch } from './fused-core.js';
+import { FusionScratch, fuseRange, type CandidateSource, type FusedBatch, type Runners } from './fused-core.js';
 import { BUCKETS, bucketOf } from './gating.js';
 import type { Component, TargetFusion } from './weights.js';
 
 /** What a component contributes, before the batch is known. */
-type Kind = { kind: 'dense'; s: CrossScorer } | { kind: 'itemknn'; s: ItemKnnScorer } | { kind: 'userknn'; s: UserKnnScorer } | { kind: 'bridge-item'; s: BridgeScorer } | { kind: 'popularity'; s: PopularityScorer } | { kind: 'lists' };
+type Kind =
+  | { kind: 'dense'; s: CrossScorer }
+  | { kind: 'itemknn'; s: ItemKnnScorer }
+  | { kind: 'userknn'; s: UserKnnScorer }
+  | { kind: 'bridge-item'; s: BridgeScorer }
+  | { kind: 'bridge-user'; s: BridgeScorer }
+  | { kind: 'popularity'; s: PopularityScorer }
+  | { kind: 'lists' };
 
 /** Users per pool task: enough to amortise a task, small enough to balance two per thread. */
 const MIN_TASK_USERS = 64;
@@ -60,6 +67,7 @@ export class FusedRunner {
     if (s instanceof PopularityScorer) return { kind: 'popularity', s };
     if (s instanceof CrossScorer && s.pairs[t]?.length) return { kind: 'dense', s };
     if (s instanceof BridgeScorer && s.plans[t]?.variant === 'item' && s.plans[t]!.sim) return { kind: 'bridge-item', s };
+    if (s instanceof BridgeScorer && s.plans[t]?.variant === 'user' && s.plans[t]!.xsT) return { kind: 'bridge-user', s };
     return { kind: 'lists' };
   }
 
@@ -125,6 +133,9 @@ export class FusedRunner {
       } else if (kd.kind === 'bridge-item') {
         const plan = kd.s.plans[t]!;
         sources[c] = { kind: 'sparse', userRows: training ? this.stack(plan.sources) : hstack(plan.sources.map((s) => batch.rows(s))), sim: plan.sim!, k };
+      } else if (kd.kind === 'bridge-user') {
+        const self = Uint32Array.from(users, (u) => (u < this.data.nUsers ? u : 0xffffffff));
+        sources[c] = { kind: 'bridge-user', ...kd.s.userSearchInputs(t, batch), self, target: x, k };
       } else if (kd.kind === 'dense') {
         const { vectors, items, dim } = kd.s.denseInputs(batch, t);
         sources[c] = { kind: 'dense', vectors, items, dim, k };
@@ -135,6 +146,7 @@ export class FusedRunner {
       sources,
       rowOf,
       seen: filter.filterSeen ? (training ? x : tr) : undefined,
+      seenBatch: filter.filterSeen ? tr : undefined,
       allowed: filter.allowed,
       buckets,
       weights,
@@ -153,9 +165,10 @@ export class FusedRunner {
     for (const c of lists) sources[c] = { kind: 'lists', lists: this.components[c].scorer.score(batch, t, per, filter) };
     const m = batch.users.length;
     const out: TopKRows = { k: n, counts: new Uint32Array(m), indices: new Uint32Array(m * n), scores: new Float32Array(m * n) };
-    const run = {
+    const run: Runners = {
       sparse: (c: number, job: SparseScoreJob, users: Uint32Array) => this.kernelsOf(c, backend).scoreSparse(job, users),
       dense: (c: number, job: DenseScoreJob, users: Uint32Array, vectors: Float32Array) => this.kernelsOf(c, backend).scoreDense(job, users, vectors),
+      cosine: (c: number, job: CosineJob, start: number, end: number) => this.kernelsOf(c, backend).cosineTopK(job, start, end),
     };
     fuseRange(fb, 0, m, run, this.scratch, this.data.nItems[t], out);
     return out;
@@ -191,6 +204,19 @@ export class FusedRunner {
       if (s.kind === 'sparse') return { kind: 'sparse', userRows: pool.shareRows(s.userRows), sim: pool.shareRows(s.sim, false), k: s.k };
       if (s.kind === 'popular') return { kind: 'popular', order: pool.share(s.order), pop: pool.share(s.pop), k: s.k };
       if (s.kind === 'dense') return { kind: 'dense', vectors: pool.share(s.vectors).array, items: pool.share(s.items), dim: s.dim, k: s.k };
+      if (s.kind === 'bridge-user') {
+        const { src, srcNorms, xsT, userNorms, self, target, kind, ...rest } = s;
+        return {
+          kind,
+          ...rest,
+          src: pool.shareRows(src),
+          srcNorms: pool.share(srcNorms),
+          xsT: pool.shareRows(xsT),
+          userNorms: pool.share(userNorms),
+          self: pool.share(self),
+          target: pool.shareRows(target, false),
+        };
+      }
       const l = s.lists;
       return { kind: 'lists', lists: { k: l.k, counts: pool.share(l.counts).array, indices: pool.share(l.indices).array, scores: pool.share(l.scores).array } };
     });
@@ -199,6 +225,7 @@ export class FusedRunner {
       sources: shared,
       rowOf: pool.share(fb.rowOf),
       seen: fb.seen ? pool.shareRows(fb.seen) : null,
+      seenBatch: fb.seenBatch ? pool.shareRows(fb.seenBatch) : null,
       allowed: fb.allowed ? pool.share(fb.allowed) : null,
       buckets: pool.share(fb.buckets),
       weights: fb.weights,

@@ -15,7 +15,7 @@
  * item's long-tail factor, rounded to f32. The best n are kept best first, ties by the lower item
  * index. A component whose weight is 0 for the user's bucket adds nothing and is not read.
  */
-import type { DenseScoreJob, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
+import type { CosineJob, DenseScoreJob, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
 
 /** Sparse scoring: `userRows` (one row per batch user) x `sim`, the top `k` per user. */
 export interface SparseGenerator {
@@ -42,6 +42,31 @@ export interface DenseGenerator {
   k: number;
 }
 
+/**
+ * The user bridge (as `BridgeScorer.scoreWith`): each batch user's top `search` users by cosine of
+ * its source row against theirs, the user itself left out, the first `keep` kept, similarities
+ * raised to `exponent` and normalised to sum 1, then those users' target rows scored (sparse
+ * kernel, the batch's own seen rows).
+ */
+export interface BridgeUserGenerator {
+  kind: 'bridge-user';
+  /** Source rows of the batch users in batch order (idf-weighted when the plan is), and their norms. */
+  src: SparseRows;
+  srcNorms: Float32Array;
+  /** Source items x users with target rows, and those users' norms. */
+  xsT: SparseRows;
+  userNorms: Float32Array;
+  search: number;
+  keep: number;
+  exponent: number;
+  shrink: number;
+  /** Per batch user, its own user row (left out of its neighbours), or 0xffffffff. */
+  self: Uint32Array;
+  /** Target rows of every user (the neighbours' rows). */
+  target: SparseRows;
+  k: number;
+}
+
 /** Lists a component scored already, one row per batch user. */
 export interface ListsGenerator {
   kind: 'lists';
@@ -49,7 +74,7 @@ export interface ListsGenerator {
 }
 
 /** Where one component's candidates come from (undefined: its weight is 0 for every bucket in the batch). */
-export type CandidateSource = SparseGenerator | DenseGenerator | PopularGenerator | ListsGenerator;
+export type CandidateSource = SparseGenerator | DenseGenerator | PopularGenerator | BridgeUserGenerator | ListsGenerator;
 
 /**
  * Everything the fusion of a batch reads. Batch user b is row `rowOf[b]` of every sparse
@@ -63,6 +88,8 @@ export interface FusedBatch {
   rowOf: Uint32Array;
   /** Target rows, for excluding seen items (undefined: nothing excluded). */
   seen: SparseRows | undefined;
+  /** The same rows in batch order (row b: batch user b), for sources whose rows are in batch order. */
+  seenBatch: SparseRows | undefined;
   /** Per target item, 1 when allowed (undefined: every item). */
   allowed: Uint8Array | undefined;
   /** Bucket index of each batch user (position in BUCKETS). */
@@ -82,6 +109,16 @@ export type SparseRunner = (c: number, job: SparseScoreJob, users: Uint32Array) 
 
 /** Runs a dense scoring job for `vectors` (row b: the user whose seen items are row `users[b]` of the job's seen rows), with component c's kernel. */
 export type DenseRunner = (c: number, job: DenseScoreJob, users: Uint32Array, vectors: Float32Array) => TopKRows;
+
+/** Runs a cosine job for rows [start, end) of its left rows (sorted rows, as the kernel gives them). */
+export type CosineRunner = (c: number, job: CosineJob, start: number, end: number) => TopKRows;
+
+/** The kernels fuseRange calls, each with a kernel position (see SparseRunner). */
+export interface Runners {
+  sparse: SparseRunner;
+  dense: DenseRunner;
+  cosine: CosineRunner;
+}
 
 /** Reusable buffers of the fusion, grown on demand (one per worker, or per scorer in this thread). */
 export class FusionScratch {
@@ -138,6 +175,41 @@ function popularLists(g: PopularGenerator, fb: FusedBatch, start: number, end: n
   return out;
 }
 
+/**
+ * The user bridge's lists for batch rows [start, end): the cosine search (kernel position c),
+ * then the neighbour rows cut, weighted and normalised exactly as `BridgeScorer.finishUsers`
+ * does (truncateRows, powData, normaliseRows), then the sparse scoring (kernel position c2).
+ */
+function bridgeUserLists(g: BridgeUserGenerator, fb: FusedBatch, c: number, c2: number, start: number, end: number, run: Runners): TopKRows {
+  const job: CosineJob = { left: g.src, right: g.xsT, normsLeft: g.srcNorms, normsRight: g.userNorms, k: g.search, shrink: g.shrink };
+  const slots = run.cosine(c, job, start, end);
+  // Neighbour rows with the batch row numbers: rows before `start` are empty.
+  const indptr = new Uint32Array(end + 1);
+  const indices = new Uint32Array((end - start) * g.keep);
+  const data = new Float32Array(indices.length);
+  let q = 0;
+  for (let b = start; b < end; b++) {
+    const o = (b - start) * slots.k;
+    const self = g.self[b];
+    const from = q;
+    for (let t = 0; t < slots.counts[b - start] && q - from < g.keep; t++) {
+      const j = slots.indices[o + t];
+      if (j === self) continue;
+      indices[q] = j;
+      data[q] = g.exponent === 1 ? slots.scores[o + t] : Math.pow(slots.scores[o + t], g.exponent);
+      q++;
+    }
+    let sum = 0;
+    for (let e = from; e < q; e++) sum += data[e];
+    if (sum > 0) for (let e = from; e < q; e++) data[e] = data[e] / sum;
+    indptr[b + 1] = q;
+  }
+  const userRows: SparseRows = { nRows: end, nCols: g.target.nRows, indptr, indices: indices.subarray(0, q), data: data.subarray(0, q) };
+  const users = new Uint32Array(end - start);
+  for (let b = start; b < end; b++) users[b - start] = b;
+  return run.sparse(c2, { userRows, sim: g.target, seen: fb.seenBatch, allowed: fb.allowed, n: g.k, unordered: true }, users);
+}
+
 /** Binary search for x in the sorted a[lo, hi). */
 function sortedHas(a: Uint32Array, lo: number, end: number, x: number): boolean {
   let hi = end;
@@ -160,7 +232,7 @@ function used(fb: FusedBatch, c: number, present: number): boolean {
  * Fuse batch rows [start, end) into `out` (slots of width fb.n; rows are batch rows). Runs each
  * weighted component's candidate generation for the range first.
  */
-export function fuseRange(fb: FusedBatch, start: number, end: number, run: { sparse: SparseRunner; dense: DenseRunner }, scratch: FusionScratch, nItems: number, out: TopKRows): void {
+export function fuseRange(fb: FusedBatch, start: number, end: number, run: Runners, scratch: FusionScratch, nItems: number, out: TopKRows): void {
   const m = fb.sources.length;
   const rows = end - start;
   if (rows <= 0) return;
@@ -176,6 +248,7 @@ export function fuseRange(fb: FusedBatch, start: number, end: number, run: { spa
     if (!g || !used(fb, c, present)) continue;
     if (g.kind === 'lists') lists[c] = { lists: g.lists, base: 0 };
     else if (g.kind === 'popular') lists[c] = { lists: popularLists(g, fb, start, end), base: start };
+    else if (g.kind === 'bridge-user') lists[c] = { lists: bridgeUserLists(g, fb, c, m + c, start, end, run), base: start };
     else if (g.kind === 'dense') {
       const job = { items: g.items, dim: g.dim, seen: fb.seen, allowed: fb.allowed, n: g.k, unordered: true };
       lists[c] = { lists: run.dense(c, job, fb.rowOf.subarray(start, end), g.vectors.subarray(start * g.dim, end * g.dim)), base: start };

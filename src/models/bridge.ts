@@ -21,7 +21,7 @@ import { MODEL_SCHEMAS } from '../options/index.js';
 import type { KernelPool } from '../pool/index.js';
 import { MAX_TOP_K } from '../pool/limits.js';
 import { Recommender } from '../engine/facade.js';
-import { cosineTopK, cosineTopKAny, cosineTopKPooled, type CosineArgs, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
+import { cap, cosineTopK, cosineTopKAny, cosineTopKPooled, type CosineArgs, sparseTopN, sparseTopNPooled, type ScoreFilter } from '../engine/exec.js';
 import { validateCsr } from '../engine/envelope.js';
 import { UserBatch, type ModelData } from '../engine/rows.js';
 import { reserve, type FitContext, type ModelDefinition, type SavedState, type Scorer, type ScoreParts } from '../engine/scorer.js';
@@ -84,6 +84,16 @@ export class BridgeScorer implements Scorer {
     const raw = hstack(plan.sources.map((s) => batch.rows(s)));
     const src = plan.idfWeights ? scaleColumns(raw, plan.idfWeights) : raw;
     return [this.backend, src, plan.xsT!, rowNorms(src), plan.userNorms!, k, plan.shrink];
+  }
+
+  /**
+   * What the user variant's scoring of a batch reads, for callers that run it themselves (the
+   * fused model's `bridge-user` source): the search job, and how its rows are cut and weighted.
+   */
+  userSearchInputs(t: number, batch: UserBatch) {
+    const plan = this.plan(t);
+    const [, src, xsT, srcNorms, userNorms, k, shrink] = this.userJob(plan, batch, plan.neighbors + 1);
+    return { src, srcNorms, xsT, userNorms, search: cap(k, xsT.nCols), keep: plan.neighbors, exponent: plan.exponent, shrink };
   }
 
   /** Raw user neighbours (top-k before truncation and weighting), on the pool when given. */

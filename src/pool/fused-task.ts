@@ -6,9 +6,9 @@
  * other; the fusion scratch is allocated once per worker and reused.
  */
 import { workerData } from 'node:worker_threads';
-import { FusionScratch, fuseRange, type CandidateSource, type FusedBatch } from '../fusion/fused-core.js';
+import { FusionScratch, fuseRange, type CandidateSource, type FusedBatch, type Runners } from '../fusion/fused-core.js';
 import { referenceKernels } from '../kernels/reference.js';
-import type { DenseScoreJob, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
+import type { CosineJob, DenseScoreJob, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
 import { WasmKernels, instantiateKernels } from '../kernels/wasm.js';
 import type { SharedRef, SharedRows, SharedSlots, TaskReport, WorkerBackend } from './protocol.js';
 
@@ -17,6 +17,20 @@ export type SharedSource =
   | { kind: 'sparse'; userRows: SharedRows; sim: SharedRows; k: number }
   | { kind: 'dense'; vectors: Float32Array; items: SharedRef<Float32Array>; dim: number; k: number }
   | { kind: 'popular'; order: SharedRef<Uint32Array>; pop: SharedRef<Float32Array>; k: number }
+  | {
+      kind: 'bridge-user';
+      src: SharedRows;
+      srcNorms: SharedRef<Float32Array>;
+      xsT: SharedRows;
+      userNorms: SharedRef<Float32Array>;
+      search: number;
+      keep: number;
+      exponent: number;
+      shrink: number;
+      self: SharedRef<Uint32Array>;
+      target: SharedRows;
+      k: number;
+    }
   | { kind: 'lists'; lists: SharedSlots };
 
 /** The fusion of batch rows [start, end) (see `FusedBatch`); results go to the same rows of `out`. */
@@ -25,6 +39,7 @@ export interface FusedTask {
   sources: Array<SharedSource | null>;
   rowOf: SharedRef<Uint32Array>;
   seen: SharedRows | null;
+  seenBatch: SharedRows | null;
   allowed: SharedRef<Uint8Array> | null;
   buckets: SharedRef<Uint8Array>;
   weights: Float64Array;
@@ -86,12 +101,17 @@ export function fused(task: FusedTask): TaskReport {
     if (s.kind === 'sparse') return { kind: 'sparse', userRows: rows(s.userRows), sim: rows(s.sim), k: s.k };
     if (s.kind === 'dense') return { kind: 'dense', vectors: s.vectors, items: ref(s.items), dim: s.dim, k: s.k };
     if (s.kind === 'popular') return { kind: 'popular', order: ref(s.order), pop: ref(s.pop), k: s.k };
+    if (s.kind === 'bridge-user') {
+      const { src, srcNorms, xsT, userNorms, self, target, ...rest } = s;
+      return { ...rest, src: rows(src), srcNorms: ref(srcNorms), xsT: rows(xsT), userNorms: ref(userNorms), self: ref(self), target: rows(target) };
+    }
     return { kind: 'lists', lists: s.lists };
   });
   const fb: FusedBatch = {
     sources,
     rowOf: ref(task.rowOf),
     seen: task.seen ? rows(task.seen) : undefined,
+    seenBatch: task.seenBatch ? rows(task.seenBatch) : undefined,
     allowed: task.allowed ? ref(task.allowed) : undefined,
     buckets: ref(task.buckets),
     weights: task.weights,
@@ -100,10 +120,12 @@ export function fused(task: FusedTask): TaskReport {
     n: task.n,
   };
   const keyOf = (a: unknown) => ids.get(a) ?? a;
-  const run = {
+  const run: Runners = {
     sparse: (c: number, job: SparseScoreJob, users: Uint32Array): TopKRows => (wasm ? instance(c)!.scoreSparse(job, users, keyOf) : referenceKernels.scoreSparse(job, users)),
     dense: (c: number, job: DenseScoreJob, users: Uint32Array, vectors: Float32Array): TopKRows =>
       wasm ? instance(c)!.scoreDense(job, users, vectors, keyOf) : referenceKernels.scoreDense(job, users, vectors),
+    cosine: (c: number, job: CosineJob, start: number, end: number): TopKRows =>
+      wasm ? instance(c)!.cosineTopK(job, start, end, keyOf) : referenceKernels.cosineTopK(job, start, end),
   };
   fuseRange(fb, task.start, task.end, run, scratch, task.nItems, task.out);
   return { backend: wasm ? 'wasm' : 'js', ms: performance.now() - t0 };
