@@ -166,14 +166,21 @@ export function decodeEnvelope(f: ModelFileContent, path: string): Envelope {
   const u8 = (name: string): Uint8Array => (has(name) && s[name] instanceof Uint8Array ? (s[name] as Uint8Array) : fail(`section ${name} is missing or not u8`));
   const f32 = (name: string): Float32Array => (has(name) && s[name] instanceof Float32Array ? (s[name] as Float32Array) : fail(`section ${name} is missing or not f32`));
   const ids = (prefix: string): string[] => unpackStrings(u32(`${prefix}.offsets`), u8(`${prefix}.bytes`), path, `section ${prefix}`, true);
-  for (const id of ids('vocab.users')) vocab.users.intern(id);
+  // Ids into a vocabulary; a duplicate is found by the vocabulary's own map (no second set).
+  const internAll = (prefix: string, v: Vocabulary): void => {
+    for (const id of unpackStrings(u32(`${prefix}.offsets`), u8(`${prefix}.bytes`), path, `section ${prefix}`)) {
+      const size = v.size;
+      if (v.intern(id) < size) fail(`section ${prefix}: duplicate id ${JSON.stringify(id).slice(0, 100)}`);
+    }
+  };
+  internAll('vocab.users', vocab.users);
   const nUsers = vocab.users.size;
   if (nUsers !== meta.nUsers) fail('user count does not match the manifest');
   const nItems: number[] = [];
   const matrices: Csr[] = [];
   (domainNames as string[]).forEach((name, d) => {
     vocab.domains.intern(name);
-    for (const id of ids(`vocab.items.${d}`)) vocab.items(d).intern(id);
+    internAll(`vocab.items.${d}`, vocab.items(d));
     const m: Csr = { nRows: nUsers, nCols: vocab.items(d).size, indptr: u32(`rows.${d}.indptr`), indices: u32(`rows.${d}.indices`), data: f32(`rows.${d}.data`) };
     validateCsr(m, `rows of domain ${name} (sections rows.${d}.*)`, path);
     nItems.push(m.nCols);

@@ -403,47 +403,10 @@ async function readFully(h: fs.FileHandle, buf: Uint8Array, from: number, path: 
   return at;
 }
 
-/** Pack strings into (offsets, UTF-8 bytes) sections. */
-export function packStrings(ids: readonly string[]): { offsets: Uint32Array; bytes: Uint8Array } {
-  const enc = new TextEncoder();
-  const parts = ids.map((s) => enc.encode(s));
-  const offsets = new Uint32Array(ids.length + 1);
-  for (let i = 0; i < parts.length; i++) offsets[i + 1] = offsets[i] + parts[i].length;
-  const bytes = new Uint8Array(offsets[ids.length]);
-  for (let i = 0; i < parts.length; i++) bytes.set(parts[i], offsets[i]);
-  return { offsets, bytes };
-}
-
-/**
- * Unpack strings written by `packStrings`.
- * @param what names the table in messages (e.g. the section). @param unique refuse a repeated string.
- * @throws {ModelFormatError} on inconsistent offsets, invalid UTF-8 or (with `unique`) a duplicate.
- */
-export function unpackStrings(offsets: Uint32Array, bytes: Uint8Array, label: string, what = 'string table', unique = false): string[] {
-  const fail = (why: string): never => {
-    throw new ModelFormatError(`${label}: ${what}: ${why}`);
-  };
-  if (offsets.length === 0 || offsets[0] !== 0 || offsets[offsets.length - 1] !== bytes.length) fail('string table is inconsistent');
-  const dec = new TextDecoder('utf-8', { fatal: true });
-  const out = new Array<string>(offsets.length - 1);
-  const seen = unique ? new Set<string>() : undefined;
-  for (let i = 0; i + 1 < offsets.length; i++) {
-    if (offsets[i] > offsets[i + 1] || offsets[i + 1] > bytes.length) fail('string table is inconsistent');
-    try {
-      out[i] = dec.decode(bytes.subarray(offsets[i], offsets[i + 1]));
-    } catch {
-      fail(`id ${i} is not valid UTF-8`);
-    }
-    if (seen) {
-      if (seen.has(out[i])) fail(`duplicate id ${JSON.stringify(out[i]).slice(0, 100)}`);
-      seen.add(out[i]);
-    }
-  }
-  return out;
-}
 
 function align8(n: number): number {
   return Math.ceil(n / 8) * 8; // arithmetic, not bitwise: offsets may exceed 2^31
 }
 
 export { crc32, crc32Table } from './crc32.js';
+export { packStrings, unpackStrings } from './strings.js';
