@@ -41,9 +41,14 @@ export function quantWorkBytes(nItems: i32, dim: i32, n: i32): usize {
   return (4 * dimP << 1) + (<usize>max(nItems, 0) << 3) + (<usize>max(n, 0) << 3) + 64;
 }
 
-/** Bytes of the rounded item matrix (`quantItems`). */
+/**
+ * Bytes of the rounded item matrix (`quantItems`): blocks of four items (the last one padded
+ * with zero items), each block a run of dimP / 2 vectors of 8 i16. Vector p of a block holds
+ * components 2p and 2p + 1 of its four items, item by item, so that one `i32x4.dot_i16x8_s` with a
+ * user's pair (2p, 2p + 1) in every lane adds that pair's products to the four items' lanes.
+ */
 export function quantItemsBytes(nItems: i32, dim: i32): usize {
-  return <usize>max(nItems, 0) * <usize>paddedDim(dim) << 1;
+  return <usize>((max(nItems, 0) + 3) & ~3) * <usize>paddedDim(dim) << 1;
 }
 
 // Results in globals, not objects: the module's own allocator (memory.ts) owns the heap, so
@@ -52,6 +57,11 @@ export function quantItemsBytes(nItems: i32, dim: i32): usize {
 export let rowErr: f64 = 0;
 export let rowNormQ: f64 = 0;
 export let rowNorm: f64 = 0;
+
+/** Byte offset of component t: plain rows (slot < 0), or item `slot` of a block of four. */
+@inline function at(t: i32, slot: i32): usize {
+  return slot < 0 ? <usize>t << 1 : (<usize>(t >> 1) << 4) + (<usize>slot << 2) + (<usize>(t & 1) << 1);
+}
 
 /** Max |x| of `len` f32 at `p`; NaN or an infinity gives Infinity. */
 function maxAbs(p: usize, len: i32): f64 {
@@ -64,10 +74,12 @@ function maxAbs(p: usize, len: i32): f64 {
 }
 
 /**
- * Round `len` f32 at `src` to i16 at `dst` (scale `s`, magnitude at most `q`), zero-padded to
- * `lenP`. Leaves |v - v~|, |v~|, |v| in rowErr, rowNormQ, rowNorm.
+ * Round `len` f32 at `src` to i16 (scale `s`, magnitude at most `q`), zero-padded to `lenP`:
+ * component t at `dst` + 2t (`slot` < 0), or at its place in a block of four items (item `slot`
+ * of the block at `dst`, see quantItemsBytes). Leaves |v - v~|, |v~|, |v| in rowErr, rowNormQ,
+ * rowNorm.
  */
-function quantRow(src: usize, len: i32, lenP: i32, dst: usize, s: f64, q: f64): void {
+function quantRow(src: usize, len: i32, lenP: i32, dst: usize, slot: i32, s: f64, q: f64): void {
   const inv = 1.0 / s;
   let err: f64 = 0;
   let normQ: f64 = 0;
@@ -75,13 +87,13 @@ function quantRow(src: usize, len: i32, lenP: i32, dst: usize, s: f64, q: f64): 
   for (let t = 0; t < len; t++) {
     const x = <f64>load<f32>(src + (<usize>t << 2));
     const r = min(q, max(-q, nearest(x * inv)));
-    store<i16>(dst + (<usize>t << 1), <i16>r);
+    store<i16>(dst + at(t, slot), <i16>r);
     const back = r * s;
     err += (x - back) * (x - back);
     normQ += back * back;
     norm += x * x;
   }
-  for (let t = len; t < lenP; t++) store<i16>(dst + (<usize>t << 1), 0);
+  for (let t = len; t < lenP; t++) store<i16>(dst + at(t, slot), 0);
   // Inflated a little for the rounding of these f64 sums themselves.
   rowErr = Math.sqrt(err) * (1 + 1e-9);
   rowNormQ = Math.sqrt(normQ) * (1 + 1e-9);
@@ -103,10 +115,14 @@ export function quantItems(items: usize, nItems: i32, dim: i32, qItems: usize, s
   let maxNormQ: f64 = 0;
   let maxNorm: f64 = 0;
   for (let i = 0; i < nItems; i++) {
-    quantRow(items + (<usize>i * <usize>dim << 2), dim, dimP, qItems + (<usize>i * <usize>dimP << 1), s, q);
+    quantRow(items + (<usize>i * <usize>dim << 2), dim, dimP, qItems + (<usize>(i >> 2) * <usize>dimP << 3), i & 3, s, q);
     maxErr = max(maxErr, rowErr);
     maxNormQ = max(maxNormQ, rowNormQ);
     maxNorm = max(maxNorm, rowNorm);
+  }
+  // Zero the padding items of the last block (their scores are never read).
+  for (let i = nItems; i < ((nItems + 3) & ~3); i++) {
+    for (let t = 0; t < dimP; t++) store<i16>(qItems + (<usize>(i >> 2) * <usize>dimP << 3) + at(t, i & 3), 0);
   }
   store<f64>(stats, s);
   store<f64>(stats, maxErr, 8);
@@ -115,36 +131,24 @@ export function quantItems(items: usize, nItems: i32, dim: i32, qItems: usize, s
   return 1;
 }
 
-/** Sum of the four i32 lanes of each of a, b, c, d, as [a, b, c, d]. */
-@inline function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const s1 = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
-  const s2 = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
-  return i32x4.add(v128.shuffle<i32>(s1, s2, 0, 1, 4, 5), v128.shuffle<i32>(s1, s2, 2, 3, 6, 7));
-}
-
-/** Store lane q of the four converted sums `s` at byte offset `io` of score row q. */
-@inline function storeLanes(s: v128, sc0: usize, sc1: usize, sc2: usize, sc3: usize, io: usize): void {
-  const f = f32x4.convert_i32x4_s(s);
-  store<f32>(sc0 + io, f32x4.extract_lane(f, 0));
-  store<f32>(sc1 + io, f32x4.extract_lane(f, 1));
-  store<f32>(sc2 + io, f32x4.extract_lane(f, 2));
-  store<f32>(sc3 + io, f32x4.extract_lane(f, 3));
-}
-
 /**
- * Integer scores of four rounded user rows (q0..q3, dimP i16 each) against every rounded item,
- * as f32, into the four score rows at `scores` (nItems f32 each).
+ * Integer scores of four rounded user rows (q0..q3, dimP i16 each) against every rounded item
+ * (blocks of four, see quantItemsBytes), as f32, into the four score rows at `scores` (`stride`
+ * f32 each, stride >= nItems rounded up to 4). Two blocks per pass: eight accumulators, each
+ * holding one user's scores of four items, so no lanes are summed across.
  */
-export function integerScores(q0: usize, q1: usize, q2: usize, q3: usize, qItems: usize, nItems: i32, dimP: i32, scores: usize): void {
-  const rowBytes = <usize>dimP << 1;
+export function integerScores(q0: usize, q1: usize, q2: usize, q3: usize, qItems: usize, nItems: i32, dimP: i32, scores: usize, stride: i32): void {
+  const blockBytes = <usize>dimP << 3;
+  const pairs = dimP >> 1;
   const sc0 = scores;
-  const sc1 = scores + (<usize>nItems << 2);
-  const sc2 = scores + (<usize>nItems << 3);
-  const sc3 = scores + <usize>nItems * 12;
-  const n2 = nItems & ~1;
-  let v = qItems;
-  for (let i = 0; i < n2; i += 2) {
-    const w = v + rowBytes;
+  const sc1 = scores + (<usize>stride << 2);
+  const sc2 = scores + (<usize>stride << 3);
+  const sc3 = scores + <usize>stride * 12;
+  const nBlocks = (nItems + 3) >> 2;
+  const n2 = nBlocks & ~1;
+  let x = qItems;
+  for (let k = 0; k < n2; k += 2) {
+    const y = x + blockBytes;
     let a0 = i32x4.splat(0);
     let a1 = a0;
     let a2 = a0;
@@ -153,39 +157,52 @@ export function integerScores(q0: usize, q1: usize, q2: usize, q3: usize, qItems
     let b1 = a0;
     let b2 = a0;
     let b3 = a0;
-    for (let off: usize = 0; off < rowBytes; off += 16) {
-      const x = v128.load(v + off);
-      const y = v128.load(w + off);
-      const p0 = v128.load(q0 + off);
-      const p1 = v128.load(q1 + off);
-      const p2 = v128.load(q2 + off);
-      const p3 = v128.load(q3 + off);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p0, x));
-      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(p0, y));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p1, x));
-      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(p1, y));
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p2, x));
-      b2 = i32x4.add(b2, i32x4.dot_i16x8_s(p2, y));
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p3, x));
-      b3 = i32x4.add(b3, i32x4.dot_i16x8_s(p3, y));
+    for (let p = 0; p < pairs; p++) {
+      const vx = v128.load(x + (<usize>p << 4));
+      const vy = v128.load(y + (<usize>p << 4));
+      const o = <usize>p << 2;
+      const s0 = v128.load32_splat(q0 + o);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(s0, vx));
+      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(s0, vy));
+      const s1 = v128.load32_splat(q1 + o);
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(s1, vx));
+      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(s1, vy));
+      const s2 = v128.load32_splat(q2 + o);
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(s2, vx));
+      b2 = i32x4.add(b2, i32x4.dot_i16x8_s(s2, vy));
+      const s3 = v128.load32_splat(q3 + o);
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(s3, vx));
+      b3 = i32x4.add(b3, i32x4.dot_i16x8_s(s3, vy));
     }
-    storeLanes(sum4(a0, a1, a2, a3), sc0, sc1, sc2, sc3, <usize>i << 2);
-    storeLanes(sum4(b0, b1, b2, b3), sc0, sc1, sc2, sc3, <usize>(i + 1) << 2);
-    v += rowBytes << 1;
+    const io = <usize>k << 4; // 4 items x 4 bytes per block
+    v128.store(sc0 + io, f32x4.convert_i32x4_s(a0));
+    v128.store(sc1 + io, f32x4.convert_i32x4_s(a1));
+    v128.store(sc2 + io, f32x4.convert_i32x4_s(a2));
+    v128.store(sc3 + io, f32x4.convert_i32x4_s(a3));
+    v128.store(sc0 + io, f32x4.convert_i32x4_s(b0), 16);
+    v128.store(sc1 + io, f32x4.convert_i32x4_s(b1), 16);
+    v128.store(sc2 + io, f32x4.convert_i32x4_s(b2), 16);
+    v128.store(sc3 + io, f32x4.convert_i32x4_s(b3), 16);
+    x += blockBytes << 1;
   }
-  if (n2 < nItems) {
+  if (n2 < nBlocks) {
     let a0 = i32x4.splat(0);
     let a1 = a0;
     let a2 = a0;
     let a3 = a0;
-    for (let off: usize = 0; off < rowBytes; off += 16) {
-      const x = v128.load(v + off);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(q0 + off), x));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(q1 + off), x));
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(q2 + off), x));
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(q3 + off), x));
+    for (let p = 0; p < pairs; p++) {
+      const vx = v128.load(x + (<usize>p << 4));
+      const o = <usize>p << 2;
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load32_splat(q0 + o), vx));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load32_splat(q1 + o), vx));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load32_splat(q2 + o), vx));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load32_splat(q3 + o), vx));
     }
-    storeLanes(sum4(a0, a1, a2, a3), sc0, sc1, sc2, sc3, <usize>n2 << 2);
+    const io = <usize>n2 << 4;
+    v128.store(sc0 + io, f32x4.convert_i32x4_s(a0));
+    v128.store(sc1 + io, f32x4.convert_i32x4_s(a1));
+    v128.store(sc2 + io, f32x4.convert_i32x4_s(a2));
+    v128.store(sc3 + io, f32x4.convert_i32x4_s(a3));
   }
 }
 
@@ -195,7 +212,7 @@ export function quantUser(u: usize, dim: i32, dst: usize): f64 {
   const m = maxAbs(u, dim);
   if (!(m > 0) || m > 1e15) return 0;
   const s = m / quantMax(dimP);
-  quantRow(u, dim, dimP, dst, s, quantMax(dimP));
+  quantRow(u, dim, dimP, dst, -1, s, quantMax(dimP));
   return s;
 }
 

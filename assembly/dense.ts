@@ -46,15 +46,15 @@ import {
 
 /**
  * Exact f32 scores of four user rows (u0..u3; a short group repeats its last row) against every
- * item, into the four score rows at `scores` (nItems f32 each).
+ * item, into the four score rows at `scores` (`stride` f32 apart).
  */
-function exactScores(u0: usize, u1: usize, u2: usize, u3: usize, items: usize, nItems: i32, dim: i32, scores: usize): void {
+function exactScores(u0: usize, u1: usize, u2: usize, u3: usize, items: usize, nItems: i32, dim: i32, scores: usize, stride: i32): void {
   const d4 = dim & ~3;
   const rowBytes = <usize>dim << 2;
   const sc0 = scores;
-  const sc1 = scores + (<usize>nItems << 2);
-  const sc2 = scores + (<usize>nItems << 3);
-  const sc3 = scores + <usize>nItems * 12;
+  const sc1 = scores + (<usize>stride << 2);
+  const sc2 = scores + (<usize>stride << 3);
+  const sc3 = scores + <usize>stride * 12;
   // Two items per pass (8 accumulators: each user row load serves both); an odd last item alone.
   const n2 = nItems & ~1;
   let v = items;
@@ -130,7 +130,7 @@ function quantGroupUser(q: i32, u: usize, dim: i32, dst: usize): bool {
  * Top-n items for `nUsers` user vectors at `uVec` (row-major nUsers x dim, f32) against `nItems`
  * item vectors at `items` (row-major nItems x dim). `users` (u32) names each vector's row of the
  * seen matrix (`seenIndices` = 0: none); `mask` = 0: no filter, else u32 per item.
- * Scratch: scores (4 * nItems f32), `top` (`topkScratchBytes(n)` bytes) and `work`
+ * Scratch: scores (4 rows of nItems rounded up to 4, f32), `top` (`topkScratchBytes(n)` bytes) and `work`
  * (`scoreDenseWorkBytes(nItems, dim, n)` bytes, 16-aligned). `qItems` / `qStats`: the items as
  * `quantItems` rounded them (0: every score is computed in f32, see dense-quant.ts).
  * User b writes counts[b] entries to slots [b*n, b*n + counts[b]), best first, or in no particular
@@ -145,6 +145,7 @@ export function scoreDense(
   const rowBytes = <usize>dim << 2;
   const negInf = f32x4.splat(-Infinity);
   const dimP = paddedDim(dim);
+  const stride = (nItems + 3) & ~3; // score row length: the integer path writes whole blocks of four
   // The integer path pays for the user rounding and the exact rescoring when the catalogue is
   // large against n. `work` holds four rounded user rows, then the candidate buffers.
   const quant = qItems != 0 && work != 0 && n > 0 && nItems >= 4 * n;
@@ -175,12 +176,12 @@ export function scoreDense(
       const q1 = g > 1 ? q0 + (<usize>dimP << 1) : last;
       const q2 = g > 2 ? q0 + (<usize>(2 * dimP) << 1) : last;
       const q3 = g > 3 ? q0 + (<usize>(3 * dimP) << 1) : last;
-      integerScores(q0, q1, q2, q3, qItems, nItems, dimP, scores);
+      integerScores(q0, q1, q2, q3, qItems, nItems, dimP, scores, stride);
     } else {
-      exactScores(u0, u1, u2, u3, items, nItems, dim, scores);
+      exactScores(u0, u1, u2, u3, items, nItems, dim, scores, stride);
     }
     for (let q = 0; q < g; q++) {
-      const sc = scores + <usize>q * (<usize>nItems << 2);
+      const sc = scores + <usize>q * (<usize>stride << 2);
       // Filter: bitselect -Infinity where the mask is all ones.
       if (mask != 0) {
         const n4 = nItems & ~3;

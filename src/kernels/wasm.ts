@@ -391,7 +391,7 @@ export class WasmKernels implements Kernels {
     const pq = rounded ? r[r.length - 1].ptr : 0;
     const pst = rounded ? this.scratchCopy(rounded.stats) : 0;
     const rows = users.length;
-    const sc = allocOrThrow(x, 4 * nItems * 4);
+    const sc = allocOrThrow(x, 4 * ((nItems + 3) & ~3) * 4);
     const top = allocOrThrow(x, x.topkScratchBytes(n));
     const work = allocOrThrow(x, x.scoreDenseWorkBytes(nItems, dim, n));
     const pc = allocOrThrow(x, rows * 4);
