@@ -127,7 +127,7 @@ interface RoundedItems {
   stats: Float64Array;
 }
 
-/** Rounded item matrices kept per instance (most recent first out). */
+/** Rounded item matrices kept per instance under string ids (the oldest is dropped first). */
 const ROUNDED_KEPT = 4;
 
 /** Maps an input array to the key its resident copy is found under (identity by default). */
@@ -160,8 +160,12 @@ export class WasmKernels implements Kernels {
   /** The raw exports, for kernels that manage their own buffers. */
   readonly raw: KernelExports;
   private resident: Resident[] = [];
-  /** Rounded item matrices by the key of their f32 matrix (null: it cannot be rounded). */
-  private rounded = new Map<unknown, RoundedItems | null>();
+  /**
+   * Rounded item matrices by the key of their f32 matrix (null: it cannot be rounded): weakly
+   * under an array key (this thread), a few under a dataset id (the pool's workers).
+   */
+  private roundedByArray = new WeakMap<object, RoundedItems | null>();
+  private roundedById = new Map<unknown, RoundedItems | null>();
   private residentBytes = 0;
   private residentTop = 0;
 
@@ -180,7 +184,8 @@ export class WasmKernels implements Kernels {
   /** Drop the resident inputs (call after mutating an array that was passed to a kernel). */
   forget(): void {
     this.resident = [];
-    this.rounded.clear();
+    this.roundedByArray = new WeakMap();
+    this.roundedById.clear();
     this.residentBytes = 0;
     this.raw.reset();
     this.residentTop = this.raw.mark();
@@ -354,7 +359,8 @@ export class WasmKernels implements Kernels {
    * input); null when it cannot be (all zero, non-finite, huge values).
    */
   private roundedItems(items: Float32Array, dim: number, key: unknown): RoundedItems | null {
-    const hit = this.rounded.get(key);
+    const weak = typeof key === 'object' && key !== null;
+    const hit = weak ? this.roundedByArray.get(key) : this.roundedById.get(key);
     if (hit !== undefined) return hit;
     const x = this.raw;
     const nItems = items.length / dim;
@@ -365,8 +371,11 @@ export class WasmKernels implements Kernels {
     const buf = x.memory.buffer;
     const out = ok ? { items: new Int16Array(buf, q, x.quantItemsBytes(nItems, dim) / 2).slice(), stats: new Float64Array(buf, st, 4).slice() } : null;
     x.release(this.residentTop);
-    if (this.rounded.size >= ROUNDED_KEPT) this.rounded.delete(this.rounded.keys().next().value);
-    this.rounded.set(key, out);
+    if (weak) this.roundedByArray.set(key, out);
+    else {
+      if (this.roundedById.size >= ROUNDED_KEPT) this.roundedById.delete(this.roundedById.keys().next().value);
+      this.roundedById.set(key, out);
+    }
     return out;
   }
 
