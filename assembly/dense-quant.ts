@@ -11,17 +11,20 @@
 // kernel computes, A = c * D the integer score (D the integer dot product, c = the two scales).
 // |f - A| <= M for every item, with
 //   M = gamma * |u| * max|v|            (f32 rounding of f against the real u.v; gamma from dim)
+//     + (dim + 8) 2^-149                  (the same rounding where values fall below f32's normal range)
 //     + |u| * max|v - v~| + |u - u~| * max|v~|   (u.v - u~.v~ = u.(v - v~) + (u - u~).v~)
-// (|.| Euclidean norms; v~, u~ the rounded vectors; maxima over the items). Let D_k be the k-th
-// largest D among the allowed, unseen items. The k items reaching D_k have f >= c D_k - M, so the
-// k-th best f is at least that, and every item of the top n (ties included) has
-// A >= f - M >= c D_k - 2M, i.e. D >= D_k - 2M / c. D is compared as f32 (rounding to nearest
-// is monotone, so the k-th largest rounded value is D_k rounded), with a slack for that rounding.
-// Candidates are gathered in increasing item order, scored exactly, and `topk` over them keeps
+// (|.| Euclidean norms; v~, u~ the rounded vectors; maxima over the items). Let X be a value
+// that at least n allowed, unseen items reach with their D: on long rows the block-maximum
+// threshold of topk.ts (a lower bound of the n-th largest D, without sorting), else the n-th
+// largest D itself. Those n items have f >= c X - M, so the n-th best f is at least that, and
+// every item of the top n (ties included) has A >= f - M >= c X - 2M, i.e. D >= X - 2M / c.
+// D is compared as f32 (rounding to nearest is monotone), with a slack for that rounding.
+// Candidates are put in increasing item order, scored exactly, and the best n of them kept with
 // ties by the lower item.
 //
-// A group of users with a non-finite or all-zero vector, and items with a non-finite component or
-// magnitudes where f32 could overflow, take the exact path (the caller checks `quantOk`).
+// A group of users with a non-finite or all-zero vector (quantUser returns 0), and items with a
+// non-finite component, all zero, or magnitudes where f32 could overflow (quantItems returns 0),
+// take the f32 path.
 
 import { blockThreshold, keyHeapDump, keyPush, packKey, topk } from './topk';
 

@@ -159,6 +159,9 @@ export function scoreDense(
   const itemMaxNormQ = quant ? load<f64>(qStats, 16) : 0;
   const itemMaxNorm = quant ? load<f64>(qStats, 24) : 0;
   const gamma: f64 = (<f64>dim + 8) * 5.9604644775390625e-8 * 1.01; // (dim + 8) 2^-24, with room
+  // Products or sums below f32's normal range round with an absolute error up to 2^-150 each,
+  // which the relative term misses: (dim + 8) of those, doubled.
+  const tiny: f64 = (<f64>dim + 8) * 1.401298464324817e-45;
   for (let b0 = 0; b0 < nUsers; b0 += 4) {
     const g = min(4, nUsers - b0);
     // Rows of the group; a short group repeats its last row (computed, never used).
@@ -210,7 +213,7 @@ export function scoreDense(
         const uNorm = q == 0 ? norm0 : q == 1 ? norm1 : q == 2 ? norm2 : norm3;
         const uErr = q == 0 ? err0 : q == 1 ? err1 : q == 2 ? err2 : err3;
         const uScale = q == 0 ? scale0 : q == 1 ? scale1 : q == 2 ? scale2 : scale3;
-        const margin = (gamma * uNorm * itemMaxNorm + uNorm * itemMaxErr + uErr * itemMaxNormQ) * (1 + 1e-6);
+        const margin = (gamma * uNorm * itemMaxNorm + uNorm * itemMaxErr + uErr * itemMaxNormQ + tiny) * (1 + 1e-6);
         m = finishQuantUser(
           sc, nItems, n, u0 + <usize>q * rowBytes, items, dim, uScale * itemScale, margin,
           candIdx, candSc, tmpIdx, tmpSc, top, oi, os, unordered != 0,

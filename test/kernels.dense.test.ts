@@ -101,6 +101,23 @@ describe('scoreDense: the 16-bit path gives the reference lists', () => {
     }
   });
 
+  it('matches where products fall below the normal f32 range (near-ties at 1e-21)', () => {
+    // Subnormal products round with an absolute error the relative bound misses: without the
+    // bound's absolute term (dense.ts, `tiny`) two of these 300 cases come out wrong.
+    const rng = new Rng(77);
+    for (let t = 0; t < 300; t++) {
+      const dim = [3, 8, 16, 64][t % 4];
+      const n = [1, 5, 20][t % 3];
+      const nItems = 4 * n + rng.int(20 * n);
+      const scale = [1e-21, 3e-22, 1e-20][t % 3];
+      const items = vectors(rng, 'near', nItems, dim).map((x) => x * scale);
+      const vecs = vectors(rng, 'normal', 5, dim).map((x) => x * scale);
+      const users = Uint32Array.from({ length: 5 }, (_, b) => b);
+      const job: DenseScoreJob = { items, dim, n };
+      expectSame(wasm.scoreDense(job, users, vecs), scoreDenseReference(job, users, vecs), `subnormal ${t} d=${dim} n=${n} items=${nItems}`);
+    }
+  });
+
   it('falls back to f32 for non-finite vectors and keeps their lists', () => {
     const rng = new Rng(43);
     const dim = 8;
