@@ -4,7 +4,7 @@
  * pieces before it are in. The CRC is the first code to touch the new buffer's pages, which costs
  * about as much as reading them on some systems (first-touch page faults: on this project's
  * machine 260 ms for 130 MB, against 450 ms for one sequential read); overlapped, a 130 MB model
- * file reads and checks in about 300 ms instead of 700.
+ * file reads and checks in about 400 ms instead of 700 (measured with `readModelFile`, decode included).
  */
 import type { promises as fs } from 'node:fs';
 import { StorageError } from '../errors.js';
