@@ -23,6 +23,8 @@ const { values } = parseArgs({ options: { time: { type: 'string', default: '1000
 const time = Number(values.time);
 const rng = new Rng(2024);
 const wasm = new WasmKernels();
+/** The same kernels with dense scoring kept in f32 (the 16-bit path off), for its ratio. */
+const wasmF32 = new WasmKernels(undefined, { integerDense: false });
 
 /** Long-tailed binary users x items matrix. */
 function longTail(nUsers: number, nItems: number, meanLen: number): Csr {
@@ -86,6 +88,7 @@ bench
   .add('scoreSparse wasm', () => void wasm.scoreSparse(sparseJob, users))
   .add('scoreSparse ref', () => void scoreSparseReference(sparseJob, users))
   .add('scoreDense wasm', () => void wasm.scoreDense(denseJob, denseUsers, userVecs))
+  .add('scoreDense f32', () => void wasmF32.scoreDense(denseJob, denseUsers, userVecs))
   .add('scoreDense ref', () => void scoreDenseReference(denseJob, denseUsers, userVecs))
   .add('scoreDense plain', plainDense)
   .add('topk wasm', () => void wasm.topk(scores, 10))
@@ -98,6 +101,7 @@ const mean = (name: string) => (bench.tasks.find((t) => t.name === name)!.result
 const ratios: Record<string, number> = {};
 for (const k of ['cosineTopK', 'scoreSparse', 'scoreDense', 'topk']) ratios[k] = Number((mean(`${k} ref`) / mean(`${k} wasm`)).toFixed(2));
 ratios['scoreDense vs plain TS loop'] = Number((mean('scoreDense plain') / mean('scoreDense wasm')).toFixed(2));
+ratios['scoreDense 16-bit vs f32'] = Number((mean('scoreDense f32') / mean('scoreDense wasm')).toFixed(2));
 const tasks = bench.tasks.map((t) => {
   const r = t.result as unknown as { latency: { mean: number; p50?: number; rme: number; samplesCount?: number; samples?: number[] } };
   return { name: t.name, mean_ms: Number(r.latency.mean.toFixed(4)), median_ms: Number((r.latency.p50 ?? r.latency.mean).toFixed(4)), rme_pct: Number(r.latency.rme.toFixed(2)), samples: r.latency.samplesCount ?? r.latency.samples?.length ?? 0 };

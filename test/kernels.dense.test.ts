@@ -8,6 +8,8 @@ import { WasmKernels, scoreDenseReference, scoreSparseReference, type DenseScore
 import { Rng } from '../src/random.js';
 
 const wasm = new WasmKernels();
+/** The same kernels with the 16-bit path off: every score in f32. */
+const wasmF32 = new WasmKernels(undefined, { integerDense: false });
 
 function expectSame(a: TopKRows, b: TopKRows, label: string): void {
   expect(Array.from(a.counts), label).toEqual(Array.from(b.counts));
@@ -80,7 +82,9 @@ describe('scoreDense: the 16-bit path gives the reference lists', () => {
       const users = Uint32Array.from({ length: nUsers }, () => rng.int(12));
       const allowed = rng.int(3) === 0 ? Uint8Array.from({ length: nItems }, () => (rng.int(4) === 0 ? 0 : 1)) : undefined;
       const job: DenseScoreJob = { items, dim, seen: rng.int(3) === 0 ? undefined : seen, allowed, n };
-      expectSame(wasm.scoreDense(job, users, vecs), scoreDenseReference(job, users, vecs), `dense ${t} ${kind} d=${dim} n=${n} items=${nItems}`);
+      const ref = scoreDenseReference(job, users, vecs);
+      expectSame(wasm.scoreDense(job, users, vecs), ref, `dense ${t} ${kind} d=${dim} n=${n} items=${nItems}`);
+      expectSame(wasmF32.scoreDense(job, users, vecs), ref, `dense f32 ${t} ${kind} d=${dim} n=${n} items=${nItems}`);
     }
   });
 

@@ -234,7 +234,9 @@ function microSection(r: BenchResults): string {
     const isWasm = name.endsWith('wasm');
     return [name, s3(num(t, 'mean_ms')), `± ${s2(num(t, 'rme_pct'))} %`, int(num(t, 'samples')), isWasm ? `${s2(num(sp, kernel))}x` : '', isWasm ? String(inputs[kernel] ?? '') : ''];
   });
-  return `${table(['task', 'mean ms', 'rme', 'samples', 'wasm speed-up over the TS reference', 'input'], rows)}\n\nDense scoring against a plain TypeScript loop (f64 dot, small heap): ${s2(num(sp, 'scoreDense vs plain TS loop'))}x. Other load during the micro-benchmarks: ${describeLoad(r.machine.cores, obj(m, 'load'))}.`;
+  const f32 = num(sp, 'scoreDense 16-bit vs f32');
+  const f32Line = f32 !== undefined ? ` The dense kernel's 16-bit path against its f32 path (same lists): ${s2(f32)}x.` : '';
+  return `${table(['task', 'mean ms', 'rme', 'samples', 'wasm speed-up over the TS reference', 'input'], rows)}\n\nDense scoring against a plain TypeScript loop (f64 dot, small heap): ${s2(num(sp, 'scoreDense vs plain TS loop'))}x.${f32Line} Other load during the micro-benchmarks: ${describeLoad(r.machine.cores, obj(m, 'load'))}.`;
 }
 
 function growthSection(r: BenchResults): string {

@@ -175,10 +175,13 @@ export class WasmKernels implements Kernels {
    * result before the next call (the fused model's per-component instances).
    */
   readonly viewOutputs: boolean;
+  /** Dense scoring may take the 16-bit path (same lists; false: f32 only, for comparisons). */
+  readonly integerDense: boolean;
 
-  constructor(raw: KernelExports = instantiateKernels(), options: { viewOutputs?: boolean } = {}) {
+  constructor(raw: KernelExports = instantiateKernels(), options: { viewOutputs?: boolean; integerDense?: boolean } = {}) {
     this.raw = raw;
     this.viewOutputs = options.viewOutputs ?? false;
+    this.integerDense = options.integerDense ?? true;
   }
 
   /** Drop the resident inputs (call after mutating an array that was passed to a kernel). */
@@ -384,7 +387,7 @@ export class WasmKernels implements Kernels {
     const x = this.raw;
     const nItems = dim === 0 ? 0 : items.length / dim;
     // The 16-bit path (same results, fewer instructions) where the catalogue is long against n.
-    const rounded = n > 0 && nItems >= 4 * n ? this.roundedItems(items, dim, keyOf(items)) : null;
+    const rounded = this.integerDense && n > 0 && nItems >= 4 * n ? this.roundedItems(items, dim, keyOf(items)) : null;
     const placements: Placement[] = [{ key: keyOf(items), array: items }];
     if (seen) placements.push({ key: keyOf(seen.indptr), array: seen.indptr }, { key: keyOf(seen.indices), array: seen.indices });
     if (rounded) placements.push({ key: rounded.items, array: rounded.items });
