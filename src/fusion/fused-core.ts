@@ -1,12 +1,14 @@
 /**
  * The fused model's scoring core, shared by the pool's `fused` task and the in-thread path: for a
  * range of batch users, each component's candidates (sparse or dense scoring through a kernel,
- * the popularity order, or lists a component scored already), then per user the normalisation and
- * the weighted sum of its bucket's weights, and the top n into output slots.
+ * the user bridge's cosine search then sparse scoring, the popularity order, or lists a component
+ * scored already), then per user the normalisation and the weighted sum of its bucket's weights,
+ * and the top n into output slots. The kernels return each row's entries unsorted (only the set
+ * matters here) and, on the callers' own instances, as views on their memory.
  *
- * Allocation: the candidate lists of a range are allocated once per range (one kernel call per
- * component); the fusion itself runs on a `FusionScratch` grown on demand and reused across
- * ranges, so nothing is allocated per user.
+ * Allocation: the candidate lists of a range come from one kernel call per component (the user
+ * bridge's neighbour rows are built once per range); the fusion itself runs on a `FusionScratch`
+ * grown on demand and reused across ranges, so nothing is allocated per user.
  *
  * Arithmetic, as `normalisedCandidates` + `fuseUser` in gating.ts: a component's score x becomes
  * fround((x - lo) / span) (span: the target's divisor, or the user's max - lo, lo the minimum when

@@ -1,9 +1,10 @@
 /**
  * The pool's `fused` task: the fused model's candidate generation and fusion for a range of batch
  * users (see fusion/fused-core.ts), written into the job's shared output slots. Each component
- * position has its own kernel instance in the worker, so every component's inputs (its similarity
- * matrix, the batch rows) stay resident across the tasks of a job instead of displacing each
- * other; the fusion scratch is allocated once per worker and reused.
+ * position has its own kernel instance in the worker (the user bridge a second one for its
+ * scoring, after its search), so every component's inputs (its similarity matrix, the batch rows)
+ * stay resident across the tasks of a job instead of displacing each other; the fusion scratch is
+ * allocated once per worker and reused.
  */
 import { workerData } from 'node:worker_threads';
 import { FusionScratch, fuseRange, type CandidateSource, type FusedBatch, type Runners } from '../fusion/fused-core.js';
