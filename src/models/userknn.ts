@@ -46,7 +46,8 @@ interface DomainIndex {
  * list (at most `neighbors`, the user left out, weights summing to 1).
  */
 export class UserKnnScorer implements Scorer {
-  private readonly index: DomainIndex[];
+  /** Built on first use: a loaded model whose queries are all training users never needs it. */
+  private indexCache: DomainIndex[] | undefined;
   private readonly neighbors: number;
 
   /** Use {@link UserKnnScorer.build} (fit) or a restore; `known` holds one finished table per domain. */
@@ -60,7 +61,12 @@ export class UserKnnScorer implements Scorer {
     index?: DomainIndex[],
   ) {
     this.neighbors = kept(neighbors, data);
-    this.index = index ?? indexOf(data);
+    this.indexCache = index;
+  }
+
+  /** Per domain, items x users and the users' row norms, for query-time neighbour searches. */
+  private get index(): DomainIndex[] {
+    return (this.indexCache ??= indexOf(this.data));
   }
 
   /** A scorer whose training users' neighbours are found now (on the pool when given). */
