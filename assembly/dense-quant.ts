@@ -58,7 +58,7 @@ export function quantItemsBytes(nItems: i32, dim: i32): usize {
 // nothing here may allocate.
 /** The last row rounded by `quantRow`: |v - v~|, |v~|, |v|. */
 export let rowErr: f64 = 0;
-export let rowNormQ: f64 = 0;
+let rowNormQ: f64 = 0;
 export let rowNorm: f64 = 0;
 
 /** Byte offset of component t: plain rows (slot < 0), or item `slot` of a block of four. */

@@ -368,11 +368,12 @@ export class WasmKernels implements Kernels {
     const x = this.raw;
     const nItems = items.length / dim;
     const [r] = this.place([{ key, array: items }]);
-    const q = allocOrThrow(x, x.quantItemsBytes(nItems, dim));
+    const bytes = x.quantItemsBytes(nItems, dim);
+    const q = allocOrThrow(x, bytes);
     const st = allocOrThrow(x, 32);
     const ok = x.quantItems(r.ptr, nItems, dim, q, st) !== 0;
     const buf = x.memory.buffer;
-    const out = ok ? { items: new Int16Array(buf, q, x.quantItemsBytes(nItems, dim) / 2).slice(), stats: new Float64Array(buf, st, 4).slice() } : null;
+    const out = ok ? { items: new Int16Array(buf, q, bytes / 2).slice(), stats: new Float64Array(buf, st, 4).slice() } : null;
     x.release(this.residentTop);
     if (weak) this.roundedByArray.set(key, out);
     else {
