@@ -128,18 +128,33 @@ describe.runIf(haveRedis())('cluster faults', () => {
       expect((await cli('fit', '--train', twoDomain, '--target', 'music', '--threads', '2', '--out', local)).code).toBe(0);
       // Many small jobs (--shards 8), so the first worker always has several in hand.
       const run = cli('fit', '--train', twoDomain, '--target', 'music', '--redis', redis.url, '--work-dir', work, '--shards', '8', '--out', out);
-      // A second into the run, at a job start of the first worker: SIGKILL.
+      // The jobs a worker's log shows started and not done.
+      const heldBy = (log: string) => {
+        const held = new Set([...log.matchAll(/job (\S+) \S+ started/g)].map((x) => x[1]));
+        for (const x of log.matchAll(/job (\S+) \S+ done/g)) held.delete(x[1]);
+        return held;
+      };
+      // A second into the run, at a job start of the first worker: freeze it (SIGSTOP), so that
+      // what its log shows is what it holds, and SIGKILL it while it holds a job. A job can finish
+      // between its start line and a signal, so a freeze that finds none lets it go on and waits
+      // for the next start.
       await new Promise((r) => setTimeout(r, 1000));
-      const from = ws[0].log.length;
-      await waitFor(() => ws[0].log.slice(from), /job \S+ (?!merge)\S+ started/, 60_000, 'a job on the first worker');
+      for (let attempt = 0; ; attempt++) {
+        expect(attempt).toBeLessThan(50);
+        const from = ws[0].log.length;
+        await waitFor(() => ws[0].log.slice(from), /job \S+ (?!merge)\S+ started/, 60_000, 'a job on the first worker');
+        ws[0].child.kill('SIGSTOP');
+        await new Promise((r) => setTimeout(r, 100)); // lines written before the stop
+        if (heldBy(ws[0].log).size > 0) break;
+        ws[0].child.kill('SIGCONT');
+      }
       ws[0].child.kill('SIGKILL');
       await ws[0].exited;
       const r = await run;
       expect([r.code, r.stderr]).toEqual([0, '']);
       sameModel(local, out);
       // The jobs the killed worker held (started there, never done) were done by the other one.
-      const held = new Set([...ws[0].log.matchAll(/job (\S+) \S+ started/g)].map((x) => x[1]));
-      for (const x of ws[0].log.matchAll(/job (\S+) \S+ done/g)) held.delete(x[1]);
+      const held = heldBy(ws[0].log);
       expect(held.size).toBeGreaterThan(0);
       for (const id of held) expect(ws[1].log).toMatch(new RegExp(`job ${id.replace(/\./g, '\\.')} \\S+ done`));
     } finally {
