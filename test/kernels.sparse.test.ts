@@ -14,6 +14,7 @@ import {
   type Csr,
   type TopKRows,
 } from '../src/kernels/index.js';
+import { forOneCall } from '../src/kernels/per-call.js';
 import { Rng } from '../src/random.js';
 
 const wasm = new WasmKernels();
@@ -246,5 +247,37 @@ describe('resident inputs', () => {
     const y = randomCsr(rng, 30, 20, 0.3, 'ints');
     const jy = itemJob(y, 4, 0);
     expectRowsEqual(wasm.cosineTopK(jy, 0, 20), cosineTopKReference(jy, 0, 20), 'after switching data');
+  });
+
+  it('copies arrays marked forOneCall on every call, however large, so a refilled buffer is read afresh', () => {
+    // User rows over 256 KiB (past the size that is kept resident) in buffers refilled between calls.
+    const rng = new Rng(17);
+    const sim = randomCsr(rng, 40, 40, 0.3, 'floats');
+    const first = randomCsr(rng, 6000, 40, 0.5, 'floats');
+    const second = randomCsr(rng, 6000, 40, 0.5, 'ints');
+    const nnz = Math.max(first.indptr[6000], second.indptr[6000]);
+    expect(nnz * 4).toBeGreaterThan(256 * 1024);
+    const buffers = () => ({ indptr: new Uint32Array(6001), indices: new Uint32Array(nnz), data: new Float32Array(nnz) });
+    let buf = buffers();
+    const fill = (m: Csr, mark: boolean): Csr => {
+      buf.indptr.set(m.indptr);
+      buf.indices.set(m.indices);
+      buf.data.set(m.data);
+      const rows = { ...m, indptr: buf.indptr, indices: buf.indices, data: buf.data };
+      if (mark) [rows.indptr, rows.indices, rows.data].forEach((a) => forOneCall(a));
+      return rows;
+    };
+    const users = Uint32Array.from({ length: 6000 }, (_, i) => i);
+    const k = new WasmKernels();
+    for (const m of [first, second, first]) {
+      const job = { userRows: fill(m, true), sim, seen: undefined, n: 6 };
+      expectRowsEqual(k.scoreSparse(job, users), scoreSparseReference({ ...job, userRows: m }, users), 'refilled one-call rows');
+    }
+    // Unmarked, the same refilled buffers are served from the resident copy (why the mark exists).
+    buf = buffers();
+    const plain = new WasmKernels();
+    plain.scoreSparse({ userRows: fill(first, false), sim, seen: undefined, n: 6 }, users);
+    const stale = plain.scoreSparse({ userRows: fill(second, false), sim, seen: undefined, n: 6 }, users);
+    expect(Array.from(stale.scores)).not.toEqual(Array.from(scoreSparseReference({ userRows: second, sim, seen: undefined, n: 6 }, users).scores));
   });
 });

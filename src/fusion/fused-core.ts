@@ -10,6 +10,12 @@
  * bridge's neighbour rows are built once per range); the fusion itself runs on a `FusionScratch`
  * grown on demand and reused across ranges, so nothing is allocated per user.
  *
+ * Kernel inputs: the per-user matrices (the seen rows, and the user rows of the sparse sources)
+ * are gathered for the range's users into the scratch and handed to the kernels as one-call
+ * arrays, users numbered from 0. Only what every user reads (similarity matrices, item vectors)
+ * stays resident in the kernels' memory: a worker copies those once instead of every per-user
+ * matrix of the model (the user-kNN neighbour rows alone are 26 MB at 100,000 users).
+ *
  * Arithmetic, as `normalisedCandidates` + `fuseUser` in gating.ts: a component's score x becomes
  * fround((x - lo) / span) (span: the target's divisor, or the user's max - lo, lo the minimum when
  * it is negative; 1 when span <= 0); the fused score is the double sum, in component order, of
@@ -17,6 +23,7 @@
  * item's long-tail factor, rounded to f32. The best n are kept best first, ties by the lower item
  * index. A component whose weight is 0 for the user's bucket adds nothing and is not read.
  */
+import { forOneCall } from '../kernels/per-call.js';
 import type { CosineJob, DenseScoreJob, SparseRows, SparseScoreJob, TopKRows } from '../kernels/types.js';
 
 /** Sparse scoring: `userRows` (one row per batch user) x `sim`, the top `k` per user. */
@@ -90,8 +97,6 @@ export interface FusedBatch {
   rowOf: Uint32Array;
   /** Target rows, for excluding seen items (undefined: nothing excluded). */
   seen: SparseRows | undefined;
-  /** The same rows in batch order (row b: batch user b), for sources whose rows are in batch order. */
-  seenBatch: SparseRows | undefined;
   /** Per target item, 1 when allowed (undefined: every item). */
   allowed: Uint8Array | undefined;
   /** Bucket index of each batch user (position in BUCKETS). */
@@ -122,8 +127,56 @@ export interface Runners {
   cosine: CosineRunner;
 }
 
+const NO_VALUES = new Float32Array(0);
+
+/** Growable buffers for the rows of one matrix gathered for a range of users. */
+class GatheredRows {
+  private indptr = new Uint32Array(0);
+  private indices = new Uint32Array(0);
+  private data = new Float32Array(0);
+
+  /**
+   * Rows rowOf[start..end) of `m` as a matrix of end - start rows, marked for one kernel call.
+   * Values are copied when `values` is set and `m` has them (binary rows may come with an empty
+   * value array, which stands for all ones; the copy keeps it empty).
+   */
+  gather(m: SparseRows, rowOf: Uint32Array, start: number, end: number, values: boolean): SparseRows {
+    const rows = end - start;
+    let nnz = 0;
+    for (let b = start; b < end; b++) nnz += m.indptr[rowOf[b] + 1] - m.indptr[rowOf[b]];
+    if (this.indptr.length < rows + 1) this.indptr = new Uint32Array(rows + 1);
+    if (this.indices.length < nnz) this.indices = new Uint32Array(Math.max(nnz, 2 * this.indices.length));
+    const copyValues = values && m.data.length >= m.indptr[m.nRows];
+    if (copyValues && this.data.length < nnz) this.data = new Float32Array(Math.max(nnz, 2 * this.data.length));
+    const { indptr, indices, data } = this;
+    let q = 0;
+    indptr[0] = 0;
+    for (let b = start; b < end; b++) {
+      const z = rowOf[b];
+      const e = m.indptr[z + 1];
+      for (let p = m.indptr[z]; p < e; p++, q++) {
+        indices[q] = m.indices[p];
+        if (copyValues) data[q] = m.data[p];
+      }
+      indptr[b - start + 1] = q;
+    }
+    return {
+      nRows: rows,
+      nCols: m.nCols,
+      indptr: forOneCall(indptr.subarray(0, rows + 1)),
+      indices: forOneCall(indices.subarray(0, q)),
+      data: copyValues ? forOneCall(data.subarray(0, q)) : NO_VALUES,
+    };
+  }
+}
+
 /** Reusable buffers of the fusion, grown on demand (one per worker, or per scorer in this thread). */
 export class FusionScratch {
+  /** The range's seen rows, and one sparse source's user rows at a time. */
+  readonly seenRows = new GatheredRows();
+  readonly userRows = new GatheredRows();
+  /** 0, 1, 2, ...: the range's users as the gathered rows number them. */
+  local = new Uint32Array(0);
   acc = new Float64Array(0);
   mark = new Uint8Array(0);
   touched = new Uint32Array(0);
@@ -141,6 +194,12 @@ export class FusionScratch {
       this.bestItems = new Uint32Array(n);
       this.bestScores = new Float32Array(n);
     }
+  }
+
+  /** 0 .. rows - 1. */
+  firstRows(rows: number): Uint32Array {
+    if (this.local.length < rows) this.local = Uint32Array.from({ length: rows }, (_, i) => i);
+    return this.local.subarray(0, rows);
   }
 }
 
@@ -180,13 +239,16 @@ function popularLists(g: PopularGenerator, fb: FusedBatch, start: number, end: n
 /**
  * The user bridge's lists for batch rows [start, end): the cosine search (kernel position c),
  * then the neighbour rows cut, weighted and normalised exactly as `BridgeScorer.finishUsers`
- * does (truncateRows, powData, normaliseRows), then the sparse scoring (kernel position c2).
+ * does (truncateRows, powData, normaliseRows), then the sparse scoring (kernel position c2) with
+ * the range's gathered `seen` rows (row r: batch row start + r).
  */
-function bridgeUserLists(g: BridgeUserGenerator, fb: FusedBatch, c: number, c2: number, start: number, end: number, run: Runners): TopKRows {
+function bridgeUserLists(
+  g: BridgeUserGenerator, fb: FusedBatch, c: number, c2: number, start: number, end: number, run: Runners, seen: SparseRows | undefined, local: Uint32Array,
+): TopKRows {
   const job: CosineJob = { left: g.src, right: g.xsT, normsLeft: g.srcNorms, normsRight: g.userNorms, k: g.search, shrink: g.shrink };
   const slots = run.cosine(c, job, start, end);
-  // Neighbour rows with the batch row numbers: rows before `start` are empty.
-  const indptr = new Uint32Array(end + 1);
+  // Neighbour rows of the range, row r for batch row start + r.
+  const indptr = new Uint32Array(end - start + 1);
   const indices = new Uint32Array((end - start) * g.keep);
   const data = new Float32Array(indices.length);
   let q = 0;
@@ -204,12 +266,16 @@ function bridgeUserLists(g: BridgeUserGenerator, fb: FusedBatch, c: number, c2: 
     let sum = 0;
     for (let e = from; e < q; e++) sum += data[e];
     if (sum > 0) for (let e = from; e < q; e++) data[e] = data[e] / sum;
-    indptr[b + 1] = q;
+    indptr[b - start + 1] = q;
   }
-  const userRows: SparseRows = { nRows: end, nCols: g.target.nRows, indptr, indices: indices.subarray(0, q), data: data.subarray(0, q) };
-  const users = new Uint32Array(end - start);
-  for (let b = start; b < end; b++) users[b - start] = b;
-  return run.sparse(c2, { userRows, sim: g.target, seen: fb.seenBatch, allowed: fb.allowed, n: g.k, unordered: true }, users);
+  const userRows: SparseRows = {
+    nRows: end - start,
+    nCols: g.target.nRows,
+    indptr: forOneCall(indptr),
+    indices: forOneCall(indices.subarray(0, q)),
+    data: forOneCall(data.subarray(0, q)),
+  };
+  return run.sparse(c2, { userRows, sim: g.target, seen, allowed: fb.allowed, n: g.k, unordered: true }, local);
 }
 
 /** Binary search for x in the sorted a[lo, hi). */
@@ -245,18 +311,22 @@ export function fuseRange(fb: FusedBatch, start: number, end: number, run: Runne
   const lists: Array<RangeLists | undefined> = new Array(m);
   let candidates = 0;
   scratch.ensure(nItems, 0, fb.n);
+  // The kernels see the range's users as rows 0 .. rows - 1 of the gathered matrices.
+  const local = scratch.firstRows(rows);
+  const seen = fb.seen ? scratch.seenRows.gather(fb.seen, fb.rowOf, start, end, false) : undefined;
   for (let c = 0; c < m; c++) {
     const g = fb.sources[c];
     if (!g || !used(fb, c, present)) continue;
     if (g.kind === 'lists') lists[c] = { lists: g.lists, base: 0 };
     else if (g.kind === 'popular') lists[c] = { lists: popularLists(g, fb, start, end), base: start };
-    else if (g.kind === 'bridge-user') lists[c] = { lists: bridgeUserLists(g, fb, c, m + c, start, end, run), base: start };
+    else if (g.kind === 'bridge-user') lists[c] = { lists: bridgeUserLists(g, fb, c, m + c, start, end, run, seen, local), base: start };
     else if (g.kind === 'dense') {
-      const job = { items: g.items, dim: g.dim, seen: fb.seen, allowed: fb.allowed, n: g.k, unordered: true };
-      lists[c] = { lists: run.dense(c, job, fb.rowOf.subarray(start, end), g.vectors.subarray(start * g.dim, end * g.dim)), base: start };
+      const job = { items: g.items, dim: g.dim, seen, allowed: fb.allowed, n: g.k, unordered: true };
+      lists[c] = { lists: run.dense(c, job, local, g.vectors.subarray(start * g.dim, end * g.dim)), base: start };
     } else {
-      const job = { userRows: g.userRows, sim: g.sim, seen: fb.seen, allowed: fb.allowed, n: g.k, unordered: true };
-      lists[c] = { lists: run.sparse(c, job, fb.rowOf.subarray(start, end)), base: start };
+      const userRows = scratch.userRows.gather(g.userRows, fb.rowOf, start, end, true);
+      const job = { userRows, sim: g.sim, seen, allowed: fb.allowed, n: g.k, unordered: true };
+      lists[c] = { lists: run.sparse(c, job, local), base: start };
     }
     candidates += lists[c]!.lists.k;
   }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { KernelError } from '../errors.js';
 import type { CosineJob, DenseScoreJob, Kernels, SparseRows, SparseScoreJob, TopK, TopKRows } from './types.js';
+import { isForOneCall } from './per-call.js';
 
 /** Raw exports of the kernel module (see `assembly/index.ts`). */
 export interface KernelExports {
@@ -200,15 +201,16 @@ export class WasmKernels implements Kernels {
    * (`RESIDENT_FLOOR`, or twice this call's inputs), so jobs that alternate between two sets of
    * matrices (a bridge's user search and its scoring, the components of a fused model) copy
    * nothing after their first calls. Past the budget the resident inputs are dropped and only this
-   * call's are placed. Inputs under `SCRATCH_INPUT` bytes (a request's own rows, say) are copied
-   * into the call's scratch each time, so per-call arrays never pile up as resident.
+   * call's are placed. Inputs under `SCRATCH_INPUT` bytes (a request's own rows, say) and arrays
+   * marked `forOneCall` are copied into the call's scratch each time, so per-call arrays never pile
+   * up as resident.
    */
   private place(items: Placement[]): Resident[] {
     const x = this.raw;
     // A value array of ones is resident without its values: it cannot serve a plain request.
     const same = (r: Resident, it: Placement) => r.key === it.key && r.values === (it.values ?? false);
     x.release(this.residentTop);
-    const small = (it: Placement) => it.array.byteLength < SCRATCH_INPUT;
+    const small = (it: Placement) => it.array.byteLength < SCRATCH_INPUT || isForOneCall(it.array);
     let found = items.map((it) => (small(it) ? undefined : this.resident.find((r) => same(r, it))));
     let request = 0;
     let missing = 0;

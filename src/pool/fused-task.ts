@@ -2,9 +2,10 @@
  * The pool's `fused` task: the fused model's candidate generation and fusion for a range of batch
  * users (see fusion/fused-core.ts), written into the job's shared output slots. Each component
  * position has its own kernel instance in the worker (the user bridge a second one for its
- * scoring, after its search), so every component's inputs (its similarity matrix, the batch rows)
- * stay resident across the tasks of a job instead of displacing each other; the fusion scratch is
- * allocated once per worker and reused.
+ * scoring, after its search), so every component's shared inputs (its similarity matrix or item
+ * vectors) stay resident across the tasks of a job instead of displacing each other; the per-user
+ * rows are gathered per range (fused-core.ts) and copied per call. The fusion scratch is allocated
+ * once per worker and reused.
  */
 import { workerData } from 'node:worker_threads';
 import { FusionScratch, fuseRange, type CandidateSource, type FusedBatch, type Runners } from '../fusion/fused-core.js';
@@ -40,7 +41,6 @@ export interface FusedTask {
   sources: Array<SharedSource | null>;
   rowOf: SharedRef<Uint32Array>;
   seen: SharedRows | null;
-  seenBatch: SharedRows | null;
   allowed: SharedRef<Uint8Array> | null;
   buckets: SharedRef<Uint8Array>;
   weights: Float64Array;
@@ -112,7 +112,6 @@ export function fused(task: FusedTask): TaskReport {
     sources,
     rowOf: ref(task.rowOf),
     seen: task.seen ? rows(task.seen) : undefined,
-    seenBatch: task.seenBatch ? rows(task.seenBatch) : undefined,
     allowed: task.allowed ? ref(task.allowed) : undefined,
     buckets: ref(task.buckets),
     weights: task.weights,
