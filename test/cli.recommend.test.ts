@@ -56,6 +56,32 @@ describe('migrec recommend', () => {
     expect(n.stdout.trim().split('\n').map((l) => JSON.parse(l).error.code)).toEqual(['UNKNOWN_ID', 'UNKNOWN_ID']);
   });
 
+  it('--users over several batches (two in flight): every line in file order; a failure writes the lines scored before it', async () => {
+    const BATCH = 4096;
+    const ids = Array.from({ length: 2 * BATCH + 300 }, (_, i) => `u${(i * 7) % 20}`);
+    const many = f('many.txt', ids.join('\n') + '\n');
+    const r = await cli('recommend', '--model', model, '--users', many, '--k', '2', '--threads', '1');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).user)).toEqual(ids);
+    // The same user gets the same line in every batch.
+    const byUser = new Map<string, string>();
+    for (const [i, l] of lines.entries()) expect(byUser.get(ids[i]) ?? l).toBe(byUser.set(ids[i], l).get(ids[i]));
+    // --strict: an unknown user in the third batch; the two batches before it and the users before it in its own are written.
+    const strictIds = [...ids];
+    strictIds[2 * BATCH + 10] = 'ghost';
+    const strict = await cli('recommend', '--model', model, '--users', f('many-strict.txt', strictIds.join('\n')), '--k', '2', '--threads', '1', '--strict');
+    expect([strict.code, strict.stderr]).toEqual([2, `migrec: ${UNKNOWN('ghost')}\n`]);
+    expect(strict.stdout).toBe(lines.slice(0, 2 * BATCH + 10).join('\n') + '\n');
+    // A line too long to be an id in the third batch: the two full batches were scored and are written.
+    const longIds = [...ids];
+    longIds[2 * BATCH + 50] = 'x'.repeat(2 ** 20 + 1);
+    const long = await cli('recommend', '--model', model, '--users', f('many-long.txt', longIds.join('\n')), '--k', '2', '--threads', '1');
+    expect(long.code).toBe(2);
+    expect(long.stderr).toMatch(/line 8243 is longer than 1048576 bytes/);
+    expect(long.stdout).toBe(lines.slice(0, 2 * BATCH).join('\n') + '\n');
+  });
+
   it('--users --fallback popularity gives an unknown user the fallback list', async () => {
     const users = f('fb.txt', 'ghost\nu2\n');
     const r = await cli('recommend', '--model', model, '--users', users, '--k', '2', '--threads', '1', '--fallback', 'popularity');

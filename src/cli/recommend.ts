@@ -148,31 +148,53 @@ function resultJson(user: string, r: Recommendation): { user: string; items: str
 
 /**
  * Recommend for every user of a file, one JSON line each in file order, in batches of the known
- * users. @throws {UnknownIdError} with `strict`, at the first unknown user (after the lines before it)
+ * users. Two batches are in flight: the next one is prepared and queued on the pool while the
+ * pool still scores the last, whose lines are then formatted and written, so neither the pool
+ * nor this thread waits for the other between batches. Lines are written in file order.
+ * @throws {UnknownIdError} with `strict`, at the first unknown user (after the lines before it)
  */
 async function recommendFile(model: Recommender, path: string, opts: RecommendOptions, strict: boolean, io: CliIO): Promise<{ users: number; failed: number }> {
   const scoreAll = opts.fallback === 'popularity';
   let users = 0;
   let failed = 0;
   let batch: string[] = [];
-  const flush = async () => {
-    const part = await recommendationLines(model, batch, opts);
+  let inFlight: Promise<{ text: string; failed: number }> | undefined;
+  const write = async () => {
+    if (!inFlight) return;
+    const part = await inFlight;
+    inFlight = undefined;
     failed += part.failed;
     io.stdout(part.text);
-    batch = [];
   };
-  for await (const line of idLines(path)) {
-    const id = line.trim();
-    if (id === '') continue;
-    users++;
-    if (strict && !scoreAll && !model.hasUser(id)) {
-      await flush();
-      throw unknownUser(id);
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const next = recommendationLines(model, batch, opts);
+    next.catch(() => {}); // awaited below; a failure must not surface as unhandled while the previous batch is written
+    batch = [];
+    await write();
+    inFlight = next;
+  };
+  try {
+    for await (const line of idLines(path)) {
+      const id = line.trim();
+      if (id === '') continue;
+      users++;
+      if (strict && !scoreAll && !model.hasUser(id)) {
+        await flush();
+        await write();
+        throw unknownUser(id);
+      }
+      batch.push(id);
+      if (batch.length >= BATCH) await flush();
     }
-    batch.push(id);
-    if (batch.length >= BATCH) await flush();
+    await flush();
+    await write();
+  } catch (e) {
+    // A failure while reading the file: the batch in flight was scored from lines read before it,
+    // so its lines are written first, as they were when batches ran one at a time.
+    await write().catch(() => {});
+    throw e;
   }
-  if (batch.length > 0) await flush();
   return { users, failed };
 }
 
