@@ -93,10 +93,12 @@ export function gatherRows(data: ModelData, users: Uint32Array, d: number, overl
     if (row) {
       indices.set(row.idx, indptr[b]);
       values.set(row.val, indptr[b]);
-    } else if (indptr[b + 1] > indptr[b]) {
-      const s = m.indptr[users[b]];
-      indices.set(m.indices.subarray(s, s + indptr[b + 1] - indptr[b]), indptr[b]);
-      values.set(m.data.subarray(s, s + indptr[b + 1] - indptr[b]), indptr[b]);
+    } else {
+      // Element loop: two subarray views per row cost more than copying a typical row.
+      for (let e = m.indptr[users[b]], q = indptr[b], end = indptr[b + 1]; q < end; e++, q++) {
+        indices[q] = m.indices[e];
+        values[q] = m.data[e];
+      }
     }
   }
   return { nRows: n, nCols: data.nItems[d], indptr, indices, data: values };
