@@ -8,3 +8,4 @@ export { scoreSparse } from './score';
 export { scoreDense, scoreDenseWorkBytes } from './dense';
 export { quantItems, quantItemsBytes } from './dense-quant';
 export { alsGram, alsSolve } from './als';
+export { denseLayer } from './mlp';

@@ -4,6 +4,7 @@
  * initialisation and our own seeded shuffling. Every tensor is created inside `tf.tidy` or disposed.
  */
 import { BestOnValidation } from '../engine/tuning.js';
+import { DenseLayerKernel } from '../kernels/dense-layer.js';
 import { Rng } from '../random.js';
 import { matMul2d, type Tf } from './tf.js';
 
@@ -26,8 +27,39 @@ export function initDense(nIn: number, nOut: number, rng: Rng): Dense {
   return { nIn, nOut, w, b: new Float32Array(nOut) };
 }
 
-/** act(x W + b) for one input vector. */
+let kernel: DenseLayerKernel | null | undefined;
+
+/** The wasm layer kernel of this thread, or null where wasm cannot run (then the loop below serves). */
+function layerKernel(): DenseLayerKernel | null {
+  if (kernel === undefined) {
+    try {
+      kernel = new DenseLayerKernel();
+    } catch {
+      kernel = null;
+    }
+  }
+  return kernel;
+}
+
+/**
+ * act(x W + b) for one input vector: through the wasm kernel (assembly/mlp.ts) when x is a
+ * Float32Array, else (or without wasm) the loop of `denseForwardReference`; the same f32 values
+ * either way.
+ */
 export function denseForward(l: Dense, x: ArrayLike<number>, act: Activation): Float32Array {
+  const k = x instanceof Float32Array && x.length >= l.nIn ? layerKernel() : null;
+  if (!k || !(x instanceof Float32Array)) return denseForwardReference(l, x, act);
+  const out = k.layer(l.w, l.b, l.nIn, l.nOut, x, new Float32Array(l.nOut));
+  if (act === 'tanh') for (let j = 0; j < l.nOut; j++) out[j] = Math.tanh(out[j]);
+  else if (act === 'relu') for (let j = 0; j < l.nOut; j++) out[j] = Math.max(0, out[j]);
+  return out;
+}
+
+/**
+ * The reference of `denseForward`: out[j] = b[j], then `out[j] += x[i] * w[i][j]` on the f32 array
+ * for every non-zero input in order, then the activation.
+ */
+export function denseForwardReference(l: Dense, x: ArrayLike<number>, act: Activation): Float32Array {
   const out = new Float32Array(l.nOut);
   for (let j = 0; j < l.nOut; j++) out[j] = l.b[j];
   for (let i = 0; i < l.nIn; i++) {
