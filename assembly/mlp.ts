@@ -5,20 +5,21 @@
 // increasing i) does `out[j] += x[i] * w[i][j]` on a Float32Array: the product of two f32 is exact
 // in f64, the sum is rounded to f64, and the store rounds that to f32. The same steps run here two
 // lanes at a time in f64x2 (promote, multiply, add, demote), so every output is the same bit for
-// bit. Inputs that are 0 (or -0) are skipped and NaN is not, as there. The activation stays with
-// the caller (JavaScript's Math.tanh has no bit-identical wasm twin).
+// bit. With `skipZero`, inputs that are 0 (or -0) are skipped and NaN is not, as there; without
+// it every input is added, as EMCDR's linear map does (0 x Infinity is NaN there too). The
+// activation stays with the caller (JavaScript's Math.tanh has no bit-identical wasm twin).
 //
 // Cost: nIn x nOut multiply-adds, four per loop step (two f64x2 of each), against about seven
 // cycles each for the Float32Array loop.
 
-/** out[0, nOut) = b, then out[j] = f32(out[j] + x[i] * w[i * nOut + j]) for each i with x[i] != 0. */
-export function denseLayer(x: usize, nIn: i32, w: usize, b: usize, nOut: i32, out: usize): void {
+/** out[0, nOut) = b, then out[j] = f32(out[j] + x[i] * w[i * nOut + j]) for each i (with x[i] != 0 when `skipZero`). */
+export function denseLayer(x: usize, nIn: i32, w: usize, b: usize, nOut: i32, out: usize, skipZero: i32): void {
   memory.copy(out, b, <usize>nOut << 2);
   const n4 = nOut & ~3;
   const rowBytes = <usize>nOut << 2;
   for (let i = 0; i < nIn; i++) {
     const xi = <f64>load<f32>(x + (<usize>i << 2));
-    if (xi == 0) continue;
+    if (skipZero != 0 && xi == 0) continue;
     const xv = f64x2.splat(xi);
     const row = w + <usize>i * rowBytes;
     let j = 0;

@@ -1,7 +1,7 @@
 /**
- * Dense layers of the small networks (EMCDR's map, the item encoder) through the wasm kernel
- * `denseLayer` (assembly/mlp.ts): the same f32 outputs as the TypeScript loop of models/nn.ts,
- * bit for bit, about five times faster (the map runs once per cold user at query time).
+ * Dense layers of the small networks (EMCDR's maps, the item encoder) through the wasm kernel
+ * `denseLayer` (assembly/mlp.ts): the same f32 outputs as the TypeScript loops of models/nn.ts,
+ * bit for bit, about three times faster (a map runs once per cold user at query time).
  *
  * Weights and biases are copied into the kernel's memory once per array and kept there, found by
  * identity: they must not change afterwards (the networks' weights never do: training returns
@@ -51,10 +51,10 @@ export class DenseLayerKernel {
   }
 
   /**
-   * `out[j] = b[j] + sum_i x[i] w[i * nOut + j]` as models/nn.ts computes it (no activation),
-   * into `out` (length nOut), which may be the same array as `x` only if nIn === 0.
+   * `out[j] = b[j] + sum_i x[i] w[i * nOut + j]` as models/nn.ts computes it (no activation; inputs
+   * that are 0 skipped when `skipZero`), into `out` (length nOut).
    */
-  layer(w: Float32Array, b: Float32Array, nIn: number, nOut: number, xIn: Float32Array, out: Float32Array): Float32Array {
+  layer(w: Float32Array, b: Float32Array, nIn: number, nOut: number, xIn: Float32Array, out: Float32Array, skipZero: boolean): Float32Array {
     const [pw, pb] = this.place([w, b]);
     const x = this.x;
     x.release(this.top);
@@ -62,7 +62,7 @@ export class DenseLayerKernel {
     const po = allocOrThrow(x, Math.max(nOut, 1) * 4);
     const mem = x.memory.buffer;
     new Float32Array(mem, px, nIn).set(xIn.subarray(0, nIn));
-    x.denseLayer(px, nIn, pw, pb, nOut, po);
+    x.denseLayer(px, nIn, pw, pb, nOut, po, skipZero ? 1 : 0);
     out.set(new Float32Array(mem, po, nOut));
     x.release(this.top);
     return out;

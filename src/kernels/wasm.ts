@@ -48,7 +48,7 @@ export interface KernelExports {
   scoreDenseWorkBytes(nItems: number, dim: number, n: number): number;
   quantItems(items: number, nItems: number, dim: number, qItems: number, stats: number): number;
   quantItemsBytes(nItems: number, dim: number): number;
-  denseLayer(x: number, nIn: number, w: number, b: number, nOut: number, out: number): void;
+  denseLayer(x: number, nIn: number, w: number, b: number, nOut: number, out: number, skipZero: number): void;
 }
 
 /** Path of the compiled kernel module (next to `dist/` and `src/` alike). */

@@ -49,7 +49,7 @@ function layerKernel(): DenseLayerKernel | null {
 export function denseForward(l: Dense, x: ArrayLike<number>, act: Activation): Float32Array {
   const k = x instanceof Float32Array && x.length >= l.nIn ? layerKernel() : null;
   if (!k || !(x instanceof Float32Array)) return denseForwardReference(l, x, act);
-  const out = k.layer(l.w, l.b, l.nIn, l.nOut, x, new Float32Array(l.nOut));
+  const out = k.layer(l.w, l.b, l.nIn, l.nOut, x, new Float32Array(l.nOut), true);
   if (act === 'tanh') for (let j = 0; j < l.nOut; j++) out[j] = Math.tanh(out[j]);
   else if (act === 'relu') for (let j = 0; j < l.nOut; j++) out[j] = Math.max(0, out[j]);
   return out;
@@ -70,6 +70,29 @@ export function denseForwardReference(l: Dense, x: ArrayLike<number>, act: Activ
   }
   if (act === 'tanh') for (let j = 0; j < l.nOut; j++) out[j] = Math.tanh(out[j]);
   else if (act === 'relu') for (let j = 0; j < l.nOut; j++) out[j] = Math.max(0, out[j]);
+  return out;
+}
+
+/**
+ * x W + b with every input added, zeros included (EMCDR's linear map): through the wasm kernel for
+ * a Float32Array x, else the loop of `affineReference`; the same f32 values either way. `w` and `b`
+ * must not change afterwards when the kernel has seen them (it keeps them by identity).
+ */
+export function affine(w: Float32Array, b: Float32Array, nIn: number, nOut: number, x: ArrayLike<number>): Float32Array {
+  const k = x instanceof Float32Array && x.length >= nIn ? layerKernel() : null;
+  if (!k || !(x instanceof Float32Array)) return affineReference(w, b, nIn, nOut, x);
+  return k.layer(w, b, nIn, nOut, x, new Float32Array(nOut), false);
+}
+
+/** The reference of `affine`: out[j] = b[j], then `out[j] += x[i] * w[i][j]` on the f32 array for every input in order. */
+export function affineReference(w: Float32Array, b: Float32Array, nIn: number, nOut: number, x: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(nOut);
+  for (let j = 0; j < nOut; j++) out[j] = b[j];
+  for (let i = 0; i < nIn; i++) {
+    const xi = x[i];
+    const o = i * nOut;
+    for (let j = 0; j < nOut; j++) out[j] += xi * w[o + j];
+  }
   return out;
 }
 

@@ -13,7 +13,7 @@ import { BestOnValidation } from '../engine/tuning.js';
 import type { ModelOptions } from '../engine/types.js';
 import { asFitError, f32Section, validNdcg, type FactorOptions } from '../models/factors.js';
 import { interceptNormalEquations, ridgeSolve } from '../models/linalg.js';
-import { mlpForward, trainMlp, type Mlp } from '../models/nn.js';
+import { affine, mlpForward, trainMlp, type Mlp } from '../models/nn.js';
 import { crossDefinition, TransferRecommender, type PairContext, type PairMapping, type TransferKind } from './cross.js';
 
 /** Kind of mapping. */
@@ -204,16 +204,11 @@ export class Emcdr extends TransferRecommender {
 
 /** x -> [x, 1] W, W `(ds + 1) x dt` (last row: intercept). */
 function linearMapping(w: Float32Array, ds: number, dt: number, mu: number): PairMapping {
+  // Views made once: the layer kernel keeps its copies of them by identity.
+  const main = w.subarray(0, ds * dt);
+  const intercept = w.subarray(ds * dt, (ds + 1) * dt);
   return {
-    map(xs) {
-      const out = new Float32Array(dt);
-      for (let j = 0; j < dt; j++) out[j] = w[ds * dt + j];
-      for (let a = 0; a < ds; a++) {
-        const xa = xs[a];
-        for (let j = 0; j < dt; j++) out[j] += xa * w[a * dt + j];
-      }
-      return out;
-    },
+    map: (xs) => affine(main, intercept, ds, dt, xs),
     report: {},
     export(prefix, sections) {
       sections[`${prefix}.w`] = w;
