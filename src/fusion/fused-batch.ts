@@ -126,7 +126,7 @@ export class FusedRunner {
     const k = cap(per, this.data.nItems[t]);
     kinds.forEach((kd, c) => {
       if (!active[c]) return;
-      if (kd.kind === 'itemknn') sources[c] = { kind: 'sparse', userRows: training ? x : tr, sim: kd.s.neighbours[t], k };
+      if (kd.kind === 'itemknn') sources[c] = { kind: 'sparse', userRows: training ? x : tr, sim: kd.s.table(t), k };
       else if (kd.kind === 'userknn') {
         if (training) sources[c] = { kind: 'sparse', userRows: kd.s.known[t], sim: x, k };
         else gatherUsers.push(c);

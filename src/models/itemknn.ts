@@ -4,7 +4,7 @@
  * weighted interactions), computed by the wasm kernel across the pool. Score: a user's row times
  * the neighbour matrix, score_i = sum_j w_uj S_ji, seen items excluded.
  */
-import { ModelFormatError } from '../errors.js';
+import { ModelFormatError, UnknownIdError } from '../errors.js';
 import type { ModelFileContent, SectionArray } from '../io/modelfile.js';
 import { rowNorms, transposeCsr } from '../kernels/csr.js';
 import type { BackendName, Neighbours, TopKRows } from '../kernels/types.js';
@@ -32,24 +32,36 @@ export interface ItemKnnOptions extends ModelOptions {
   bm25K1?: number;
   /** BM25 length normalisation. @default 0.75 */
   bm25B?: number;
+  /**
+   * Domains whose neighbour lists are built (the fused model passes its target domains); a domain
+   * left out cannot be scored, and asking for it is an `UnknownIdError`. @default every domain
+   */
+  targets?: readonly string[];
 }
 
-/** Per domain, each item's neighbours (rows sorted best first). */
+/** Per domain, each item's neighbours (rows sorted best first); undefined for a domain outside `targets`. */
 export class ItemKnnScorer implements Scorer {
   constructor(
-    readonly neighbours: Neighbours[],
+    readonly neighbours: ReadonlyArray<Neighbours | undefined>,
     private readonly backend: BackendName | 'auto',
     private readonly data: ModelData,
   ) {}
 
+  /** Domain d's neighbour lists. @throws {UnknownIdError} for a domain the model was not fitted for */
+  table(d: number): Neighbours {
+    const m = this.neighbours[d];
+    if (!m) throw new UnknownIdError('domain', this.data.vocab.domains.id(d), 'item kNN was not fitted for this domain (not in options.targets)');
+    return m;
+  }
+
   score(batch: UserBatch, d: number, n: number, filter: ScoreFilter): TopKRows {
     const rows = batch.rows(d);
-    return sparseTopN(this.backend, rows, this.neighbours[d], rows, n, filter);
+    return sparseTopN(this.backend, rows, this.table(d), rows, n, filter);
   }
 
   scorePooled(batch: UserBatch, d: number, n: number, filter: ScoreFilter, pool: KernelPool): Promise<TopKRows> {
     const rows = batch.rows(d);
-    return sparseTopNPooled(pool, this.backend, rows, this.neighbours[d], rows, n, filter);
+    return sparseTopNPooled(pool, this.backend, rows, this.table(d), rows, n, filter);
   }
 
   explain(batch: UserBatch, d: number, item: number): ScoreParts {
@@ -57,10 +69,11 @@ export class ItemKnnScorer implements Scorer {
     const vocab = this.data.vocab.items(d);
     const domain = this.data.vocab.domains.id(d);
     const contributions: ScoreParts['contributions'] = [];
+    const m = this.table(d);
     let score = 0;
     for (let t = rows.indptr[0]; t < rows.indptr[1]; t++) {
       const j = rows.indices[t];
-      const w = rows.data[t] * valueAt(this.neighbours[d], j, item);
+      const w = rows.data[t] * valueAt(m, j, item);
       if (w === 0) continue;
       score += w;
       contributions.push({ kind: 'item', id: vocab.id(j), domain, weight: w });
@@ -69,14 +82,17 @@ export class ItemKnnScorer implements Scorer {
   }
 
   similarItems(d: number, i: number, k: number): IndexList {
-    const m = this.neighbours[d];
+    const m = this.table(d);
     const s = m.indptr[i];
     const e = Math.min(m.indptr[i + 1], s + k);
     return { indices: m.indices.slice(s, e), scores: m.data.slice(s, e) };
   }
 
   exportState(): SavedState {
-    return { meta: { domains: this.neighbours.length }, sections: exportNeighbours(this.neighbours, 'nb') };
+    const fitted = this.neighbours.flatMap((m, d) => (m ? [d] : []));
+    // `fitted` only when some domain was left out: files of models over every domain stay as they were.
+    const meta = fitted.length === this.neighbours.length ? { domains: this.neighbours.length } : { domains: this.neighbours.length, fitted };
+    return { meta, sections: exportNeighbours(this.neighbours, 'nb') };
   }
 
   report(): Omit<FitReport, 'model'> {
@@ -94,23 +110,31 @@ export const ITEMKNN: ModelDefinition<ItemKnnScorer> = {
     const shrink = options.shrink as number;
     const weighting = options.weighting as Weighting;
     const data = ctx.dataset;
+    const targets = options.targets as readonly string[] | undefined;
+    const fitted = targets ? new Set(targets.map((name) => ctx.domainIndex(name))) : undefined;
     // Neighbour lists (u32 index + f32 score per slot; an item has at most every item of its domain
     // as neighbours) plus each domain's transpose (an index and a value per matrix entry).
     let items = 0;
     let slots = 0;
     let entries = 0;
     for (let d = 0; d < data.nDomains; d++) {
+      if (fitted && !fitted.has(d)) continue;
       items += data.nItems(d);
       slots += data.nItems(d) * Math.min(neighbors, data.nItems(d));
       entries += data.matrix(d).indices.length;
     }
-    const kept = Math.min(neighbors, Math.max(0, ...Array.from({ length: data.nDomains }, (_, d) => data.nItems(d))));
+    const kept = Math.min(neighbors, Math.max(0, ...Array.from({ length: data.nDomains }, (_, d) => (fitted && !fitted.has(d) ? 0 : data.nItems(d)))));
     reserve(ctx, slots * 8 + entries * 8, `the neighbour table (${items} items x ${kept} neighbours)`);
     // A domain's lists depend on its matrix and these settings only: memoised per matrix, so the
     // fused model's refit for tuning (fusion/migration.ts) reuses the lists of domains it left as they were.
     const key = JSON.stringify(['itemknn', neighbors, shrink, weighting, weighting === 'bm25' ? [options.bm25K1, options.bm25B] : null, ctx.backend]);
-    const out: Neighbours[] = [];
+    const out: Array<Neighbours | undefined> = [];
     for (let d = 0; d < data.nDomains; d++) {
+      if (fitted && !fitted.has(d)) {
+        out.push(undefined);
+        ctx.progress('similarity', d + 1, data.nDomains);
+        continue;
+      }
       out.push(
         await ctx.cache.memo(data.matrix(d), key, async () => {
           let x = data.matrix(d);
@@ -146,16 +170,17 @@ export class ItemKnn extends Recommender<ItemKnnScorer> {
     return new ItemKnn(options).loadFrom(path, content);
   }
 
-  /** The neighbour matrix of a domain (rows sorted best first). @throws {UnknownIdError} */
+  /** The neighbour matrix of a domain (rows sorted best first). @throws {UnknownIdError} also for a domain outside `targets` */
   neighborMatrix(domain?: string): Neighbours {
-    return this.scorer().neighbours[this.domainOf(domain)];
+    return this.scorer().table(this.domainOf(domain));
   }
 }
 
-/** Per-domain neighbour matrices as sections `${prefix}.${d}.*`. */
-export function exportNeighbours(ms: readonly Neighbours[], prefix: string): Record<string, SectionArray> {
+/** Per-domain neighbour matrices as sections `${prefix}.${d}.*` (none for a missing domain). */
+export function exportNeighbours(ms: ReadonlyArray<Neighbours | undefined>, prefix: string): Record<string, SectionArray> {
   const sections: Record<string, SectionArray> = {};
   ms.forEach((m, d) => {
+    if (!m) return;
     sections[`${prefix}.${d}.indptr`] = m.indptr;
     sections[`${prefix}.${d}.indices`] = m.indices;
     sections[`${prefix}.${d}.data`] = m.data;
@@ -163,10 +188,18 @@ export function exportNeighbours(ms: readonly Neighbours[], prefix: string): Rec
   return sections;
 }
 
-/** Read per-domain neighbour matrices `${prefix}.${d}.*` written by `exportNeighbours`. @throws {ModelFormatError} */
-export function importNeighbours(nItems: number[], k: number, meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string, prefix: string): Neighbours[] {
+/**
+ * Read per-domain neighbour matrices `${prefix}.${d}.*` written by `exportNeighbours`; with
+ * `meta.fitted` (a list of domain indices), only those domains have one. @throws {ModelFormatError}
+ */
+export function importNeighbours(nItems: number[], k: number, meta: Record<string, unknown>, sections: Record<string, SectionArray>, label: string, prefix: string): Array<Neighbours | undefined> {
   if (meta.domains !== nItems.length) throw new ModelFormatError(`${label}: domain count does not match`);
+  const fitted = meta.fitted;
+  if (fitted !== undefined && (!Array.isArray(fitted) || fitted.some((d, q) => !Number.isInteger(d) || d < 0 || d >= nItems.length || (q > 0 && d <= fitted[q - 1])))) {
+    throw new ModelFormatError(`${label}: the list of fitted domains is malformed`);
+  }
   return nItems.map((n, d) => {
+    if (fitted && !fitted.includes(d)) return undefined;
     const [indptr, indices, data] = ['indptr', 'indices', 'data'].map((f) => sections[`${prefix}.${d}.${f}`]);
     if (!(indptr instanceof Uint32Array) || !(indices instanceof Uint32Array) || !(data instanceof Float32Array)) {
       throw new ModelFormatError(`${label}: neighbour matrix of domain ${d} is missing`);

@@ -23,14 +23,22 @@ export function livePopularity(c: LiveChange): Float32Array[] {
 }
 
 /** Item kNN neighbour tables on the new data. */
-export async function liveItemKnn(old: readonly Neighbours[], c: LiveChange, o: Readonly<Record<string, unknown>>, stats: SimStats[] = []): Promise<Neighbours[]> {
+export async function liveItemKnn(
+  old: ReadonlyArray<Neighbours | undefined>, c: LiveChange, o: Readonly<Record<string, unknown>>, stats: SimStats[] = [],
+): Promise<Array<Neighbours | undefined>> {
   const neighbors = o.neighbors as number;
   const weighting = o.weighting as Weighting;
-  const out: Neighbours[] = [];
+  const out: Array<Neighbours | undefined> = [];
   for (let d = 0; d < c.after.matrices.length; d++) {
+    // A domain outside the model's targets stays without lists.
+    const prev = old[d];
+    if (!prev) {
+      out.push(undefined);
+      continue;
+    }
     const untouched = c.items[d].length === 0 && c.after.nItems[d] === c.before.nItems[d];
     if (untouched && weighting === 'none') {
-      out.push(old[d]);
+      out.push(prev);
       continue;
     }
     let x = c.after.matrices[d];
@@ -45,7 +53,7 @@ export async function liveItemKnn(old: readonly Neighbours[], c: LiveChange, o: 
       stats.push({ recomputed: xt.nRows, patched: 0 });
       continue;
     }
-    const r = await liveTable({ job, transposed: 'symmetric', old: old[d], k: neighbors, rows: c.items[d], cols: c.items[d], backend: c.backend, pool: c.pool });
+    const r = await liveTable({ job, transposed: 'symmetric', old: prev, k: neighbors, rows: c.items[d], cols: c.items[d], backend: c.backend, pool: c.pool });
     out.push(r.table);
     stats.push(r.stats);
   }

@@ -67,6 +67,8 @@ const ITEMKNN = {
   weighting: { kind: 'enum', values: ['none', 'tfidf', 'bm25'], default: 'none', doc: 'Weighting before similarity: none (cosine), tfidf (cosine on TF-IDF), bm25 (dot product on BM25, as implicit)' },
   bm25K1: { kind: 'number', min: 0, minExclusive: true, default: 1.2, formerly: ['K1'], doc: 'BM25 saturation of large weights (weighting bm25)' },
   bm25B: { kind: 'number', min: 0, max: 1, default: 0.75, formerly: ['B'], doc: 'BM25 strength of the length normalisation (weighting bm25)' },
+  // Fitted for these domains only: the others have no neighbour lists and cannot be scored (the fused model passes its targets).
+  targets: TARGETS,
 } satisfies Record<string, OptionSpec>;
 
 const USERKNN = {
