@@ -105,6 +105,13 @@ describe('migrec fit / recommend', () => {
     expect(rep.timings.transfer_s).toBeCloseTo(s.emcdr, 12);
     expect(rep.timings.fusion_s).toBe(s.fusion);
     expect(rep.timings.total_s).toBeGreaterThanOrEqual(rep.timings.load_s + s.total);
+    // --target narrows the fused model's item kNN to the target; a plain item-kNN model keeps every domain.
+    const out = join(dir, 'knn.migrec');
+    const knn = await cli('fit', '--train', path, '--target', 'tgt', '--models', 'itemknn', '--threads', '0', '--out', out);
+    expect([knn.code, knn.stderr]).toEqual([0, '']);
+    const src = await cli('recommend', '--model', out, '--user', 'u1', '--domain', 'src', '--k', '2', '--json');
+    expect([src.code, src.stderr]).toEqual([0, '']);
+    expect(JSON.parse(src.stdout).items.length).toBeGreaterThan(0);
   });
 
   it('--out is checked before the data is read or a model fitted', async () => {

@@ -28,7 +28,7 @@ import {
 import { parseNumber, parseThreads, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
 import { metricsTable, timingsLine } from './eval.js';
 import { formatExplanation } from './explain.js';
-import { accepts } from './modelflags.js';
+import { accepts, narrowsToTarget } from './modelflags.js';
 
 const DEMO_OPTIONS = {
   events: { type: 'string', default: '200000' },
@@ -118,7 +118,7 @@ async function demo(v: Values, io: CliIO, commands: readonly string[]): Promise<
     for (const name of FIT_ORDER) {
       const options: Record<string, unknown> = {};
       if (name === 'migrec') options.target = TARGET;
-      else if (accepts(name, 'targets')) options.targets = [TARGET];
+      else if (narrowsToTarget(name)) options.targets = [TARGET];
       if (pool !== undefined && accepts(name, 'pool')) options.pool = pool;
       const model = createModel(name, options);
       models.set(name, model);

@@ -19,7 +19,7 @@ import {
 } from '../index.js';
 import { clearProgress, neighborsAlias, parseNumber, parseThreads, progressLine, required, type CliIO, type Command, type FlagOptions, type Values } from './args.js';
 import { DATA_HELP, DATA_OPTIONS, domainSizes, loadOptionsFrom, reportSkipped } from './common.js';
-import { accepts, modelFlagOptions, modelOptionsFrom, parseModels, SEED_SET_HELP, selectedModelsHelp } from './modelflags.js';
+import { accepts, modelFlagOptions, narrowsToTarget, modelOptionsFrom, parseModels, SEED_SET_HELP, selectedModelsHelp } from './modelflags.js';
 
 /** The flags of `migrec fit` other than the model flags. */
 const FIT_OPTIONS = {
@@ -141,7 +141,7 @@ async function fitCommand(given: Values, io: CliIO): Promise<number> {
       const placement: Record<string, unknown> = {};
       if (target !== undefined && accepts(name, 'domain')) placement.domain = target;
       if (target !== undefined && accepts(name, 'target')) placement.target = target;
-      else if (target !== undefined && accepts(name, 'targets')) placement.targets = [target];
+      else if (target !== undefined && narrowsToTarget(name)) placement.targets = [target];
       if (sources !== undefined && accepts(name, 'sources')) placement.sources = sources;
       if (pool !== undefined && accepts(name, 'pool')) placement.pool = pool;
       const model = createModel(name, { ...flagOptions[name], ...placement });

@@ -183,6 +183,16 @@ export function accepts(model: string, option: string): boolean {
   return Object.hasOwn(schemaOf(model), option);
 }
 
+/**
+ * Whether `--target D` narrows what the model fits to D (its `targets` option): for the models that
+ * can only serve their fitted targets (the bridge, the transfer models) or find the rest again at
+ * query time (user kNN). Item kNN keeps every domain's lists, so that its file recommends in all of
+ * them as it always did; only the fused model narrows its item-kNN component to its targets.
+ */
+export function narrowsToTarget(model: string): boolean {
+  return accepts(model, 'targets') && model !== 'itemknn';
+}
+
 /** Model names of `--models a,b`. @throws {UsageError} for a name that is not an available model */
 export function parseModels(text: string, available: readonly string[]): string[] {
   const names = parseNames(text, '--models');
