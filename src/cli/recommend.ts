@@ -61,7 +61,7 @@ Options:
 export const recommend: Command = { options: () => RECOMMEND_OPTIONS, help: () => RECOMMEND_HELP, run: recommendCommand };
 
 /** Users scored per `recommendBatch` call with --users. */
-const BATCH = 4096;
+const BATCH = 8192;
 
 /** Run `migrec recommend`. */
 async function recommendCommand(v: Values, io: CliIO): Promise<number> {
