@@ -16,6 +16,7 @@ import {
   transposeCsr,
   type Csr,
 } from '../src/kernels/index.js';
+import { affine, affineReference, denseForward, denseForwardReference, type Mlp } from '../src/models/nn.js';
 import { Rng } from '../src/random.js';
 import { loadMeter, machine } from './machine.js';
 
@@ -81,6 +82,22 @@ function plainDense(): void {
   }
 }
 
+/** EMCDR's maps at the default width: 64 -> 128 (tanh) -> 64, and a 64 -> 64 linear map (bias last), on 256 users. */
+const mlp: Mlp = {
+  hidden: { nIn: dim, nOut: 2 * dim, w: Float32Array.from({ length: 2 * dim * dim }, () => rng.normal() * 0.1), b: Float32Array.from({ length: 2 * dim }, () => rng.normal() * 0.1) },
+  out: { nIn: 2 * dim, nOut: dim, w: Float32Array.from({ length: 2 * dim * dim }, () => rng.normal() * 0.1), b: Float32Array.from({ length: dim }, () => rng.normal() * 0.1) },
+  act: 'tanh',
+};
+const linW = Float32Array.from({ length: dim * dim }, () => rng.normal() * 0.1);
+const linB = Float32Array.from({ length: dim }, () => rng.normal() * 0.1);
+const mapUsers = Array.from({ length: 256 }, (_, b) => userVecs.subarray((b % denseUsers.length) * dim, (b % denseUsers.length + 1) * dim));
+const mlpRun = (layer: typeof denseForward) => () => {
+  for (const u of mapUsers) layer(mlp.out, layer(mlp.hidden, u, 'tanh'), 'linear');
+};
+const linearRun = (map: typeof affine) => () => {
+  for (const u of mapUsers) map(linW, linB, dim, dim, u);
+};
+
 const bench = new Bench({ time, warmup: true, iterations: 8 });
 bench
   .add('cosineTopK wasm', () => void wasm.cosineTopK(knnJob, 0, items))
@@ -92,19 +109,23 @@ bench
   .add('scoreDense ref', () => void scoreDenseReference(denseJob, denseUsers, userVecs))
   .add('scoreDense plain', plainDense)
   .add('topk wasm', () => void wasm.topk(scores, 10))
-  .add('topk ref', () => void topkReference(scores, 10));
+  .add('topk ref', () => void topkReference(scores, 10))
+  .add('denseLayer wasm', mlpRun(denseForward))
+  .add('denseLayer ref', mlpRun(denseForwardReference))
+  .add('affine wasm', linearRun(affine))
+  .add('affine ref', linearRun(affineReference));
 const stopLoad = loadMeter();
 await bench.run();
 const load = stopLoad();
 console.table(bench.table());
 const mean = (name: string) => (bench.tasks.find((t) => t.name === name)!.result as unknown as { latency: { mean: number } }).latency.mean;
 const ratios: Record<string, number> = {};
-for (const k of ['cosineTopK', 'scoreSparse', 'scoreDense', 'topk']) ratios[k] = Number((mean(`${k} ref`) / mean(`${k} wasm`)).toFixed(2));
+for (const k of ['cosineTopK', 'scoreSparse', 'scoreDense', 'topk', 'denseLayer', 'affine']) ratios[k] = Number((mean(`${k} ref`) / mean(`${k} wasm`)).toFixed(2));
 ratios['scoreDense vs plain TS loop'] = Number((mean('scoreDense plain') / mean('scoreDense wasm')).toFixed(2));
 ratios['scoreDense 16-bit vs f32'] = Number((mean('scoreDense f32') / mean('scoreDense wasm')).toFixed(2));
 const tasks = bench.tasks.map((t) => {
   const r = t.result as unknown as { latency: { mean: number; p50?: number; rme: number; samplesCount?: number; samples?: number[] } };
   return { name: t.name, mean_ms: Number(r.latency.mean.toFixed(4)), median_ms: Number((r.latency.p50 ?? r.latency.mean).toFixed(4)), rme_pct: Number(r.latency.rme.toFixed(2)), samples: r.latency.samplesCount ?? r.latency.samples?.length ?? 0 };
 });
-const inputs = { cosineTopK: `${items} of ${xt.nRows} items, 20k users, k 50`, scoreSparse: `${users.length} users, top-10`, scoreDense: `${denseUsers.length} users x ${nItemsDense} items, dim ${dim}, top-10`, topk: `top-10 of ${scores.length} scores` };
+const inputs = { cosineTopK: `${items} of ${xt.nRows} items, 20k users, k 50`, scoreSparse: `${users.length} users, top-10`, scoreDense: `${denseUsers.length} users x ${nItemsDense} items, dim ${dim}, top-10`, topk: `top-10 of ${scores.length} scores`, denseLayer: `${mapUsers.length} users through ${dim} -> ${2 * dim} (tanh) -> ${dim}`, affine: `${mapUsers.length} users through a ${dim} -> ${dim} linear map` };
 console.log(JSON.stringify({ machine: machine(), speedup_wasm_over_ref: ratios, tasks, inputs, load }));
