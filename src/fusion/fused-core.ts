@@ -182,6 +182,34 @@ export class FusionScratch {
   touched = new Uint32Array(0);
   bestItems = new Uint32Array(0);
   bestScores = new Float32Array(0);
+  /** A range's popularity lists, and the user bridge's neighbour rows of a range (read before the next range). */
+  private popCounts = new Uint32Array(0);
+  private popIndices = new Uint32Array(0);
+  private popScores = new Float32Array(0);
+  private nbIndptr = new Uint32Array(0);
+  private nbIndices = new Uint32Array(0);
+  private nbData = new Float32Array(0);
+
+  /** Slots for `rows` lists of `k` (their contents are left as they were). */
+  popularSlots(rows: number, k: number): TopKRows {
+    if (this.popCounts.length < rows) this.popCounts = new Uint32Array(rows);
+    if (this.popIndices.length < rows * k) {
+      this.popIndices = new Uint32Array(rows * k);
+      this.popScores = new Float32Array(rows * k);
+    }
+    return { k, counts: this.popCounts.subarray(0, rows), indices: this.popIndices.subarray(0, rows * k), scores: this.popScores.subarray(0, rows * k) };
+  }
+
+  /** Room for neighbour rows of `rows` users with at most `keep` each: indptr (indptr[0] = 0), indices, data. */
+  neighbourRows(rows: number, keep: number): { indptr: Uint32Array; indices: Uint32Array; data: Float32Array } {
+    if (this.nbIndptr.length < rows + 1) this.nbIndptr = new Uint32Array(rows + 1);
+    if (this.nbIndices.length < rows * keep) {
+      this.nbIndices = new Uint32Array(rows * keep);
+      this.nbData = new Float32Array(rows * keep);
+    }
+    this.nbIndptr[0] = 0;
+    return { indptr: this.nbIndptr.subarray(0, rows + 1), indices: this.nbIndices, data: this.nbData };
+  }
 
   /** Room for `items` target items, `candidates` candidates per user and `n` outputs. */
   ensure(items: number, candidates: number, n: number): void {
@@ -209,11 +237,10 @@ interface RangeLists {
   base: number;
 }
 
-/** Popularity lists of batch rows [start, end), as `PopularityScorer.score` makes them. */
-function popularLists(g: PopularGenerator, fb: FusedBatch, start: number, end: number): TopKRows {
-  const rows = end - start;
+/** Popularity lists of batch rows [start, end), as `PopularityScorer.score` makes them (in the scratch's slots). */
+function popularLists(g: PopularGenerator, fb: FusedBatch, start: number, end: number, scratch: FusionScratch): TopKRows {
   const k = g.k;
-  const out: TopKRows = { k, counts: new Uint32Array(rows), indices: new Uint32Array(rows * k), scores: new Float32Array(rows * k) };
+  const out = scratch.popularSlots(end - start, k);
   const { order, pop } = g;
   const allowed = fb.allowed;
   const seen = fb.seen;
@@ -243,14 +270,12 @@ function popularLists(g: PopularGenerator, fb: FusedBatch, start: number, end: n
  * the range's gathered `seen` rows (row r: batch row start + r).
  */
 function bridgeUserLists(
-  g: BridgeUserGenerator, fb: FusedBatch, c: number, c2: number, start: number, end: number, run: Runners, seen: SparseRows | undefined, local: Uint32Array,
+  g: BridgeUserGenerator, fb: FusedBatch, c: number, c2: number, start: number, end: number, run: Runners, seen: SparseRows | undefined, scratch: FusionScratch,
 ): TopKRows {
   const job: CosineJob = { left: g.src, right: g.xsT, normsLeft: g.srcNorms, normsRight: g.userNorms, k: g.search, shrink: g.shrink };
   const slots = run.cosine(c, job, start, end);
   // Neighbour rows of the range, row r for batch row start + r.
-  const indptr = new Uint32Array(end - start + 1);
-  const indices = new Uint32Array((end - start) * g.keep);
-  const data = new Float32Array(indices.length);
+  const { indptr, indices, data } = scratch.neighbourRows(end - start, g.keep);
   let q = 0;
   for (let b = start; b < end; b++) {
     const o = (b - start) * slots.k;
@@ -275,7 +300,7 @@ function bridgeUserLists(
     indices: forOneCall(indices.subarray(0, q)),
     data: forOneCall(data.subarray(0, q)),
   };
-  return run.sparse(c2, { userRows, sim: g.target, seen, allowed: fb.allowed, n: g.k, unordered: true }, local);
+  return run.sparse(c2, { userRows, sim: g.target, seen, allowed: fb.allowed, n: g.k, unordered: true }, scratch.firstRows(end - start));
 }
 
 /** Binary search for x in the sorted a[lo, hi). */
@@ -318,8 +343,8 @@ export function fuseRange(fb: FusedBatch, start: number, end: number, run: Runne
     const g = fb.sources[c];
     if (!g || !used(fb, c, present)) continue;
     if (g.kind === 'lists') lists[c] = { lists: g.lists, base: 0 };
-    else if (g.kind === 'popular') lists[c] = { lists: popularLists(g, fb, start, end), base: start };
-    else if (g.kind === 'bridge-user') lists[c] = { lists: bridgeUserLists(g, fb, c, m + c, start, end, run, seen, local), base: start };
+    else if (g.kind === 'popular') lists[c] = { lists: popularLists(g, fb, start, end, scratch), base: start };
+    else if (g.kind === 'bridge-user') lists[c] = { lists: bridgeUserLists(g, fb, c, m + c, start, end, run, seen, scratch), base: start };
     else if (g.kind === 'dense') {
       const job = { items: g.items, dim: g.dim, seen, allowed: fb.allowed, n: g.k, unordered: true };
       lists[c] = { lists: run.dense(c, job, local, g.vectors.subarray(start * g.dim, end * g.dim)), base: start };
