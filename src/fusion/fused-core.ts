@@ -244,20 +244,23 @@ function popularLists(g: PopularGenerator, fb: FusedBatch, start: number, end: n
   const { order, pop } = g;
   const allowed = fb.allowed;
   const seen = fb.seen;
+  // The user's seen items are marked in the scratch's item marks (all clear between users).
+  const mark = scratch.mark;
   for (let b = start; b < end; b++) {
     const z = fb.rowOf[b];
     const zs = seen ? seen.indptr[z] : 0;
     const ze = seen ? seen.indptr[z + 1] : 0;
+    for (let e = zs; e < ze; e++) mark[seen!.indices[e]] = 1;
     const o = (b - start) * k;
     let c = 0;
     for (let r = 0; r < order.length && c < k; r++) {
       const it = order[r];
-      if (allowed && !allowed[it]) continue;
-      if (ze > zs && sortedHas(seen!.indices, zs, ze, it)) continue;
+      if (mark[it] !== 0 || (allowed && !allowed[it])) continue;
       out.indices[o + c] = it;
       out.scores[o + c] = pop[it];
       c++;
     }
+    for (let e = zs; e < ze; e++) mark[seen!.indices[e]] = 0;
     out.counts[b - start] = c;
   }
   return out;
@@ -301,17 +304,6 @@ function bridgeUserLists(
     data: forOneCall(data.subarray(0, q)),
   };
   return run.sparse(c2, { userRows, sim: g.target, seen, allowed: fb.allowed, n: g.k, unordered: true }, scratch.firstRows(end - start));
-}
-
-/** Binary search for x in the sorted a[lo, hi). */
-function sortedHas(a: Uint32Array, lo: number, end: number, x: number): boolean {
-  let hi = end;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < end && a[lo] === x;
 }
 
 /** Whether bucket q of the batch weights component c (any user of the range in bucket q). */
