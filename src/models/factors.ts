@@ -195,9 +195,10 @@ export function importFactors(
   });
 }
 
-/** Vectors (row-major) for the users of a batch, one per user, from a per-user function. */
-export function batchVectors(batch: UserBatch, dim: number, vec: (b: number) => Float32Array): Float32Array {
-  const out = new Float32Array(batch.users.length * dim);
+/** Vectors (row-major) for the users of a batch, one per user, from a per-user function; on a SharedArrayBuffer with `shared` (the pool reads it without a copy). */
+export function batchVectors(batch: UserBatch, dim: number, vec: (b: number) => Float32Array, shared = false): Float32Array {
+  const n = batch.users.length * dim;
+  const out = shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
   for (let b = 0; b < batch.users.length; b++) out.set(vec(b), b * dim);
   return out;
 }

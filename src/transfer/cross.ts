@@ -153,7 +153,8 @@ export class CrossScorer implements Scorer {
   /** What `score` ranks with: the batch users' vectors (row-major) and the item matrix of target t (the fused model runs the dense kernel on them itself). */
   denseInputs(batch: UserBatch, t: number): { vectors: Float32Array; items: Float32Array; dim: number } {
     const { dim, items } = this.target(t);
-    return { vectors: batchVectors(batch, dim, (b) => this.vectorFor(batch, b, t)), items, dim };
+    // On shared memory: the pool's fused task reads them without a copy.
+    return { vectors: batchVectors(batch, dim, (b) => this.vectorFor(batch, b, t), true), items, dim };
   }
 
   score(batch: UserBatch, t: number, n: number, filter: ScoreFilter): TopKRows {
