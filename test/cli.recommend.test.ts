@@ -65,8 +65,11 @@ describe('migrec recommend', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines.map((l) => JSON.parse(l).user)).toEqual(ids);
     // The same user gets the same line in every batch.
-    const byUser = new Map<string, string>();
-    for (const [i, l] of lines.entries()) expect(byUser.get(ids[i]) ?? l).toBe(byUser.set(ids[i], l).get(ids[i]));
+    const first = new Map<string, string>();
+    for (const [i, l] of lines.entries()) {
+      if (!first.has(ids[i])) first.set(ids[i], l);
+      expect(l).toBe(first.get(ids[i]));
+    }
     // --strict: an unknown user in the third batch; the two batches before it and the users before it in its own are written.
     const strictIds = [...ids];
     strictIds[2 * BATCH + 10] = 'ghost';
